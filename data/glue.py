@@ -1,0 +1,187 @@
+"""Readers of GLUE's own TSV files (train.tsv, dev.tsv, test.tsv of each task)."""
+
+import dataclasses
+import math
+import os
+
+from errors import UserError
+
+SPLITS = ("train", "dev", "test")
+
+
+@dataclasses.dataclass(frozen=True)
+class Example:
+    """One row of a GLUE file.
+
+    Args:
+        guid: for test rows the GLUE index column (it goes into the submission file);
+            otherwise "<split>-<line number>".
+        text_a: the first (or only) sentence.
+        text_b: the second sentence of a pair task; None for single-sentence tasks.
+        label: the label string for classification, the float score for STS-B, None in test.
+    """
+
+    guid: str
+    text_a: str
+    text_b: str | None
+    label: str | float | None
+
+
+class ExampleList(list):
+    """The examples of one file, plus where they came from.
+
+    Attributes:
+        path: the file read.
+        skipped_rows: rows dropped for having too few columns (only ever QQP's known
+            broken rows; every other malformed row is an error).
+    """
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+        self.skipped_rows = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class _Layout:
+    """Where the fields of a row are: column indices (-1 = last), None where absent."""
+
+    header: bool
+    text_a: int
+    text_b: int | None = None
+    label: int | None = None
+    guid: int | None = None
+
+    @property
+    def min_columns(self):
+        columns = max(i for i in (self.text_a, self.text_b, self.label, self.guid)
+                      if i is not None and i >= 0) + 1
+        # A "last column" label must come after the text, not be the text itself.
+        return columns + (self.label == -1)
+
+
+# (train/dev layout, test layout) per GLUE format; see SPEC §4.
+_NLI_PAIR = (_Layout(True, 1, 2, label=3), _Layout(True, 1, 2, guid=0))
+_MNLI = (_Layout(True, 8, 9, label=-1), _Layout(True, 8, 9, guid=0))
+_LAYOUTS = {
+    "cola": (_Layout(False, 3, label=1), _Layout(True, 1, guid=0)),
+    "sst-2": (_Layout(True, 0, label=1), _Layout(True, 1, guid=0)),
+    "mrpc": (_Layout(True, 3, 4, label=0), _Layout(True, 3, 4, guid=0)),
+    "qqp": (_Layout(True, 3, 4, label=5), _Layout(True, 1, 2, guid=0)),
+    "sts-b": (_Layout(True, 7, 8, label=9), _Layout(True, 7, 8, guid=0)),
+    "mnli-m": _MNLI,
+    "mnli-mm": _MNLI,
+    "qnli": _NLI_PAIR,
+    "rte": _NLI_PAIR,
+}
+
+# GLUE's own MNLI names come first; the original made users rename them to dev/test.tsv.
+_MNLI_FILES = {
+    "mnli-m": {"dev": ("dev_matched.tsv", "dev.tsv"), "test": ("test_matched.tsv", "test.tsv")},
+    "mnli-mm": {"dev": ("dev_mismatched.tsv", "dev.tsv"),
+                "test": ("test_mismatched.tsv", "test.tsv")},
+}
+
+
+def split_file_names(task, split):
+    """The accepted file names of a split, preferred first.
+
+    Args:
+        task: a `Task`.
+        split: "train", "dev" or "test".
+    """
+    return _MNLI_FILES.get(task.name, {}).get(split, (f"{split}.tsv",))
+
+
+def read_examples(task, data_dir, split):
+    """Reads one split of a task from DATA_DIR.
+
+    Args:
+        task: a `Task`.
+        data_dir: the directory holding the task's GLUE files.
+        split: "train", "dev" or "test" (test rows carry no label).
+
+    Returns:
+        An `ExampleList` (a list of `Example`, with `path` and `skipped_rows`).
+
+    Raises:
+        UserError: missing file, bytes that are not UTF-8, a row with too few columns, a
+            label outside the task's set, an STS-B score that is not a number, no examples;
+            the message names the file and line.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
+    path = _find_file(task, data_dir, split)
+    is_test = split == "test"
+    layout = _LAYOUTS[task.name][is_test]
+    examples = ExampleList(path)
+    for line_number, fields in _rows(path, layout.header):
+        if len(fields) < layout.min_columns:
+            # GLUE's QQP train/dev really hold rows broken by stray newlines; Google's BERT
+            # skips them too. In test every row must be predicted, so no skipping there.
+            if task.name == "qqp" and not is_test:
+                examples.skipped_rows += 1
+                continue
+            raise UserError(f"{path}, line {line_number}: {len(fields)} tab-separated "
+                            f"column(s), but {task.name} {split} rows need at least "
+                            f"{layout.min_columns}; fix or remove the row")
+        examples.append(Example(
+            guid=fields[layout.guid] if is_test else f"{split}-{line_number}",
+            text_a=fields[layout.text_a],
+            text_b=None if layout.text_b is None else fields[layout.text_b],
+            label=None if is_test else _label(task, fields[layout.label], path, line_number)))
+    if not examples:
+        raise UserError(f"{path} holds no {task.name} examples; give a non-empty {split} file")
+    return examples
+
+
+def _find_file(task, data_dir, split):
+    for name in split_file_names(task, split):
+        path = os.path.join(data_dir, name)
+        if os.path.isfile(path):
+            return path
+    needed = ", ".join(_alternatives(split_file_names(task, s)) for s in SPLITS)
+    raise UserError(f"--DATA_DIR {data_dir} has no {_alternatives(split_file_names(task, split))};"
+                    f" task {task.name} needs {needed} there")
+
+
+def _alternatives(names):
+    return " (or ".join(names) + ")" * (len(names) - 1)
+
+
+def _rows(path, header):
+    """Yields (line number from 1, tab-separated fields) of the data rows of a file.
+
+    GLUE files have no quoting (quotes are text), so lines are split on tabs only.
+    """
+    with open(path, "rb") as f:
+        for line_number, raw in enumerate(f, start=1):
+            try:
+                line = raw.rstrip(b"\r\n").decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise UserError(f"{path}, line {line_number}: bytes that are not UTF-8 "
+                                f"({e.reason} at byte {e.start}); save the file as UTF-8") from e
+            if line_number == 1:
+                # MRPC's files start with a byte order mark; it is no part of the first field.
+                line = line.removeprefix("\ufeff")
+                if header:
+                    continue
+            yield line_number, line.split("\t")
+
+
+def _label(task, text, path, line_number):
+    """The label of a row: a string of the task's label set, or STS-B's float score."""
+    text = text.strip()
+    if task.is_regression:
+        try:
+            score = float(text)
+        except ValueError:
+            score = math.nan
+        if not math.isfinite(score):
+            raise UserError(f"{path}, line {line_number}: the {task.name} score {text!r} is not "
+                            "a number; scores are numbers like 3.8")
+        return score
+    if text not in task.labels:
+        raise UserError(f"{path}, line {line_number}: label {text!r} is not one of the "
+                        f"{task.name} labels ({', '.join(task.labels)}); fix the row")
+    return text

@@ -1,0 +1,119 @@
+"""The task table: the nine GLUE tasks of the original PoWER-BERT, and `--TASK_CONFIG_PATH`."""
+
+import dataclasses
+import json
+
+from errors import UserError
+
+# The smallest sequence that holds [CLS], one word piece and [SEP].
+_MIN_SEQ_LEN = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    """One GLUE task.
+
+    Args:
+        name: the `--TASK` value, e.g. "mrpc".
+        seq_len: maximum sequence length N (the original's task_config.json).
+        labels: label strings in label-id order, as the original assigned the ids (its
+            .hdf5 classifiers depend on that order); these are also GLUE's spellings.
+            Empty for the regression task STS-B.
+        metric: the GLUE metric that picks the best epoch ("accuracy", "f1", "mcc",
+            "spearman").
+        glue_file: name of the task's file in a GLUE server submission.
+        lr_bert, lr_soft_extract, lambda_, batch_size: the original README's defaults
+            for uncased BERT-Base.
+    """
+
+    name: str
+    seq_len: int
+    labels: tuple[str, ...]
+    metric: str
+    glue_file: str
+    lr_bert: float
+    lr_soft_extract: float
+    lambda_: float
+    batch_size: int
+
+    @property
+    def is_regression(self):
+        return not self.labels
+
+    @property
+    def num_labels(self):
+        """Width of the classifier output: one score unit for regression."""
+        return len(self.labels) or 1
+
+
+_BINARY = ("0", "1")
+_NLI = ("not_entailment", "entailment")
+
+TASKS = {task.name: task for task in (
+    Task("cola", 64, _BINARY, "mcc", "CoLA.tsv", 2e-5, 1.5e-3, 7e-3, 32),
+    Task("rte", 256, _NLI, "accuracy", "RTE.tsv", 3e-5, 3e-3, 1e-3, 16),
+    Task("qqp", 128, _BINARY, "f1", "QQP.tsv", 3e-5, 1e-4, 3e-4, 64),
+    Task("mrpc", 128, _BINARY, "f1", "MRPC.tsv", 6e-5, 3e-3, 3e-3, 64),
+    Task("sst-2", 64, _BINARY, "accuracy", "SST-2.tsv", 3e-5, 5e-4, 2e-4, 64),
+    Task("mnli-m", 128, ("contradiction", "entailment", "neutral"), "accuracy", "MNLI-m.tsv",
+         3e-5, 2e-4, 1e-4, 64),
+    Task("mnli-mm", 128, ("contradiction", "entailment", "neutral"), "accuracy", "MNLI-mm.tsv",
+         3e-5, 1e-4, 1e-4, 64),
+    Task("qnli", 128, _NLI, "accuracy", "QNLI.tsv", 3e-5, 2e-4, 1.5e-4, 16),
+    Task("sts-b", 64, (), "spearman", "STS-B.tsv", 3e-5, 3e-3, 1e-3, 64),
+)}
+
+
+def get_task(name, task_config_path=None):
+    """Looks up a task, with its seq_len overridden by a task configuration file.
+
+    Args:
+        name: the `--TASK` value (case does not matter).
+        task_config_path: optional JSON file like the original's task_config.json,
+            `{"mrpc": {"seq_len": 128}, ...}`; "max_seq_length" is accepted for "seq_len".
+            Tasks absent from the file keep the default seq_len; other keys (the
+            original's class counts) are ignored, since the task fixes its classes.
+
+    Returns:
+        The `Task`.
+
+    Raises:
+        UserError: unknown task name, unreadable or malformed configuration file.
+    """
+    key = str(name).strip().lower()
+    if key not in TASKS:
+        raise UserError(f"--TASK {name!r} is not a known task; use one of: {', '.join(TASKS)}")
+    task = TASKS[key]
+    if task_config_path is None:
+        return task
+    seq_len = _configured_seq_len(key, task_config_path)
+    return task if seq_len is None else dataclasses.replace(task, seq_len=seq_len)
+
+
+def _configured_seq_len(key, path):
+    """The seq_len the configuration file gives task `key`, or None if it names no such task."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            config = json.load(f)
+    except OSError as e:
+        raise UserError(f"--TASK_CONFIG_PATH {path}: cannot read it ({e.strerror}); "
+                        "give an existing JSON file") from e
+    except (ValueError, UnicodeDecodeError) as e:
+        raise UserError(f"--TASK_CONFIG_PATH {path} is not valid JSON ({e}); fix the file") from e
+    if not isinstance(config, dict):
+        raise UserError(f"--TASK_CONFIG_PATH {path} must hold a JSON object like "
+                        '{"mrpc": {"seq_len": 128}}')
+    entries = {str(k).strip().lower(): v for k, v in config.items()}
+    if key not in entries:
+        return None
+    entry = entries[key]
+    given = [entry[k] for k in ("seq_len", "max_seq_length") if k in entry] \
+        if isinstance(entry, dict) else []
+    if not given or any(value != given[0] for value in given):
+        raise UserError(f"--TASK_CONFIG_PATH {path}: the entry for {key!r} needs one "
+                        f'"seq_len" value, like {{"{key}": {{"seq_len": 128}}}}')
+    seq_len = given[0]
+    if isinstance(seq_len, bool) or not isinstance(seq_len, int) or seq_len < _MIN_SEQ_LEN:
+        raise UserError(f"--TASK_CONFIG_PATH {path}: seq_len of {key!r} is {seq_len!r}; "
+                        f"it must be a whole number of at least {_MIN_SEQ_LEN}")
+    return seq_len

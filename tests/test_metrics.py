@@ -1,0 +1,109 @@
+"""training/metrics.py against scipy and hand-written confusion-matrix formulas."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from data.tasks import TASKS
+from training.metrics import glue_metrics, glue_prediction_label, primary_metric
+
+
+def _probabilities(rng, n, classes):
+    logits = rng.normal(size=(n, classes))
+    return np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+
+
+def _confusion(labels, predictions):
+    tp = np.sum((predictions == 1) & (labels == 1))
+    tn = np.sum((predictions == 0) & (labels == 0))
+    fp = np.sum((predictions == 1) & (labels == 0))
+    fn = np.sum((predictions == 0) & (labels == 1))
+    return tp, tn, fp, fn
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_f1_for_mrpc_and_qqp(seed):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, 300)
+    outputs = _probabilities(rng, 300, 2)
+    tp, tn, fp, fn = _confusion(labels, outputs.argmax(1))
+    for task in ("mrpc", "qqp"):
+        result = glue_metrics(TASKS[task], labels, outputs)
+        assert result["accuracy"] == pytest.approx((tp + tn) / 300)
+        assert result["f1"] == pytest.approx(2 * tp / (2 * tp + fp + fn))
+        assert primary_metric(TASKS[task], result) == result["f1"]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_mcc_for_cola(seed):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, 500)
+    outputs = _probabilities(rng, 500, 2)
+    outputs[:, 1] += 0.5 * labels  # some signal, so the MCC is not ~0
+    tp, tn, fp, fn = (float(c) for c in _confusion(labels, outputs.argmax(1)))
+    mcc = (tp * tn - fp * fn) / np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+    result = glue_metrics(TASKS["cola"], labels, outputs)
+    assert set(result) == {"accuracy", "mcc"}
+    assert result["mcc"] == pytest.approx(mcc) and mcc > 0.1
+    assert primary_metric(TASKS["cola"], result) == result["mcc"]
+
+
+def test_constant_predictions_score_zero_not_nan():
+    labels = np.array([0, 1, 1, 0])
+    always_one = np.tile([0.2, 0.8], (4, 1))
+    assert glue_metrics(TASKS["cola"], labels, always_one)["mcc"] == 0.0
+    assert glue_metrics(TASKS["mrpc"], labels, 1 - always_one)["f1"] == 0.0
+    result = glue_metrics(TASKS["sts-b"], np.array([1.0, 2.0, 3.0]), np.full(3, 2.5))
+    assert result == {"pearson": 0.0, "spearman": 0.0}
+
+
+@pytest.mark.parametrize("task", ["mnli-m", "mnli-mm", "qnli", "rte", "sst-2"])
+def test_accuracy(task):
+    rng = np.random.default_rng(1)
+    classes = TASKS[task].num_labels
+    labels = rng.integers(0, classes, 200)
+    outputs = _probabilities(rng, 200, classes)
+    result = glue_metrics(TASKS[task], labels, outputs)
+    assert result == {"accuracy": pytest.approx(np.mean(outputs.argmax(1) == labels))}
+    assert primary_metric(TASKS[task], result) == result["accuracy"]
+
+
+@pytest.mark.parametrize("shape", [(400,), (400, 1)])
+def test_pearson_and_spearman_for_sts_b(shape):
+    rng = np.random.default_rng(2)
+    gold = np.round(rng.uniform(0, 5, 400), 1)  # rounding makes ties, as in STS-B's scores
+    predicted = np.round(gold + rng.normal(0, 1.5, 400), 1).reshape(shape)
+    result = glue_metrics(TASKS["sts-b"], gold, predicted)
+    assert result["pearson"] == pytest.approx(stats.pearsonr(gold, predicted.ravel())[0])
+    assert result["spearman"] == pytest.approx(stats.spearmanr(gold, predicted.ravel())[0])
+    assert result["pearson"] != pytest.approx(result["spearman"])
+    assert primary_metric(TASKS["sts-b"], result) == result["spearman"]
+
+
+def test_whole_dev_set_not_batch_average():
+    gold = np.array([0.0, 1.0, 2.0, 3.0, 0.5, 4.0, 1.0, 5.0])
+    predicted = np.array([0.5, 0.7, 2.5, 2.0, 3.0, 3.5, 0.1, 4.0])
+    whole = stats.pearsonr(gold, predicted)[0]
+    batches = np.mean([stats.pearsonr(gold[i:i + 4], predicted[i:i + 4])[0] for i in (0, 4)])
+    assert whole != pytest.approx(batches)
+    assert glue_metrics(TASKS["sts-b"], gold, predicted)["pearson"] == pytest.approx(whole)
+
+
+def test_wrong_output_shapes():
+    with pytest.raises(ValueError):
+        glue_metrics(TASKS["mnli-m"], np.zeros(4, int), np.zeros((4, 2)))
+    with pytest.raises(ValueError):
+        glue_metrics(TASKS["sts-b"], np.zeros(4), np.zeros((4, 2)))
+
+
+def test_glue_prediction_labels():
+    # GLUE's spellings (SPEC §3) under the original's label ids.
+    assert glue_prediction_label(TASKS["mnli-m"], [0.7, 0.2, 0.1]) == "contradiction"
+    assert glue_prediction_label(TASKS["mnli-mm"], [0.1, 0.7, 0.2]) == "entailment"
+    assert glue_prediction_label(TASKS["mnli-m"], [0.1, 0.2, 0.7]) == "neutral"
+    assert glue_prediction_label(TASKS["qnli"], np.array([0.9, 0.1])) == "not_entailment"
+    assert glue_prediction_label(TASKS["rte"], [0.4, 0.6]) == "entailment"
+    assert glue_prediction_label(TASKS["mrpc"], [0.4, 0.6]) == "1"
+    assert glue_prediction_label(TASKS["cola"], [0.6, 0.4]) == "0"
+    assert float(glue_prediction_label(TASKS["sts-b"], np.array([3.14159]))) == pytest.approx(3.142)
+    assert float(glue_prediction_label(TASKS["sts-b"], np.float32(4.5))) == 4.5

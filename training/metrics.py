@@ -1,0 +1,78 @@
+"""GLUE metrics over a whole dev set, and GLUE's spelling of predictions."""
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics as sk_metrics
+
+
+def glue_metrics(task, labels, outputs):
+    """Scores model outputs on a whole dev set (not averaged over batches, unlike the original).
+
+    Args:
+        task: a `Task`.
+        labels: [n] label ids (int) or, for regression, gold scores.
+        outputs: [n, num_labels] class probabilities, or [n] / [n, 1] predicted scores.
+
+    Returns:
+        For classification "accuracy", plus "f1" (positive class "1") where the task's
+        metric is F1 and "mcc" where it is Matthews' correlation; for regression
+        "pearson" and "spearman".
+    """
+    labels = np.asarray(labels)
+    outputs = np.asarray(outputs)
+    n = len(labels)
+    if task.is_regression:
+        if outputs.size != n or outputs.shape[0] != n:
+            raise ValueError(f"expected {n} scores, got outputs of shape {outputs.shape}")
+        gold, predicted = labels.astype(np.float64), outputs.reshape(n).astype(np.float64)
+        return {"pearson": _pearson(gold, predicted),
+                "spearman": _pearson(_ranks(gold), _ranks(predicted))}
+    if outputs.shape != (n, task.num_labels):
+        raise ValueError(f"expected outputs of shape {(n, task.num_labels)}, got {outputs.shape}")
+    predictions = outputs.argmax(axis=-1)
+    result = {"accuracy": float(np.mean(predictions == labels))}
+    if task.metric == "f1":
+        result["f1"] = float(sk_metrics.f1_score(labels, predictions,
+                                                 pos_label=task.labels.index("1"),
+                                                 zero_division=0))
+    elif task.metric == "mcc":
+        result["mcc"] = float(sk_metrics.matthews_corrcoef(labels, predictions))
+    return result
+
+
+def _pearson(x, y):
+    x, y = x - x.mean(), y - y.mean()
+    norm = np.sqrt(np.sum(x * x) * np.sum(y * y))
+    # Constant predictions (early in training) have no defined correlation; score them 0,
+    # as scikit-learn does for MCC, so that picking the best epoch still compares numbers.
+    return float(np.sum(x * y) / norm) if norm > 0 else 0.0
+
+
+def _ranks(values):
+    """Ranks with ties given their average rank, as Spearman's correlation needs."""
+    return pd.Series(values).rank(method="average").to_numpy()
+
+
+def primary_metric(task, metrics):
+    """The value that picks the best epoch: the task's GLUE metric from `glue_metrics`.
+
+    Args:
+        task: a `Task`.
+        metrics: the dict `glue_metrics` returned.
+    """
+    return metrics[task.metric]
+
+
+def glue_prediction_label(task, output_row):
+    """One prediction as the GLUE server expects it in a submission file.
+
+    Args:
+        task: a `Task`.
+        output_row: the model output of one example: class probabilities, or the score.
+
+    Returns:
+        The label string (e.g. "entailment", "1"), or the STS-B score as a decimal number.
+    """
+    if task.is_regression:
+        return f"{float(np.ravel(output_row)[0]):.3f}"
+    return task.labels[int(np.argmax(output_row))]
