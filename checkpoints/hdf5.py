@@ -1,0 +1,122 @@
+"""The original PoWER-BERT's `.hdf5` weight files (Keras 2.3.1 layout), read and written by layer name.
+
+Layout: a whole-model file keeps the weights in group `model_weights` (a `save_weights` file
+at the root). That group's attr `layer_names` lists every layer; each layer's group has attr
+`weight_names` (e.g. b"NSP/kernel:0"), and the arrays are datasets at `<layer>/<weight name>`.
+Keras 2 splits an attr over 64 KiB into `name0`, `name1`, ...
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+import h5py
+import keras
+import numpy as np
+
+from errors import UserError
+
+
+def _names(group: h5py.Group, attr: str) -> list[str] | None:
+    """Reads a list-of-names attribute, joining Keras 2's chunks; None if absent.
+
+    Args:
+        group: the HDF5 group holding the attribute.
+        attr: the attribute name, "layer_names" or "weight_names".
+    """
+    if attr in group.attrs:
+        values = list(group.attrs[attr])
+    elif f"{attr}0" in group.attrs:
+        values, chunk = [], 0
+        while f"{attr}{chunk}" in group.attrs:
+            values += list(group.attrs[f"{attr}{chunk}"])
+            chunk += 1
+    else:
+        return None
+    return [value.decode("utf8") if isinstance(value, bytes) else str(value) for value in values]
+
+
+def read_hdf5_weights(path) -> dict[str, list[np.ndarray]]:
+    """Reads a Keras `.hdf5` weight file (whole model or save_weights) by layer name.
+
+    Args:
+        path: the `.hdf5` file.
+
+    Returns:
+        {layer name: its arrays in weight_names order}, for the layers that have weights.
+    """
+    path = Path(path)
+    fix = "--CHECKPOINT_PATH with --MODEL_FORMAT HDF5 must be a Keras .hdf5 model or weights file"
+    if not path.is_file():
+        raise UserError(f"no file {path}: {fix}")
+    try:
+        file = h5py.File(path, "r")
+    except OSError:
+        raise UserError(f"{path} is not an HDF5 file: {fix} (use --MODEL_FORMAT CKPT for a "
+                        f"TensorFlow checkpoint)")
+    with file:
+        root = file["model_weights"] if "model_weights" in file else file
+        layer_names = _names(root, "layer_names")
+        if layer_names is None:
+            raise UserError(f"{path} has no layer_names attribute, so it holds no Keras weights: {fix}")
+        weights = {}
+        for layer in layer_names:
+            if layer not in root or _names(root[layer], "weight_names") is None:
+                raise UserError(f"{path} lists layer {layer} but has no weights group for it; "
+                                f"the file is damaged: save the model again")
+            names = _names(root[layer], "weight_names")
+            missing = [name for name in names if name not in root[layer]]
+            if missing:
+                raise UserError(f"{path}: layer {layer} lacks weight {missing[0]}; the file is "
+                                f"damaged: save the model again")
+            if names:
+                weights[layer] = [np.asarray(root[layer][name]) for name in names]
+    return weights
+
+
+def _weight_names(layer: keras.layers.Layer) -> list[str]:
+    """Keras 2 style names `<layer>/<variable>:0`, made unique within the layer.
+
+    Args:
+        layer: a Keras 3 layer.
+    """
+    names = []
+    for variable in layer.weights:
+        name, suffix = f"{layer.name}/{variable.name}", 1
+        # Sub-layers can repeat a short name ("kernel"); each needs its own dataset.
+        while f"{name}:0" in names:
+            name, suffix = f"{layer.name}/{variable.name}_{suffix}", suffix + 1
+        names.append(f"{name}:0")
+    return names
+
+
+def write_hdf5_weights(path, model: keras.Model) -> None:
+    """Writes a Keras 3 model's weights in the Keras 2.3.1 whole-model layout, atomically.
+
+    Args:
+        path: the `.hdf5` file to write; replaced only once fully written.
+        model: the model; every layer is listed, layers without weights with no weight names.
+    """
+    path = Path(path)
+    try:
+        handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as error:
+        raise UserError(f"cannot write {path}: {error.strerror}; check that OUTPUT_DIR exists "
+                        f"and is writable")
+    os.close(handle)
+    try:
+        with h5py.File(temp_name, "w") as file:
+            file.attrs["keras_version"] = keras.__version__.encode("utf8")
+            file.attrs["backend"] = keras.backend.backend().encode("utf8")
+            group = file.create_group("model_weights")
+            group.attrs["layer_names"] = np.array([layer.name.encode("utf8") for layer in model.layers])
+            for layer in model.layers:
+                layer_group = group.create_group(layer.name)
+                names = _weight_names(layer)
+                layer_group.attrs["weight_names"] = np.array([name.encode("utf8") for name in names])
+                for name, array in zip(names, layer.get_weights()):
+                    layer_group.create_dataset(name, data=array)
+        os.replace(temp_name, path)
+    finally:
+        if os.path.exists(temp_name):
+            os.remove(temp_name)
