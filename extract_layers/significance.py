@@ -1,0 +1,43 @@
+"""The significance score of a word vector, and the ranking both extract layers use."""
+
+from keras import ops
+
+# Real scores lie in [0, n) (attention received from at most n - 1 other words), so these
+# put [CLS] above and padding below every real word.
+_CLS_SCORE = 1e9
+_PAD_SCORE = -1.0
+
+
+def significance_score(attention_probs):
+    """Attention a word receives from the *other* words, averaged over heads.
+
+    score[b, k] = sum_q mean_h A[b, h, q, k] - mean_h A[b, h, k, k]   (paper, §3.3)
+
+    Args:
+        attention_probs: (batch, heads, n_query, n_key), after softmax and before dropout.
+
+    Returns:
+        (batch, n_key) scores.
+    """
+    mean = ops.mean(attention_probs, axis=1)  # (batch, n, n)
+    return ops.sum(mean, axis=1) - ops.diagonal(mean, axis1=1, axis2=2)
+
+
+def ranking_score(attention_probs, mask):
+    """The significance score with [CLS] forced first and padding forced last.
+
+    [CLS] (position 0) is always kept because the classifier reads it. Padding keys are
+    masked, so they score ~0 already; but a real word can score ~0 too, and a tie must not
+    let a padding vector in.
+
+    Args:
+        attention_probs: (batch, heads, n, n).
+        mask: (batch, n), 1 for real words.
+
+    Returns:
+        (batch, n) scores; sorting them descending gives the significance order.
+    """
+    score = significance_score(attention_probs)
+    score = ops.where(ops.cast(mask, "bool"), score, _PAD_SCORE)
+    is_cls = ops.arange(ops.shape(score)[1])[None, :] == 0
+    return ops.where(is_cls, _CLS_SCORE, score)

@@ -1,0 +1,77 @@
+"""The Soft-Extract layer of the configuration search, and its mass penalty."""
+
+import keras
+from keras import ops
+
+from extract_layers.significance import ranking_score
+
+
+@keras.saving.register_keras_serializable(package="power_bert")
+class UnitInterval(keras.constraints.Constraint):
+    """Clips retention parameters back into [0, 1] after every update."""
+
+    def __call__(self, w):
+        return ops.clip(w, 0.0, 1.0)
+
+
+@keras.saving.register_keras_serializable(package="power_bert")
+class Mass(keras.regularizers.Regularizer):
+    """The search's penalty for block j: LAMBDA * j * sum_k r_j[k] (r >= 0, so an L1 norm).
+
+    Args:
+        lambda_: LAMBDA, the trade-off between accuracy and inference time.
+        block: j, the block index counted from 1: later blocks cost more to keep.
+    """
+
+    def __init__(self, lambda_, block):
+        self.lambda_ = float(lambda_)
+        self.block = int(block)
+
+    def __call__(self, r):
+        return self.lambda_ * self.block * ops.sum(r)
+
+    def get_config(self):
+        return {"lambda_": self.lambda_, "block": self.block}
+
+
+@keras.saving.register_keras_serializable(package="power_bert")
+class SoftExtract(keras.layers.Layer):
+    """Scales the word vector of significance rank k by the retention parameter r[k].
+
+    Used only in the configuration search. The sequence keeps its length; the learned mass
+    sum_k r[k] becomes the block's retention l_j = floor(mass). [CLS] has rank 0, as it is
+    always kept by Extract.
+
+    Args:
+        lambda_: LAMBDA of the mass penalty.
+        block: j, the block index from 1.
+
+    Call args:
+        x: (batch, n, H); attention_probs: (batch, heads, n, n); mask: (batch, n).
+
+    Example:
+    >>> x = keras.ops.ones((2, 8, 16)); probs = keras.ops.ones((2, 4, 8, 8)) / 8
+    >>> SoftExtract(1e-3, block=1)(x, probs, keras.ops.ones((2, 8))).shape
+    (2, 8, 16)
+    """
+
+    def __init__(self, lambda_=0.0, block=1, **kwargs):
+        super().__init__(**kwargs)
+        self.lambda_ = float(lambda_)
+        self.block = int(block)
+
+    def build(self, x_shape, attention_probs_shape=None, mask_shape=None):
+        self.r = self.add_weight(name="r", shape=(x_shape[1],), initializer="ones",
+                                 constraint=UnitInterval(),
+                                 regularizer=Mass(self.lambda_, self.block))
+
+    def call(self, x, attention_probs, mask):
+        order = ops.argsort(-ranking_score(attention_probs, mask), axis=-1)  # rank -> position
+        rank = ops.argsort(order, axis=-1)  # position -> rank
+        return x * ops.take(self.r, rank)[:, :, None]
+
+    def compute_output_spec(self, x, attention_probs, mask):
+        return keras.KerasTensor(x.shape, x.dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "lambda_": self.lambda_, "block": self.block}

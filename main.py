@@ -1,0 +1,200 @@
+"""PoWER-BERT: train (fine-tune, configuration search, re-train), evaluate or predict.
+
+The command line is the original PoWER-BERT's, flag for flag; see README.md.
+"""
+
+import argparse
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
+
+from errors import UserError  # noqa: E402
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UserError(f"{message}; see python main.py --help")
+
+
+def parse_args(argv):
+    p = _Parser(prog="python main.py", description=__doc__.splitlines()[0])
+    p.add_argument("--TASK", required=True,
+                   help="cola, rte, sst-2, qnli, mrpc, mnli-m, mnli-mm, qqp or sts-b")
+    p.add_argument("--BERT_CONFIG_PATH", help="bert_config.json (default: the embedded MiniLM)")
+    p.add_argument("--CHECKPOINT_PATH",
+                   help="Google checkpoint prefix (bert_model.ckpt) or .hdf5 file "
+                        "(default: the embedded MiniLM)")
+    p.add_argument("--VOCAB_PATH", help="WordPiece vocab.txt, or SentencePiece .model for ALBERT")
+    p.add_argument("--CASED", action="store_true", help="the model is cased")
+    p.add_argument("--DATA_DIR", required=True, help="folder with the task's GLUE .tsv files")
+    p.add_argument("--OUTPUT_DIR", required=True, help="models, predictions and log_file.txt")
+    p.add_argument("--TASK_CONFIG_PATH", help="JSON overriding the task's seq_len")
+    p.add_argument("--EPOCH", type=int, default=3, help="epochs of steps 1-3 (default 3)")
+    p.add_argument("--BATCH_SIZE", type=int, help="default: the task's, from the original README")
+    p.add_argument("--LR_SOFT_EXTRACT", type=float, help="learning rate of retention parameters")
+    p.add_argument("--LR_BERT", type=float, help="learning rate of the other weights")
+    p.add_argument("--LAMBDA", type=float, help="mass penalty: accuracy against speed")
+    p.add_argument("--EVAL_ONLY", action="store_true", help="score dev.tsv")
+    p.add_argument("--PREDICT_ONLY", action="store_true", help="predict test.tsv")
+    p.add_argument("--PRED_GLUE", action="store_true",
+                   help="with --PREDICT_ONLY, also write the GLUE server's file")
+    p.add_argument("--MODEL_FORMAT", type=str.upper, choices=("CKPT", "HDF5"),
+                   help="format of --CHECKPOINT_PATH (default: HDF5 for .hdf5/.h5, else CKPT)")
+    p.add_argument("--RETENTION_CONFIG",
+                   help="word vectors kept per block, e.g. 128,128,64,64,32,32 (eval/predict)")
+    args = p.parse_args(argv)
+    if args.EVAL_ONLY and args.PREDICT_ONLY:
+        raise UserError("--EVAL_ONLY and --PREDICT_ONLY exclude each other: run them one at a "
+                        "time")
+    if args.PRED_GLUE and not args.PREDICT_ONLY:
+        raise UserError("--PRED_GLUE needs --PREDICT_ONLY")
+    for flag in ("EPOCH", "BATCH_SIZE"):
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
+            raise UserError(f"--{flag} must be a positive integer")
+    for flag in ("LR_SOFT_EXTRACT", "LR_BERT", "LAMBDA"):
+        value = getattr(args, flag)
+        if value is not None and not value >= 0:
+            raise UserError(f"--{flag} must be a number >= 0")
+    return args
+
+
+def _import_tensorflow_quietly():
+    """Imports TensorFlow with its C++ start-up log (printed before any log setting applies)
+    kept off stderr, so that an error is the one line a user sees there."""
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow as tf
+        tf.config.list_physical_devices()  # looks for GPUs now, while stderr is quiet
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def run(args):
+    # Imported here so that `--help` and flag errors answer before TensorFlow loads.
+    _import_tensorflow_quietly()
+    from checkpoints.default_model import ensure_default_model
+    from checkpoints.load import guess_format, load_weights
+    from data.features import encode, encode_labels
+    from data.glue import read_examples
+    from data.predictions import write_glue_submission, write_predictions
+    from data.tasks import get_task
+    from extract_layers import parse_retention_configuration
+    from modeling.bert import build_model
+    from modeling.config import load_config
+    from tokenization import load_tokenizer
+    from training.evaluation import evaluate, format_metrics, predict
+    from training.log import RunLog
+    from training.steps import Hyperparameters, TaskData, train_power_bert
+
+    task = get_task(args.TASK, args.TASK_CONFIG_PATH)
+    if not (args.BERT_CONFIG_PATH and args.CHECKPOINT_PATH and args.VOCAB_PATH):
+        default = ensure_default_model()
+        args.BERT_CONFIG_PATH = args.BERT_CONFIG_PATH or default[0]
+        args.CHECKPOINT_PATH = args.CHECKPOINT_PATH or default[1]
+        args.VOCAB_PATH = args.VOCAB_PATH or default[2]
+    config = load_config(args.BERT_CONFIG_PATH)
+    tokenizer = load_tokenizer(args.VOCAB_PATH, cased=args.CASED)
+    model_format = args.MODEL_FORMAT or guess_format(args.CHECKPOINT_PATH)
+    batch_size = args.BATCH_SIZE or task.batch_size
+    notes = []
+    if args.BATCH_SIZE is None:
+        notes.append(f"BATCH_SIZE not given: using {batch_size}, the original's for {task.name}")
+
+    if args.EVAL_ONLY or args.PREDICT_ONLY:
+        if args.RETENTION_CONFIG is None:
+            retention = [task.seq_len] * config.num_hidden_layers
+            notes.append(f"RETENTION_CONFIG not given: keeping all {task.seq_len} word vectors "
+                         "in every block (plain BERT)")
+        else:
+            retention = parse_retention_configuration(args.RETENTION_CONFIG,
+                                                      config.num_hidden_layers, task.seq_len)
+        examples = read_examples(task, args.DATA_DIR, "dev" if args.EVAL_ONLY else "test")
+        features = encode(examples, tokenizer, task.seq_len)
+        model = build_model(config, task.seq_len, task.num_labels,
+                            retention_configuration=retention)
+        load_weights(model, args.CHECKPOINT_PATH, model_format, config, task.seq_len)
+        os.makedirs(args.OUTPUT_DIR, exist_ok=True)
+        log = RunLog(args.OUTPUT_DIR)
+        _log_arguments(log, args, notes)
+        log(f"Retention Configuration : {retention}")
+        if args.EVAL_ONLY:
+            metrics = evaluate(model, task, features, encode_labels(examples, task), batch_size,
+                               verbose=1)
+            log(f"loss : {metrics['loss']}")
+            if "accuracy" in metrics:
+                log(f"accuracy : {100 * metrics['accuracy']}")
+            log(f"dev metrics over all {len(examples)} examples: {format_metrics(metrics)}")
+        else:
+            outputs = predict(model, features, batch_size, verbose=1)
+            path = os.path.join(args.OUTPUT_DIR, "prediction.txt")
+            write_predictions(path, outputs)
+            log(f"Wrote {len(outputs)} predictions to {path}")
+            if args.PRED_GLUE:
+                path = os.path.join(args.OUTPUT_DIR, task.glue_file)
+                write_glue_submission(path, task, examples, outputs)
+                log(f"Wrote the GLUE submission file {path}")
+        return
+
+    if args.RETENTION_CONFIG is not None:
+        raise UserError("--RETENTION_CONFIG is for --EVAL_ONLY/--PREDICT_ONLY; training finds "
+                        "the configuration itself: drop the flag")
+    hp = Hyperparameters(epochs=args.EPOCH, batch_size=batch_size,
+                         lr_bert=_default(args, "LR_BERT", task.lr_bert, task, notes),
+                         lr_soft_extract=_default(args, "LR_SOFT_EXTRACT", task.lr_soft_extract,
+                                                  task, notes),
+                         lambda_=_default(args, "LAMBDA", task.lambda_, task, notes))
+    train, dev = (read_examples(task, args.DATA_DIR, split) for split in ("train", "dev"))
+    for split in (train, dev):
+        if split.skipped_rows:
+            notes.append(f"skipped {split.skipped_rows} short rows of {split.path}, as GLUE's "
+                         "own QQP files have them")
+    data = TaskData(encode(train, tokenizer, task.seq_len), encode_labels(train, task),
+                    encode(dev, tokenizer, task.seq_len), encode_labels(dev, task))
+    optional_layers = ("NSP",)
+
+    def load_initial(model):
+        fresh = load_weights(model, args.CHECKPOINT_PATH, model_format, config, task.seq_len,
+                             optional=optional_layers)
+        if fresh:
+            log(f"Starting from {args.CHECKPOINT_PATH}; new layers: {', '.join(fresh)}")
+
+    os.makedirs(args.OUTPUT_DIR, exist_ok=True)
+    log = RunLog(args.OUTPUT_DIR)
+    _log_arguments(log, args, notes)
+    log(f"Training on {len(train)} examples, scoring on {len(dev)} dev examples; "
+        f"seq_len {task.seq_len}, metric {task.metric}")
+    train_power_bert(config, task, data, hp, args.OUTPUT_DIR, load_initial, log)
+
+
+def _default(args, flag, value, task, notes):
+    if getattr(args, flag) is not None:
+        return getattr(args, flag)
+    notes.append(f"{flag} not given: using {value}, the original's for {task.name}")
+    return value
+
+
+def _log_arguments(log, args, notes):
+    log("Arguments: " + " ".join(f"--{k}={v}" for k, v in vars(args).items()))
+    for note in notes:
+        log(note)
+
+
+def main(argv=None):
+    try:
+        run(parse_args(sys.argv[1:] if argv is None else argv))
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted; files already complete in OUTPUT_DIR are kept",
+              file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""BERT and ALBERT classifiers with PoWER-BERT's Extract or Soft-Extract layers.
+
+One builder makes the three models of the method: plain BERT (fine-tuning), BERT with a
+Soft-Extract layer in every block (configuration search), and BERT with an Extract layer in
+every block (re-training and inference). Layer names are the original's (keras-bert), so
+weights move between the three, and from the original's `.hdf5` files, by layer name.
+"""
+
+import keras
+from keras import ops
+
+from extract_layers import Extract, SoftExtract
+from modeling.layers import FeedForward, MultiHeadSelfAttention, PositionEmbedding
+
+# Google BERT's LayerNorm epsilon.
+_EPSILON = 1e-12
+
+
+def build_model(config, seq_len, num_labels, retention_configuration=None, search_lambda=None):
+    """Builds a sentence(-pair) classifier, or a regressor for `num_labels == 1`.
+
+    Args:
+        config: a `modeling.config.BertConfig` (BERT, or ALBERT if it has `embedding_size`).
+        seq_len: N, the task's sequence length.
+        num_labels: classes of the task; 1 means regression (STS-B): one linear unit.
+        retention_configuration: l_1..l_L; adds an Extract layer to every block.
+        search_lambda: LAMBDA; adds a Soft-Extract layer to every block instead (the
+            configuration search), with mass penalty LAMBDA * j * sum(r_j).
+
+    Returns:
+        A `keras.Model` with inputs `Input-Token`, `Input-Segment`, `Input-Mask` (each
+        (batch, N) int32) and output class probabilities (batch, num_labels), or scores
+        (batch, 1).
+
+    Example:
+    >>> model = build_model(config, seq_len=128, num_labels=2,
+    ...                     retention_configuration=[128, 64, 32, 16, 8, 4])
+    """
+    if retention_configuration is not None and search_lambda is not None:
+        raise ValueError("a model has Extract or Soft-Extract layers, not both")
+    if retention_configuration is not None and len(retention_configuration) != \
+            config.num_hidden_layers:
+        raise ValueError(f"{len(retention_configuration)} retention values for "
+                         f"{config.num_hidden_layers} blocks")
+    init = keras.initializers.TruncatedNormal(stddev=config.initializer_range)
+    dropout = config.hidden_dropout_prob
+
+    token = keras.Input((seq_len,), dtype="int32", name="Input-Token")
+    segment = keras.Input((seq_len,), dtype="int32", name="Input-Segment")
+    input_mask = keras.Input((seq_len,), dtype="int32", name="Input-Mask")
+
+    width = config.embedding_width
+    x = keras.layers.Add(name="Embedding-Token-Segment")([
+        keras.layers.Embedding(config.vocab_size, width, embeddings_initializer=init,
+                               name="Embedding-Token")(token),
+        keras.layers.Embedding(config.type_vocab_size, width, embeddings_initializer=init,
+                               name="Embedding-Segment")(segment)])
+    x = PositionEmbedding(seq_len, config.initializer_range, name="Embedding-Position")(x)
+    x = keras.layers.LayerNormalization(epsilon=_EPSILON, name="Embedding-Norm")(x)
+    x = keras.layers.Dropout(dropout, name="Embedding-Dropout")(x)
+    if config.is_albert:
+        x = keras.layers.Dense(config.hidden_size, kernel_initializer=init,
+                               name="Embedding-Mapping")(x)  # E -> H
+
+    mask = input_mask  # follows the kept positions through the Extract layers
+    positions = ops.zeros_like(mask) + ops.arange(seq_len, dtype="int32")[None, :]
+    shared = _encoder_sublayers(config, "Encoder") if config.is_albert else None
+    for j in range(1, config.num_hidden_layers + 1):
+        name = f"Encoder-{j}"
+        attention, attention_norm, feed_forward, feed_forward_norm = (
+            shared or _encoder_sublayers(config, name))
+        h, probs = attention(x, mask)  # (batch, n, H), (batch, heads, n, n)
+        h = keras.layers.Dropout(dropout, name=f"{name}-MultiHeadSelfAttention-Dropout")(h)
+        x = attention_norm(keras.layers.Add(name=f"{name}-MultiHeadSelfAttention-Add")([x, h]))
+        if search_lambda is not None:
+            x = SoftExtract(search_lambda, block=j,
+                            name=f"{name}-MultiHeadSelfAttention-Soft-Extract")(x, probs, mask)
+        elif retention_configuration is not None:
+            x, mask, positions = Extract(retention_configuration[j - 1],
+                                         name=f"{name}-MultiHeadSelfAttention-Extract")(
+                x, probs, mask, positions)  # (batch, l_j, H)
+        h = keras.layers.Dropout(dropout, name=f"{name}-FeedForward-Dropout")(feed_forward(x))
+        x = feed_forward_norm(keras.layers.Add(name=f"{name}-FeedForward-Add")([x, h]))
+
+    cls = x[:, 0]  # (batch, H): [CLS] is always kept
+    pooled = keras.layers.Dense(config.hidden_size, activation="tanh", kernel_initializer=init,
+                                name="NSP-Dense")(cls)
+    pooled = keras.layers.Dropout(dropout, name="NSP-Dropout")(pooled)
+    output = keras.layers.Dense(num_labels, activation=None if num_labels == 1 else "softmax",
+                                kernel_initializer=init, name="NSP")(pooled)
+    return keras.Model([token, segment, input_mask], output, name="power_bert")
+
+
+def _encoder_sublayers(config, name):
+    return (MultiHeadSelfAttention(config.num_attention_heads,
+                                   config.attention_probs_dropout_prob,
+                                   config.initializer_range, name=f"{name}-MultiHeadSelfAttention"),
+            keras.layers.LayerNormalization(epsilon=_EPSILON,
+                                            name=f"{name}-MultiHeadSelfAttention-Norm"),
+            FeedForward(config.intermediate_size, config.activation, config.initializer_range,
+                        name=f"{name}-FeedForward"),
+            keras.layers.LayerNormalization(epsilon=_EPSILON, name=f"{name}-FeedForward-Norm"))
+
+
+def kept_positions_model(model):
+    """A model giving, for every Extract layer, the text positions of the vectors it kept.
+
+    Args:
+        model: a model built with a `retention_configuration`.
+
+    Returns:
+        A `keras.Model` on the same inputs with one (batch, l_j) int32 output per block.
+    """
+    extracts = [layer for layer in model.layers if isinstance(layer, Extract)]
+    return keras.Model(model.inputs, [layer.output[2] for layer in extracts])
+
+
+def soft_extract_layers(model):
+    """The Soft-Extract layers of a search model, block 1 first."""
+    return [layer for layer in model.layers if isinstance(layer, SoftExtract)]

@@ -1,0 +1,197 @@
+"""The Keras model against a plain NumPy forward pass written from the paper (tiny configs)."""
+
+import numpy as np
+import pytest
+
+from checkpoints.google import read_google_checkpoint, write_google_checkpoint
+from checkpoints.assign import assign_weights
+from extract_layers import Extract, SoftExtract, derive_retention_configuration
+from modeling.bert import build_model, kept_positions_model, soft_extract_layers
+from modeling.config import BertConfig
+from tests import numpy_reference
+
+SEQ_LEN = 16
+
+
+def random_variables(config, num_labels, seed=0):
+    """Google checkpoint variables of a random BERT (or ALBERT) with a classifier."""
+    rng = np.random.default_rng(seed)
+    h, i, e = config.hidden_size, config.intermediate_size, config.embedding_width
+
+    def w(*shape):
+        return rng.normal(0, 0.3, shape).astype(np.float32)
+
+    v = {"bert/embeddings/word_embeddings": w(config.vocab_size, e),
+         "bert/embeddings/token_type_embeddings": w(config.type_vocab_size, e),
+         "bert/embeddings/position_embeddings": w(config.max_position_embeddings, e),
+         "bert/embeddings/LayerNorm/gamma": 1 + w(e), "bert/embeddings/LayerNorm/beta": w(e),
+         "bert/pooler/dense/kernel": w(h, h), "bert/pooler/dense/bias": w(h),
+         "output_weights": w(num_labels, h), "output_bias": w(num_labels)}
+    if config.is_albert:
+        v["bert/encoder/embedding_hidden_mapping_in/kernel"] = w(e, h)
+        v["bert/encoder/embedding_hidden_mapping_in/bias"] = w(h)
+        scopes = [("bert/encoder/transformer/group_0/inner_group_0", "attention_1/self",
+                   "attention_1/output/dense", "LayerNorm", "ffn_1/intermediate/dense",
+                   "ffn_1/intermediate/output/dense", "LayerNorm_1")]
+    else:
+        scopes = [(f"bert/encoder/layer_{j}", "attention/self", "attention/output/dense",
+                   "attention/output/LayerNorm", "intermediate/dense", "output/dense",
+                   "output/LayerNorm") for j in range(config.num_hidden_layers)]
+    for base, attention, out, ln1, ff1, ff2, ln2 in scopes:
+        for part in ("query", "key", "value"):
+            v[f"{base}/{attention}/{part}/kernel"] = w(h, h)
+            v[f"{base}/{attention}/{part}/bias"] = w(h)
+        v[f"{base}/{out}/kernel"], v[f"{base}/{out}/bias"] = w(h, h), w(h)
+        v[f"{base}/{ff1}/kernel"], v[f"{base}/{ff1}/bias"] = w(h, i), w(i)
+        v[f"{base}/{ff2}/kernel"], v[f"{base}/{ff2}/bias"] = w(i, h), w(h)
+        for ln in (ln1, ln2):
+            v[f"{base}/{ln}/gamma"], v[f"{base}/{ln}/beta"] = 1 + w(h), w(h)
+    return v
+
+
+def random_inputs(config, batch=6, seed=1):
+    """Token ids with padding of varied length, one or two segments."""
+    rng = np.random.default_rng(seed)
+    tokens = rng.integers(1, config.vocab_size, (batch, SEQ_LEN)).astype(np.int32)
+    segments = np.zeros_like(tokens)
+    mask = np.zeros_like(tokens)
+    for b in range(batch):
+        length = rng.integers(4, SEQ_LEN + 1)
+        mask[b, :length] = 1
+        segments[b, length // 2:length] = b % 2
+    tokens[mask == 0] = 0
+    return tokens, segments, mask
+
+
+CONFIGS = {
+    "bert": BertConfig(vocab_size=60, hidden_size=32, num_hidden_layers=4, num_attention_heads=4,
+                       intermediate_size=48, max_position_embeddings=40, type_vocab_size=2,
+                       hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0),
+    # Any size: 3 heads, 5 blocks, relu; no 12s anywhere.
+    "bert-3-heads-relu": BertConfig(vocab_size=50, hidden_size=24, num_hidden_layers=5,
+                                    num_attention_heads=3, intermediate_size=40,
+                                    max_position_embeddings=SEQ_LEN, type_vocab_size=2,
+                                    hidden_act="relu"),
+    "albert": BertConfig(vocab_size=50, hidden_size=32, num_hidden_layers=3,
+                         num_attention_heads=2, intermediate_size=40, max_position_embeddings=20,
+                         type_vocab_size=2, embedding_size=8),
+}
+RETENTIONS = {"bert": [16, 12, 6, 2], "bert-3-heads-relu": [10, 10, 5, 3, 1],
+              "albert": [9, 4, 4]}
+
+
+def load(model, config, tmp_path, num_labels=2, seed=0):
+    variables = random_variables(config, num_labels, seed)
+    prefix = str(tmp_path / "bert_model.ckpt")
+    write_google_checkpoint(prefix, variables)
+    assign_weights(model, read_google_checkpoint(prefix, config.num_hidden_layers, SEQ_LEN,
+                                                 albert=config.is_albert))
+    return variables
+
+
+def reference(variables, config, inputs, retention):
+    cfg = {k: v for k, v in config.to_dict().items()}
+    return np.stack([numpy_reference.forward(variables, cfg, t, s, m, retention)
+                     for t, s, m in zip(*inputs)])
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+@pytest.mark.parametrize("reduced", [False, True], ids=["full", "reduced"])
+def test_model_matches_numpy_reference(name, reduced, tmp_path):
+    config = CONFIGS[name]
+    retention = RETENTIONS[name] if reduced else None
+    model = build_model(config, SEQ_LEN, 2, retention_configuration=retention)
+    variables = load(model, config, tmp_path)
+    inputs = random_inputs(config)
+    ours = model.predict(list(inputs), verbose=0)
+    np.testing.assert_allclose(ours, reference(variables, config, inputs, retention), atol=2e-5)
+
+
+def test_regression_head_matches_reference(tmp_path):
+    config = CONFIGS["bert"]
+    model = build_model(config, SEQ_LEN, 1, retention_configuration=RETENTIONS["bert"])
+    variables = load(model, config, tmp_path, num_labels=1)
+    inputs = random_inputs(config)
+    ours = model.predict(list(inputs), verbose=0)
+    assert ours.shape == (6, 1)
+    np.testing.assert_allclose(ours, reference(variables, config, inputs, RETENTIONS["bert"]),
+                               atol=2e-5)
+
+
+def test_full_retention_is_exactly_bert(tmp_path):
+    config = CONFIGS["bert"]
+    bert = build_model(config, SEQ_LEN, 2)
+    load(bert, config, tmp_path)
+    power = build_model(config, SEQ_LEN, 2, retention_configuration=[SEQ_LEN] * 4)
+    power.set_weights(bert.get_weights())
+    inputs = list(random_inputs(config))
+    np.testing.assert_array_equal(power.predict(inputs, verbose=0), bert.predict(inputs, verbose=0))
+
+
+def test_extract_keeps_cls_and_most_significant_in_text_order():
+    # One head; attention received by key k (from the other words) is set by hand.
+    n = 6
+    received = np.array([0.0, 3.0, 0.5, 2.0, 4.0, 1.0])  # [CLS] scores lowest, yet is kept
+    probs = np.tile(received / received.sum(), (n, 1))[None, None].astype(np.float32)
+    x = np.arange(n, dtype=np.float32)[None, :, None] * np.ones((1, 1, 2), np.float32)
+    mask = np.array([[1, 1, 1, 1, 1, 0]], np.int32)  # position 5 is padding
+    positions = np.arange(n, dtype=np.int32)[None]
+    kept_x, kept_mask, kept_pos = Extract(4)(x, probs, mask, positions)
+    # Best others: 4 (4.0), 1 (3.0), 3 (2.0); padding 5 is out whatever its attention.
+    np.testing.assert_array_equal(np.asarray(kept_pos), [[0, 1, 3, 4]])
+    np.testing.assert_array_equal(np.asarray(kept_x)[0, :, 0], [0, 1, 3, 4])
+    np.testing.assert_array_equal(np.asarray(kept_mask), [[1, 1, 1, 1]])
+    # More vectors than real words: padding comes in last, and the mask says so.
+    _, kept_mask, kept_pos = Extract(6 - 0)(x, probs, mask, positions)
+    np.testing.assert_array_equal(np.asarray(kept_mask), mask)
+
+
+def test_extracted_mask_follows_kept_positions(tmp_path):
+    config = CONFIGS["bert"]
+    model = build_model(config, SEQ_LEN, 2, retention_configuration=[14, 10, 8, 3])
+    load(model, config, tmp_path)
+    inputs = random_inputs(config)
+    kept = kept_positions_model(model).predict(list(inputs), verbose=0)
+    mask = inputs[2]
+    for block in kept:
+        assert (block[:, 0] == 0).all()
+        assert (np.diff(block, axis=1) > 0).all()  # text order
+        for b in range(len(mask)):
+            real = mask[b].sum()
+            # Every real word outranks padding: padding is kept only once all words are.
+            assert (block[b] < real).sum() == min(real, block.shape[1])
+
+
+def test_soft_extract_scales_by_significance_rank():
+    n = 5
+    received = np.array([0.1, 1.0, 3.0, 2.0, 0.5])
+    probs = np.tile(received / received.sum(), (n, 1))[None, None].astype(np.float32)
+    layer = SoftExtract(0.0, block=1)
+    x = np.ones((1, n, 3), np.float32)
+    layer(x, probs, np.ones((1, n), np.int32))
+    r = np.array([1.0, 0.9, 0.7, 0.4, 0.2], np.float32)
+    layer.r.assign(r)
+    out = np.asarray(layer(x, probs, np.ones((1, n), np.int32)))[0, :, 0]
+    # Ranks: [CLS] 0, then 2 (3.0), 3 (2.0), 1 (1.0), 4 (0.5).
+    np.testing.assert_allclose(out, [r[0], r[3], r[1], r[2], r[4]])
+
+
+def test_soft_extract_with_all_r_one_is_bert(tmp_path):
+    config = CONFIGS["bert"]
+    bert = build_model(config, SEQ_LEN, 2)
+    load(bert, config, tmp_path)
+    search = build_model(config, SEQ_LEN, 2, search_lambda=1e-3)
+    assign_weights(search, {layer.name: layer.get_weights() for layer in bert.layers},
+                   optional=[layer.name for layer in soft_extract_layers(search)])
+    inputs = list(random_inputs(config))
+    np.testing.assert_allclose(search.predict(inputs, verbose=0), bert.predict(inputs, verbose=0),
+                               atol=1e-6)
+    # The mass penalty: LAMBDA * j * sum(r_j), with every r = 1 at the start.
+    expected = sum(1e-3 * j * SEQ_LEN for j in range(1, 5))
+    assert float(sum(search.losses)) == pytest.approx(expected, rel=1e-6)
+
+
+def test_derive_retention_configuration():
+    assert derive_retention_configuration([[1.0] * 8, [0.6] * 8, [0.9] * 8, [0.0] * 8]) == \
+        [8, 4, 4, 1]
+    assert derive_retention_configuration([[0.5, 0.49], [1.0, 1.0]]) == [1, 1]

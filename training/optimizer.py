@@ -1,0 +1,64 @@
+"""The original's optimizer: Adam with linear warm-up and linear decay, two learning rates."""
+
+import math
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="power_bert")
+class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """lr * t / warmup for the first `warmup_steps`, then lr * (1 - min(t, total) / total).
+
+    Args:
+        learning_rate: the peak rate.
+        total_steps: all optimizer steps of the training step (epochs * batches per epoch).
+        warmup_fraction: share of `total_steps` spent warming up (the original: 10%).
+    """
+
+    def __init__(self, learning_rate, total_steps, warmup_fraction=0.1):
+        self.learning_rate = float(learning_rate)
+        self.total_steps = int(total_steps)
+        self.warmup_fraction = float(warmup_fraction)
+
+    @property
+    def warmup_steps(self):
+        return max(1, math.ceil(self.total_steps * self.warmup_fraction))
+
+    def __call__(self, step):
+        t = ops.cast(step, "float32")
+        warmup = self.learning_rate * t / self.warmup_steps
+        decay = self.learning_rate * (1.0 - ops.minimum(t, self.total_steps) / self.total_steps)
+        return ops.where(t < self.warmup_steps, warmup, decay)
+
+    def get_config(self):
+        return {"learning_rate": self.learning_rate, "total_steps": self.total_steps,
+                "warmup_fraction": self.warmup_fraction}
+
+
+@keras.saving.register_keras_serializable(package="power_bert")
+class PowerBertAdam(keras.optimizers.Adam):
+    """Adam (beta 0.9/0.999, epsilon 1e-7, no weight decay) with its own rate for retention.
+
+    The configuration search trains the Soft-Extract retention parameters at LR_SOFT_EXTRACT
+    and every other weight at LR_BERT, on one schedule: the retention parameters' rate is the
+    schedule's times `LR_SOFT_EXTRACT / LR_BERT`.
+
+    Args:
+        learning_rate: LR_BERT, or a schedule peaking at it.
+        retention_multiplier: LR_SOFT_EXTRACT / LR_BERT.
+    """
+
+    def __init__(self, learning_rate, retention_multiplier=1.0, **kwargs):
+        super().__init__(learning_rate=learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                         **kwargs)
+        self.retention_multiplier = float(retention_multiplier)
+
+    def update_step(self, gradient, variable, learning_rate):
+        # The Soft-Extract layer's only weight is its retention vector `r`.
+        if "Soft-Extract" in variable.path:
+            learning_rate = learning_rate * self.retention_multiplier
+        super().update_step(gradient, variable, learning_rate)
+
+    def get_config(self):
+        return {**super().get_config(), "retention_multiplier": self.retention_multiplier}
