@@ -54,9 +54,14 @@ class PowerBertAdam(keras.optimizers.Adam):
                          **kwargs)
         self.retention_multiplier = float(retention_multiplier)
 
+    def build(self, variables):
+        super().build(variables)
+        # The Soft-Extract layer's only weight is its retention vector `r`. update_step may
+        # see the backend's variable rather than the Keras one: compare by the optimizer's key.
+        self._retention_keys = {self._var_key(v) for v in variables if "Soft-Extract" in v.path}
+
     def update_step(self, gradient, variable, learning_rate):
-        # The Soft-Extract layer's only weight is its retention vector `r`.
-        if "Soft-Extract" in variable.path:
+        if self._var_key(variable) in self._retention_keys:
             learning_rate = learning_rate * self.retention_multiplier
         super().update_step(gradient, variable, learning_rate)
 
