@@ -41,18 +41,17 @@ class PowerBertAdam(keras.optimizers.Adam):
     """Adam (beta 0.9/0.999, epsilon 1e-7, no weight decay) with its own rate for retention.
 
     The configuration search trains the Soft-Extract retention parameters at LR_SOFT_EXTRACT
-    and every other weight at LR_BERT, on one schedule: the retention parameters' rate is the
-    schedule's times `LR_SOFT_EXTRACT / LR_BERT`.
+    and every other weight at LR_BERT.
 
     Args:
-        learning_rate: LR_BERT, or a schedule peaking at it.
-        retention_multiplier: LR_SOFT_EXTRACT / LR_BERT.
+        learning_rate: LR_BERT, or a schedule of it.
+        retention_learning_rate: LR_SOFT_EXTRACT, or a schedule of it; None: as the others.
     """
 
-    def __init__(self, learning_rate, retention_multiplier=1.0, **kwargs):
+    def __init__(self, learning_rate, retention_learning_rate=None, **kwargs):
         super().__init__(learning_rate=learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                          **kwargs)
-        self.retention_multiplier = float(retention_multiplier)
+        self.retention_learning_rate = retention_learning_rate
 
     def build(self, variables):
         super().build(variables)
@@ -61,9 +60,14 @@ class PowerBertAdam(keras.optimizers.Adam):
         self._retention_keys = {self._var_key(v) for v in variables if "Soft-Extract" in v.path}
 
     def update_step(self, gradient, variable, learning_rate):
-        if self._var_key(variable) in self._retention_keys:
-            learning_rate = learning_rate * self.retention_multiplier
+        rate = self.retention_learning_rate
+        if rate is not None and self._var_key(variable) in self._retention_keys:
+            rate = rate(self.iterations) if callable(rate) else rate
+            learning_rate = ops.cast(rate, variable.dtype)
         super().update_step(gradient, variable, learning_rate)
 
     def get_config(self):
-        return {**super().get_config(), "retention_multiplier": self.retention_multiplier}
+        rate = self.retention_learning_rate
+        if isinstance(rate, keras.optimizers.schedules.LearningRateSchedule):
+            rate = keras.saving.serialize_keras_object(rate)
+        return {**super().get_config(), "retention_learning_rate": rate}

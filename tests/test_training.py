@@ -1,0 +1,149 @@
+"""The three training steps: Soft-Extract training, two learning rates, weight hand-over."""
+
+import dataclasses
+import re
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import main
+from checkpoints.hdf5 import read_hdf5_weights
+from data.features import Features
+from data.tasks import TASKS
+from modeling.bert import build_model, soft_extract_layers
+from tests.test_model import CONFIGS, SEQ_LEN, random_inputs
+from training import steps
+from training.optimizer import PowerBertAdam, WarmupLinearDecay
+
+CONFIG = CONFIGS["bert"]
+GLUE = Path(__file__).resolve().parents[1].parent / "shared" / "glue"
+
+
+@pytest.fixture(scope="module")
+def minilm_dir(tmp_path_factory):
+    from checkpoints.convert_hf import convert_hf, default_hf_dir
+    out = tmp_path_factory.mktemp("minilm")
+    convert_hf(default_hf_dir(), out)
+    return out
+
+
+def batch(n=8, seed=3):
+    tokens, segments, mask = random_inputs(CONFIG, batch=n, seed=seed)
+    labels = (np.arange(n) % 2).astype(np.int32)
+    return [tokens, segments, mask], labels
+
+
+def test_schedule_warms_up_then_decays_linearly():
+    schedule = WarmupLinearDecay(1e-3, total_steps=100)
+    for step, expected in [(0, 0.0), (5, 5e-4), (9, 9e-4), (10, 9e-4), (40, 6e-4), (100, 0.0), (130, 0.0)]:
+        assert float(schedule(step)) == pytest.approx(expected, abs=1e-9)
+
+
+def test_gradients_reach_retention_parameters_and_bert_weights():
+    model = build_model(CONFIG, SEQ_LEN, 2, search_lambda=1e-3)
+    # Vary r so that every rank gets a distinct scale and the task loss depends on it.
+    for layer in soft_extract_layers(model):
+        layer.r.assign(np.linspace(1.0, 0.3, SEQ_LEN).astype(np.float32))
+    inputs, labels = batch()
+    with tf.GradientTape() as tape:
+        probs = model(inputs, training=False)
+        loss = keras.losses.sparse_categorical_crossentropy(labels, probs)
+        loss = tf.reduce_mean(loss)
+    variables = [layer.r for layer in soft_extract_layers(model)] + \
+        [model.get_layer("Encoder-1-MultiHeadSelfAttention").Wq,
+         model.get_layer("Embedding-Token").embeddings]
+    grads = tape.gradient(loss, variables)
+    for variable, grad in zip(variables, grads):
+        assert grad is not None and float(tf.reduce_max(tf.abs(tf.convert_to_tensor(grad)))) > 0, \
+            variable.path
+
+
+@pytest.mark.parametrize("lr_bert,lr_retention", [(0.0, 0.05), (0.05, 0.0)])
+def test_two_learning_rates(lr_bert, lr_retention):
+    model = build_model(CONFIG, SEQ_LEN, 2, search_lambda=1e-2)
+    before = {v.path: v.numpy().copy() for v in model.trainable_variables}
+    model.compile(optimizer=PowerBertAdam(lr_bert, lr_retention),
+                  loss="sparse_categorical_crossentropy")
+    inputs, labels = batch()
+    model.fit(inputs, labels, epochs=3, batch_size=4, verbose=0)
+    for v in model.trainable_variables:
+        moved = not np.array_equal(v.numpy(), before[v.path])
+        is_retention = "Soft-Extract" in v.path
+        assert moved == (is_retention if lr_retention else not is_retention), v.path
+        if is_retention:
+            assert v.numpy().min() >= 0.0 and v.numpy().max() <= 1.0
+
+
+def test_retention_parameters_stay_in_unit_interval_and_shrink_under_the_mass_penalty():
+    model = build_model(CONFIG, SEQ_LEN, 2, search_lambda=1.0)
+    model.compile(optimizer=PowerBertAdam(1e-4, retention_learning_rate=0.2),
+                  loss="sparse_categorical_crossentropy")
+    inputs, labels = batch()
+    model.fit(inputs, labels, epochs=4, batch_size=4, verbose=0)
+    masses = []
+    for layer in soft_extract_layers(model):
+        r = layer.r.numpy()
+        assert r.min() >= 0.0 and r.max() <= 1.0
+        masses.append(r.sum())
+    assert max(masses) < SEQ_LEN
+    assert min(masses) < SEQ_LEN / 2  # the penalty, heavier in later blocks, took mass away
+
+
+def test_weight_hand_over_by_name_keeps_every_bert_weight(tmp_path):
+    """With learning rates of 0, each step must pass the previous step's weights on unchanged."""
+    task = TASKS["sst-2"]
+    inputs, labels = batch(16)
+    features = Features(*inputs)
+    data = steps.TaskData(features, labels, features, labels)
+    hp = steps.Hyperparameters(epochs=1, batch_size=8, lr_bert=0.0, lr_soft_extract=0.0,
+                               lambda_=1e-3)
+    task = dataclasses.replace(task, seq_len=SEQ_LEN)
+    initial = build_model(CONFIG, SEQ_LEN, 2)
+    reference = {layer.name: layer.get_weights() for layer in initial.layers if layer.weights}
+
+    def load_initial(model):
+        for name, arrays in reference.items():
+            model.get_layer(name).set_weights(arrays)
+
+    lines = []
+    steps.train_power_bert(CONFIG, task, data, hp, str(tmp_path), load_initial, lines.append)
+    for name in (steps.FINETUNE, steps.SEARCH, steps.RETRAINED):
+        saved = read_hdf5_weights(tmp_path / name)
+        for layer, arrays in reference.items():
+            for a, b in zip(saved[layer], arrays):
+                np.testing.assert_array_equal(a, b, err_msg=f"{name} {layer}")
+    retention = [int(v) for v in re.search(r"Retention Configuration : \[(.*)\]",
+                                           "\n".join(lines)).group(1).split(",")]
+    assert retention == [SEQ_LEN] * CONFIG.num_hidden_layers  # r stayed 1.0
+
+
+def test_readme_training_command_on_minilm_and_real_mrpc(tmp_path, minilm_dir):
+    """The README's command (few rows, short sequences), then EVAL_ONLY reproduces the log."""
+    data = tmp_path / "MRPC"
+    data.mkdir()
+    for split, rows in (("train", 64), ("dev", 48)):
+        lines = (GLUE / "MRPC" / f"{split}.tsv").read_text(encoding="utf-8-sig").splitlines()
+        (data / f"{split}.tsv").write_text("\n".join(lines[: rows + 1]) + "\n", encoding="utf-8")
+    task_config = tmp_path / "task_config.json"
+    task_config.write_text('{"mrpc": {"seq_len": 48}}')
+    out = tmp_path / "out"
+    common = ["--TASK", "mrpc", "--BERT_CONFIG_PATH", f"{minilm_dir}/bert_config.json",
+              "--VOCAB_PATH", f"{minilm_dir}/vocab.txt", "--DATA_DIR", str(data),
+              "--TASK_CONFIG_PATH", str(task_config), "--OUTPUT_DIR", str(out)]
+    assert main.main(common + ["--CHECKPOINT_PATH", f"{minilm_dir}/bert_model.ckpt",
+                               "--EPOCH", "1", "--BATCH_SIZE", "32", "--LR_SOFT_EXTRACT", "0.05",
+                               "--LR_BERT", "0.00006", "--LAMBDA", "0.05"]) == 0
+    for name in (steps.FINETUNE, steps.SEARCH, steps.RETRAINED, "log_file.txt"):
+        assert (out / name).is_file()
+    log = (out / "log_file.txt").read_text()
+    retention = re.search(r"Retention Configuration : \[(.*)\]", log).group(1).replace(" ", "")
+    assert [int(v) for v in retention.split(",")] != [48] * 6  # the search removed vectors
+    logged = re.search(r"Re-training epoch 1: dev (.*)", log).group(1)
+    assert main.main(common + ["--CHECKPOINT_PATH", str(out / steps.RETRAINED), "--EVAL_ONLY",
+                               "--MODEL_FORMAT", "HDF5", "--RETENTION_CONFIG", retention,
+                               "--BATCH_SIZE", "16"]) == 0
+    evaluated = (out / "log_file.txt").read_text()[len(log):]
+    assert f"dev metrics over all 48 examples: {logged}" in evaluated
