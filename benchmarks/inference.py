@@ -1,0 +1,389 @@
+"""Inference speed of PoWER-BERT against BERT, with the same weights, in one process.
+
+Builds BERT (full retention) and PoWER-BERT at each `--retention`, gives them the same
+weights, compiles each forward pass with a fixed input signature, warms them up, then times
+them interleaved: every round runs each model once, in a rotated order, so that a slow
+moment of the machine hits all of them alike. keras-hub's `BertBackbone` of the same size
+(the peer a Keras user would otherwise pick) runs on the same inputs in the same rounds.
+
+The inputs are real MRPC dev rows, tokenized and padded to seq_len, so padding and the
+significance scores behave as in real use. The ideal speedup is the FLOP reduction of
+`modeling.flops`, the project's one FLOP count.
+
+Usage:
+    python -m benchmarks.inference --model minilm --threads 2 --batch 32 --seq-len 128 \
+        --retention 64,32,16,8,4,2 --retention 96,64,48,32,16,8
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from errors import UserError  # noqa: E402
+
+_REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA_DIR = _REPO.parent / "shared" / "glue" / "MRPC"
+
+# Google's released sizes (uncased vocabulary), for random-weight models of that shape.
+NAMED_SIZES = {
+    "bert-base": dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                      intermediate_size=3072),
+    "bert-large": dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16,
+                       intermediate_size=4096),
+}
+MINILM = "minilm"
+BERT_LABEL = "BERT"
+KERAS_HUB_LABEL = "keras-hub BertBackbone"
+COLUMNS = ("configuration", "batch", "seq_len", "threads", "ms_min", "ms_median",
+           "examples_per_s", "speedup", "ideal_speedup", "of_ideal")
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="python -m benchmarks.inference",
+                                description=__doc__.splitlines()[0])
+    p.add_argument("--model", default=MINILM,
+                   help=f"{MINILM} (the real converted MiniLM), {', '.join(NAMED_SIZES)} (random "
+                        "weights), or a bert_config.json (with --checkpoint for its weights)")
+    p.add_argument("--checkpoint", help="Google checkpoint prefix or .hdf5 for a bert_config.json")
+    p.add_argument("--vocab", help="vocab.txt or SentencePiece .model (default: MiniLM's)")
+    p.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR),
+                   help="MRPC folder whose dev.tsv rows are the inputs")
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--seq-len", type=int, default=128)
+    p.add_argument("--retention", action="append", default=[],
+                   help="l_1,...,l_L of a PoWER-BERT configuration (repeatable); default: "
+                        "three progressively halving configurations")
+    p.add_argument("--threads", type=int,
+                   help="TensorFlow intra- and inter-op threads (default: TensorFlow's)")
+    p.add_argument("--xla", action="store_true", help="compile with XLA (jit_compile)")
+    p.add_argument("--rounds", type=int, default=10, help="timed rounds (default 10)")
+    p.add_argument("--warmup", type=int, default=2, help="untimed calls per model (default 2)")
+    p.add_argument("--no-keras-hub", action="store_true", help="skip keras-hub's BertBackbone")
+    p.add_argument("--extract-cost", action="store_true",
+                   help="also time retention N-1, N-2, ..., N-L to measure what an Extract "
+                        "layer costs, as a share of a block")
+    args = p.parse_args(argv)
+    for flag in ("batch", "seq_len", "rounds"):
+        if getattr(args, flag) < 1:
+            p.error(f"--{flag.replace('_', '-')} must be a positive integer")
+    return args
+
+
+def set_threads(threads):
+    """Sets TensorFlow's intra- and inter-op thread pools; must run before TensorFlow starts."""
+    import tensorflow as tf
+
+    threading = tf.config.threading
+    if threading.get_intra_op_parallelism_threads() == threads == \
+            threading.get_inter_op_parallelism_threads():
+        return
+    try:
+        threading.set_intra_op_parallelism_threads(threads)
+        threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:
+        raise UserError("--threads must be set before TensorFlow starts: run the benchmark in "
+                        "a fresh process") from None
+
+
+def effective_threads():
+    """The intra-op threads TensorFlow uses (its default, 0, means one per core)."""
+    import tensorflow as tf
+
+    return tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count()
+
+
+def load_model_spec(model, checkpoint=None, vocab=None):
+    """Resolves `--model` into a config, an optional checkpoint and a vocabulary.
+
+    Args:
+        model: "minilm", a name in NAMED_SIZES, or the path of a bert_config.json.
+        checkpoint: weights for a bert_config.json (None: random weights).
+        vocab: the vocabulary of the inputs (None: MiniLM's uncased WordPiece vocab).
+
+    Returns:
+        (BertConfig, checkpoint path or None, vocab path).
+    """
+    from checkpoints.default_model import ensure_default_model
+    from modeling.config import BertConfig, load_config
+
+    default_config, default_checkpoint, default_vocab = ensure_default_model()
+    if model == MINILM:
+        return load_config(default_config), default_checkpoint, vocab or default_vocab
+    if model in NAMED_SIZES:
+        config = BertConfig(vocab_size=30522, max_position_embeddings=512, type_vocab_size=2,
+                            **NAMED_SIZES[model])
+        return config, None, vocab or default_vocab
+    if not model.endswith(".json"):
+        raise UserError(f"--model {model!r} is neither {MINILM}, one of "
+                        f"{', '.join(NAMED_SIZES)}, nor a bert_config.json")
+    return load_config(model), checkpoint, vocab or default_vocab
+
+
+def real_inputs(tokenizer, seq_len, batch, data_dir=DEFAULT_DATA_DIR):
+    """The first `batch` MRPC dev rows (repeated if needed) as model inputs.
+
+    Args:
+        tokenizer: from `tokenization.load_tokenizer`.
+        seq_len: length the rows are truncated or padded to.
+        batch: number of rows.
+        data_dir: an MRPC folder holding dev.tsv.
+
+    Returns:
+        `data.features.Features` of `batch` rows.
+    """
+    from data.features import encode
+    from data.glue import read_examples
+    from data.tasks import get_task
+
+    examples = read_examples(get_task("mrpc"), str(data_dir), "dev")
+    rows = [examples[i % len(examples)] for i in range(batch)]
+    return encode(rows, tokenizer, seq_len)
+
+
+def default_retentions(config, seq_len):
+    """Three configurations that shrink by a constant factor per block (0.8, 0.65, 0.5)."""
+    return [[max(1, int(seq_len * factor ** j)) for j in range(1, config.num_hidden_layers + 1)]
+            for factor in (0.8, 0.65, 0.5)]
+
+
+def extract_cost_retention(config, seq_len):
+    """N-1, N-2, ..., N-L: every Extract layer runs, while the FLOPs barely drop."""
+    return [max(1, seq_len - j) for j in range(1, config.num_hidden_layers + 1)]
+
+
+def build_models(config, seq_len, retentions, checkpoint=None, num_labels=2):
+    """BERT and one PoWER-BERT model per retention configuration, all with the same weights.
+
+    Args:
+        config: a `BertConfig`.
+        seq_len: N.
+        retentions: lists l_1..l_L.
+        checkpoint: Google checkpoint prefix or .hdf5 to load (None: BERT's random weights).
+        num_labels: classes of the classifier on top.
+
+    Returns:
+        (BERT model, [PoWER-BERT models]).
+    """
+    from checkpoints.assign import assign_weights
+    from checkpoints.load import guess_format, load_weights
+    from modeling.bert import build_model
+
+    bert = build_model(config, seq_len, num_labels)
+    if checkpoint:
+        load_weights(bert, checkpoint, guess_format(checkpoint), config, seq_len,
+                     optional=("NSP",))
+    weights = {layer.name: layer.get_weights() for layer in bert.layers if layer.weights}
+    models = []
+    for retention in retentions:
+        model = build_model(config, seq_len, num_labels, retention_configuration=retention)
+        assign_weights(model, weights)
+        models.append(model)
+    return bert, models
+
+
+def compiled_forward(model, batch, seq_len, xla=False):
+    """The model's inference pass as a `tf.function` on three (batch, seq_len) int32 inputs."""
+    import tensorflow as tf
+
+    spec = [tf.TensorSpec((batch, seq_len), tf.int32)] * 3
+    return tf.function(lambda token, segment, mask: model([token, segment, mask], training=False),
+                       input_signature=spec, jit_compile=xla)
+
+
+def keras_hub_forward(config, batch, seq_len, xla=False):
+    """keras-hub's `BertBackbone` of the same size (random weights), compiled like ours.
+
+    Returns:
+        The compiled pass (pooled output), or None where keras-hub is not installed or the
+        model is an ALBERT (which BertBackbone cannot express).
+    """
+    import tensorflow as tf
+
+    try:
+        from keras_hub.models import BertBackbone
+    except ImportError:
+        return None
+    if config.is_albert:
+        return None
+    backbone = BertBackbone(vocabulary_size=config.vocab_size,
+                            num_layers=config.num_hidden_layers,
+                            num_heads=config.num_attention_heads,
+                            hidden_dim=config.hidden_size,
+                            intermediate_dim=config.intermediate_size,
+                            dropout=config.hidden_dropout_prob,
+                            max_sequence_length=config.max_position_embeddings,
+                            num_segments=config.type_vocab_size)
+    spec = [tf.TensorSpec((batch, seq_len), tf.int32)] * 3
+
+    def forward(token, segment, mask):
+        return backbone({"token_ids": token, "segment_ids": segment, "padding_mask": mask},
+                        training=False)["pooled_output"]
+
+    return tf.function(forward, input_signature=spec, jit_compile=xla)
+
+
+def time_interleaved(functions, inputs, rounds, warmup=2):
+    """Times each function once per round, rotating the order round by round, after warm-up.
+
+    Args:
+        functions: {label: function(token, segment, mask)}.
+        inputs: the three input tensors.
+        rounds: timed calls per function.
+        warmup: untimed calls per function first (tracing, compilation, caches).
+
+    Returns:
+        {label: [seconds per call]}.
+    """
+    labels = list(functions)
+    for label in labels:
+        for _ in range(warmup):
+            _wait(functions[label](*inputs))
+    times = {label: [] for label in labels}
+    for r in range(rounds):
+        for label in labels[r % len(labels):] + labels[:r % len(labels)]:
+            start = time.perf_counter()
+            _wait(functions[label](*inputs))
+            times[label].append(time.perf_counter() - start)
+    return times
+
+
+def _wait(output):
+    # Reading the result back blocks until the device has finished the call.
+    output.numpy()
+
+
+def benchmark(config, seq_len, batch, retentions, features, checkpoint=None, rounds=10,
+              warmup=2, xla=False, keras_hub=True):
+    """Times BERT, PoWER-BERT at each configuration and (optionally) keras-hub's BertBackbone.
+
+    Args:
+        config: a `BertConfig`.
+        seq_len, batch: the input shape.
+        retentions: the PoWER-BERT configurations, lists l_1..l_L.
+        features: `Features` with `batch` rows of length seq_len (see `real_inputs`).
+        checkpoint: weights for all models (None: random).
+        rounds, warmup: see `time_interleaved`.
+        xla: compile with XLA.
+        keras_hub: also time keras-hub's BertBackbone.
+
+    Returns:
+        A list of row dicts with the keys of COLUMNS: BERT first, then one per distinct
+        retention configuration, then keras-hub's (speedup relative to our BERT; no ideal
+        speedup).
+    """
+    import tensorflow as tf
+    from modeling.flops import flop_reduction
+
+    retentions = [list(r) for r in dict.fromkeys(map(tuple, retentions))]
+    bert, models = build_models(config, seq_len, retentions, checkpoint)
+    labels = [BERT_LABEL] + [",".join(map(str, r)) for r in retentions]
+    functions = {label: compiled_forward(model, batch, seq_len, xla)
+                 for label, model in zip(labels, [bert] + models)}
+    if keras_hub:
+        hub = keras_hub_forward(config, batch, seq_len, xla)
+        if hub is not None:
+            functions[KERAS_HUB_LABEL] = hub
+    inputs = [tf.constant(a) for a in (features.token_ids, features.segment_ids,
+                                        features.input_mask)]
+    times = time_interleaved(functions, inputs, rounds, warmup)
+    bert_median = statistics.median(times[BERT_LABEL])
+    ideal = dict(zip(labels, [1.0] + [flop_reduction(config, seq_len, r) for r in retentions]))
+    threads = effective_threads()
+    rows = []
+    for label, seconds in times.items():
+        median = statistics.median(seconds)
+        speedup = bert_median / median
+        rows.append(dict(configuration=label, batch=batch, seq_len=seq_len, threads=threads,
+                         ms_min=1000 * min(seconds), ms_median=1000 * median,
+                         examples_per_s=batch / median, speedup=speedup,
+                         ideal_speedup=ideal.get(label),
+                         of_ideal=speedup / ideal[label] if label in ideal else None))
+    return rows
+
+
+def format_table(rows):
+    """The rows as an aligned text table with the COLUMNS as header."""
+    def cell(value):
+        if value is None:
+            return "-"
+        return f"{value:.2f}" if isinstance(value, float) else str(value)
+
+    table = [COLUMNS] + [tuple(cell(row[c]) for c in COLUMNS) for row in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(COLUMNS))]
+    return "\n".join("  ".join(v.ljust(w) if i == 0 else v.rjust(w)
+                               for i, (v, w) in enumerate(zip(line, widths)))
+                     for line in table)
+
+
+def summary(rows, config, extract_label=None):
+    """Lines under the table: our BERT against keras-hub, and the cost of an Extract layer.
+
+    Args:
+        rows: from `benchmark`.
+        config: its `BertConfig`.
+        extract_label: the row of `extract_cost_retention`, if it was timed.
+    """
+    by_label = {row["configuration"]: row for row in rows}
+    lines = []
+    if KERAS_HUB_LABEL in by_label:
+        ratio = by_label[KERAS_HUB_LABEL]["ms_median"] / by_label[BERT_LABEL]["ms_median"]
+        lines.append(f"our BERT vs keras-hub BertBackbone: {ratio:.2f}x as fast "
+                     "(keras-hub median / ours)")
+    if extract_label is not None:
+        row = by_label[extract_label]
+        # Without overhead that model would take BERT's time / ideal speedup; the rest is
+        # what its L Extract layers cost, and a block costs about BERT's time / L.
+        share = row["ms_median"] / by_label[BERT_LABEL]["ms_median"] - 1 / row["ideal_speedup"]
+        lines.append(f"one Extract layer costs {100 * share:.1f}% of a block "
+                     f"(from {extract_label}, {config.num_hidden_layers} blocks)")
+    return lines
+
+
+def run(args):
+    from extract_layers import parse_retention_configuration
+    from tokenization import load_tokenizer
+
+    if args.threads is not None:
+        set_threads(args.threads)
+    config, checkpoint, vocab = load_model_spec(args.model, args.checkpoint, args.vocab)
+    if args.seq_len > config.max_position_embeddings:
+        raise UserError(f"--seq-len {args.seq_len} exceeds the model's "
+                        f"{config.max_position_embeddings} positions")
+    retentions = [parse_retention_configuration(r, config.num_hidden_layers, args.seq_len)
+                  for r in args.retention] or default_retentions(config, args.seq_len)
+    extract_label = None
+    if args.extract_cost:
+        retentions.append(extract_cost_retention(config, args.seq_len))
+        extract_label = ",".join(map(str, retentions[-1]))
+    features = real_inputs(load_tokenizer(vocab, cased=False), args.seq_len, args.batch,
+                           args.data_dir)
+    if features.token_ids.max() >= config.vocab_size:
+        raise UserError(f"the vocabulary {vocab} has ids beyond the model's vocab_size "
+                        f"{config.vocab_size}: pass the model's own --vocab")
+    print(f"model {args.model}: {config.num_hidden_layers} blocks, H {config.hidden_size}, "
+          f"{config.num_attention_heads} heads; weights "
+          f"{checkpoint or 'random'}; XLA {'on' if args.xla else 'off'}; {args.rounds} rounds")
+    rows = benchmark(config, args.seq_len, args.batch, retentions, features, checkpoint,
+                     args.rounds, args.warmup, args.xla, keras_hub=not args.no_keras_hub)
+    print(format_table(rows))
+    for line in summary(rows, config, extract_label):
+        print(line)
+
+
+def main(argv=None):
+    """Runs the benchmark; returns the exit code (2 with one line on stderr for user errors)."""
+    try:
+        run(parse_args(sys.argv[1:] if argv is None else argv))
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""Pictures of what PoWER-BERT eliminated, written as PNG files.
+
+- the retention configuration: word vectors kept per block, against N;
+- for a few sentences, which word pieces survive in each block (the paper's anecdotal
+  examples), read from the Extract layers through `modeling.bert.kept_positions_model`;
+- the trade-off: dev metric against measured speedup, BERT as the reference point.
+"""
+
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display on servers
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from modeling.bert import kept_positions_model  # noqa: E402
+from modeling.flops import flop_reduction  # noqa: E402
+
+RETENTION_PNG = "retention_configuration.png"
+SURVIVING_WORDS_PNG = "surviving_words.png"
+
+
+def plot_retention_configuration(path, retention, seq_len, title=None):
+    """Bar chart of l_j per block, with N (every block of BERT) as a reference line.
+
+    Args:
+        path: the PNG file to write.
+        retention: l_1..l_L.
+        seq_len: N.
+        title: the figure's title.
+    """
+    blocks = np.arange(1, len(retention) + 1)
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.5 * len(retention) + 2), 3.5))
+    bars = ax.bar(blocks, retention, color="tab:blue", label="PoWER-BERT")
+    ax.bar_label(bars, fontsize=8)
+    ax.axhline(seq_len, color="tab:red", linestyle="--", label=f"BERT: N = {seq_len}")
+    ax.set(xlabel="block j", ylabel="word vectors kept (l_j)", xticks=blocks,
+           ylim=(0, seq_len * 1.3), title=title or "Retention configuration")
+    ax.legend(loc="upper right", fontsize=8, ncol=2)
+    _save(fig, path)
+
+
+def surviving_words(model, features, tokenizer, rows):
+    """Which word pieces of each chosen row survive each block.
+
+    Args:
+        model: a model built with a `retention_configuration`.
+        features: `data.features.Features`.
+        tokenizer: the tokenizer that made `features` (for the word pieces' text).
+        rows: indices of the rows to show.
+
+    Returns:
+        Per row: (word pieces of the real tokens, bool array (blocks, pieces): kept after
+        block j's Extract layer).
+    """
+    rows = list(rows)
+    kept = kept_positions_model(model).predict(
+        [features.token_ids[rows], features.segment_ids[rows], features.input_mask[rows]],
+        verbose=0)
+    names = _id_to_token(tokenizer)
+    result = []
+    for i, row in enumerate(rows):
+        length = int(features.input_mask[row].sum())
+        grid = np.zeros((len(kept), length), dtype=bool)
+        for j, positions in enumerate(kept):
+            real = positions[i][positions[i] < length]  # kept padding is not a word
+            grid[j, real] = True
+        pieces = [names.get(int(t), f"#{t}") for t in features.token_ids[row, :length]]
+        result.append((pieces, grid))
+    return result
+
+
+def plot_surviving_words(path, model, features, tokenizer, rows=(0, 1, 2), max_pieces=60):
+    """Grid per sentence, blocks x word pieces: dark where the word vector is still kept.
+
+    Args:
+        path: the PNG file to write.
+        model, features, tokenizer, rows: see `surviving_words`.
+        max_pieces: longer inputs are shown up to this many word pieces.
+    """
+    examples = surviving_words(model, features, tokenizer, rows)
+    width = min(max_pieces, max(len(pieces) for pieces, _ in examples))
+    fig, axes = plt.subplots(len(examples), 1, squeeze=False,
+                             figsize=(max(6.0, 0.22 * width + 1.5),
+                                      sum(0.25 * grid.shape[0] + 1.3 for _, grid in examples)))
+    for ax, (pieces, grid) in zip(axes[:, 0], examples):
+        pieces, grid = pieces[:max_pieces], grid[:, :max_pieces]
+        ax.imshow(grid, cmap="Blues", vmin=-0.3, vmax=1.0, aspect="auto",
+                  interpolation="nearest")
+        ax.set_xticks(range(len(pieces)), pieces, rotation=90, fontsize=7)
+        ax.set_yticks(range(grid.shape[0]), [f"block {j + 1} ({grid[j].sum()})"
+                                             for j in range(grid.shape[0])], fontsize=7)
+    axes[0, 0].set_title("Word pieces kept after each block's Extract layer (dark = kept)",
+                         fontsize=9)
+    _save(fig, path)
+
+
+def plot_tradeoff(path, points, bert, metric):
+    """Dev metric against measured speedup: the paper's accuracy/speed trade-off figure.
+
+    Args:
+        path: the PNG file to write.
+        points: (speedup, metric value, label) of each PoWER-BERT model.
+        bert: (speedup, metric value) of BERT (speedup 1).
+        metric: the metric's name for the axis.
+    """
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    ax.scatter([bert[0]], [bert[1]], marker="*", s=160, color="tab:red", label="BERT",
+               zorder=3)
+    ordered = sorted(points)
+    ax.plot([p[0] for p in ordered], [p[1] for p in ordered], "o-", color="tab:blue",
+            label="PoWER-BERT")
+    for speedup, value, label in ordered:
+        ax.annotate(label, (speedup, value), textcoords="offset points", xytext=(4, 4),
+                    fontsize=7)
+    ax.set(xlabel="measured inference speedup over BERT", ylabel=f"dev {metric}",
+           title="Accuracy against speed")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    _save(fig, path)
+
+
+def plot_training_outputs(output_dir, config, task, retention, model, features, tokenizer,
+                          rows=(0, 1, 2)):
+    """The pictures of a finished training run, written into OUTPUT_DIR.
+
+    Args:
+        output_dir: OUTPUT_DIR.
+        config: the `BertConfig`.
+        task: the `Task`.
+        retention: the retention configuration found by the search.
+        model: the re-trained Extract model (weights of retrained.hdf5).
+        features: dev `Features`; `rows` of them are shown.
+        tokenizer: the run's tokenizer.
+
+    Returns:
+        The paths written.
+    """
+    paths = [os.path.join(output_dir, RETENTION_PNG),
+             os.path.join(output_dir, SURVIVING_WORDS_PNG)]
+    reduction = flop_reduction(config, task.seq_len, retention, task.num_labels)
+    plot_retention_configuration(paths[0], retention, task.seq_len,
+                                 f"{task.name}: retention configuration\n"
+                                 f"{reduction:.2f}x fewer FLOPs than BERT")
+    plot_surviving_words(paths[1], model, features, tokenizer,
+                         [r for r in rows if r < len(features)])
+    return paths
+
+
+def _id_to_token(tokenizer):
+    # WordPiece tokenizers keep their vocab as {token: id}; others show ids as "#id".
+    return {i: token for token, i in getattr(tokenizer, "vocab", {}).items()}
+
+
+def _save(fig, path):
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,177 @@
+"""Accuracy against speed: one fine-tuning, then search + re-training at several LAMBDAs.
+
+Step 1 of PoWER-BERT runs once into OUTPUT_DIR; every LAMBDA gets OUTPUT_DIR/lambda_<value>/
+with a copy of finetune.hdf5, runs steps 2 and 3 there, and so finds its own retention
+configuration. The speedup of every configuration is then measured in one interleaved
+inference benchmark (benchmarks.inference) with BERT, and written with the dev metric to
+tradeoff.csv and tradeoff.png (the paper's trade-off figure, BERT as the reference point).
+
+Long: run it in the background, e.g.
+    nohup python -m benchmarks.tradeoff --task mrpc --data-dir ../shared/glue/MRPC \
+        --output-dir /tmp/tradeoff --lambdas 0.0005,0.001,0.002,0.003,0.005 \
+        --threads 2 > /tmp/tradeoff.log 2>&1 &
+"""
+
+import argparse
+import csv
+import os
+import shutil
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from errors import UserError  # noqa: E402
+
+CSV_NAME = "tradeoff.csv"
+PNG_NAME = "tradeoff.png"
+CSV_COLUMNS = ("model", "lambda", "retention_configuration", "ideal_speedup",
+               "measured_speedup", "ms_median", "metric", "dev_metric")
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="python -m benchmarks.tradeoff",
+                                description=__doc__.splitlines()[0])
+    p.add_argument("--task", default="mrpc")
+    p.add_argument("--data-dir", required=True, help="the task's GLUE folder")
+    p.add_argument("--output-dir", required=True)
+    p.add_argument("--lambdas", required=True, help="comma-separated LAMBDA values")
+    p.add_argument("--epochs", type=int, default=3, help="epochs of each step (default 3)")
+    p.add_argument("--batch-size", type=int, help="default: the task's")
+    p.add_argument("--lr-bert", type=float, help="default: the task's")
+    p.add_argument("--lr-soft-extract", type=float, help="default: the task's")
+    p.add_argument("--train-rows", type=int, help="use only the first rows of train.tsv")
+    p.add_argument("--dev-rows", type=int, help="use only the first rows of dev.tsv")
+    p.add_argument("--bench-batch", type=int, default=32, help="batch of the speed benchmark")
+    p.add_argument("--rounds", type=int, default=10, help="rounds of the speed benchmark")
+    p.add_argument("--threads", type=int, help="TensorFlow threads (default: TensorFlow's)")
+    args = p.parse_args(argv)
+    try:
+        args.lambdas = [float(v) for v in args.lambdas.split(",")]
+    except ValueError:
+        p.error(f"--lambdas {args.lambdas!r} is not a comma-separated list of numbers")
+    return args
+
+
+def load_task_data(task, data_dir, tokenizer, train_rows=None, dev_rows=None):
+    """Encoded train and dev splits, optionally cut to their first rows."""
+    from data.features import encode, encode_labels
+    from data.glue import read_examples
+    from training.steps import TaskData
+
+    train = read_examples(task, data_dir, "train")[:train_rows]
+    dev = read_examples(task, data_dir, "dev")[:dev_rows]
+    return TaskData(encode(train, tokenizer, task.seq_len), encode_labels(train, task),
+                    encode(dev, tokenizer, task.seq_len), encode_labels(dev, task))
+
+
+def sweep(config, checkpoint, task, data, hp, lambdas, output_dir, log):
+    """Fine-tunes once, then runs steps 2 and 3 per LAMBDA.
+
+    Args:
+        config, checkpoint: the pre-trained model (Google checkpoint prefix).
+        task, data, hp: as for `training.steps`; `hp.lambda_` is replaced per LAMBDA.
+        lambdas: the LAMBDA values.
+        output_dir: the fine-tuning's folder; each LAMBDA gets a sub-folder.
+        log: function(line).
+
+    Returns:
+        (fine-tuned dev metrics, [(LAMBDA, retention configuration, dev metrics)]).
+    """
+    import dataclasses
+
+    from checkpoints.load import load_weights
+    from training.steps import FINETUNE, configuration_search, fine_tune, retrain
+
+    finetuned = fine_tune(config, task, data, hp, output_dir,
+                          lambda model: load_weights(model, checkpoint, "CKPT", config,
+                                                     task.seq_len, optional=("NSP",)), log)
+    results = []
+    for value in lambdas:
+        run_dir = os.path.join(output_dir, f"lambda_{value:g}")
+        os.makedirs(run_dir, exist_ok=True)
+        shutil.copyfile(os.path.join(output_dir, FINETUNE), os.path.join(run_dir, FINETUNE))
+        log(f"LAMBDA {value:g} in {run_dir}")
+        run_hp = dataclasses.replace(hp, lambda_=value)
+        retention = configuration_search(config, task, data, run_hp, run_dir, log)
+        metrics = retrain(config, task, data, run_hp, retention, run_dir, log)
+        results.append((value, retention, metrics))
+    return finetuned, results
+
+
+def measure(config, checkpoint, task, retentions, tokenizer, batch, rounds):
+    """benchmarks.inference rows of BERT and each configuration, in one interleaved run."""
+    from benchmarks.inference import DEFAULT_DATA_DIR, benchmark, real_inputs
+
+    features = real_inputs(tokenizer, task.seq_len, batch, DEFAULT_DATA_DIR)
+    return benchmark(config, task.seq_len, batch, retentions, features, checkpoint, rounds,
+                     keras_hub=False)
+
+
+def write_outputs(output_dir, task, finetuned, results, rows):
+    """tradeoff.csv and tradeoff.png; returns their paths."""
+    from benchmarks.plots import plot_tradeoff
+    from training.metrics import primary_metric
+
+    bert_row = rows[0]
+    by_label = {row["configuration"]: row for row in rows}
+    lines = [dict(model="BERT", retention_configuration="", ideal_speedup=1.0,
+                  measured_speedup=1.0, ms_median=bert_row["ms_median"], metric=task.metric,
+                  dev_metric=primary_metric(task, finetuned), **{"lambda": ""})]
+    for value, retention, metrics in results:
+        row = by_label[",".join(map(str, retention))]  # LAMBDAs may find the same one
+        lines.append(dict(model="PoWER-BERT", retention_configuration=",".join(map(str, retention)),
+                          ideal_speedup=row["ideal_speedup"], measured_speedup=row["speedup"],
+                          ms_median=row["ms_median"], metric=task.metric,
+                          dev_metric=primary_metric(task, metrics), **{"lambda": value}))
+    csv_path, png_path = (os.path.join(output_dir, CSV_NAME), os.path.join(output_dir, PNG_NAME))
+    with open(csv_path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, CSV_COLUMNS)
+        writer.writeheader()
+        writer.writerows(lines)
+    plot_tradeoff(png_path, [(line["measured_speedup"], line["dev_metric"],
+                              f"λ={line['lambda']:g}") for line in lines[1:]],
+                  (1.0, lines[0]["dev_metric"]), task.metric)
+    return csv_path, png_path
+
+
+def run(args):
+    from benchmarks.inference import load_model_spec, set_threads
+    from data.tasks import get_task
+    from tokenization import load_tokenizer
+    from training.log import RunLog
+    from training.steps import Hyperparameters
+
+    if args.threads is not None:
+        set_threads(args.threads)
+    task = get_task(args.task)
+    config, checkpoint, vocab = load_model_spec("minilm")
+    tokenizer = load_tokenizer(vocab, cased=False)
+    data = load_task_data(task, args.data_dir, tokenizer, args.train_rows, args.dev_rows)
+    hp = Hyperparameters(epochs=args.epochs, batch_size=args.batch_size or task.batch_size,
+                         lr_bert=args.lr_bert or task.lr_bert,
+                         lr_soft_extract=args.lr_soft_extract or task.lr_soft_extract,
+                         lambda_=task.lambda_)
+    os.makedirs(args.output_dir, exist_ok=True)
+    log = RunLog(args.output_dir)
+    log(f"Trade-off sweep: {task.name}, {len(data.train)} train / {len(data.dev)} dev rows, "
+        f"LAMBDA {args.lambdas}, {hp}")
+    finetuned, results = sweep(config, checkpoint, task, data, hp, args.lambdas,
+                               args.output_dir, log)
+    rows = measure(config, checkpoint, task, [r for _, r, _ in results], tokenizer,
+                   args.bench_batch, args.rounds)
+    for path in write_outputs(args.output_dir, task, finetuned, results, rows):
+        log(f"Wrote {path}")
+
+
+def main(argv=None):
+    """Runs the sweep; returns the exit code (2 with one line on stderr for user errors)."""
+    try:
+        run(parse_args(sys.argv[1:] if argv is None else argv))
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

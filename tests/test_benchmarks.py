@@ -1,0 +1,184 @@
+"""benchmarks/: the inference benchmark's table, the FLOP count by hand, the pictures."""
+
+import csv
+import dataclasses
+import json
+from pathlib import Path
+
+import matplotlib.image
+import numpy as np
+import pytest
+
+from benchmarks import inference, tradeoff
+from benchmarks.plots import plot_tradeoff, plot_training_outputs, surviving_words
+from data.features import truncate_seq_pair
+from data.glue import read_examples
+from data.tasks import get_task
+from modeling.bert import build_model
+from modeling.config import BertConfig
+from modeling.flops import flop_reduction, forward_flops
+from tokenization import load_tokenizer
+
+MRPC_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "glue" / "MRPC"
+SEQ_LEN, BATCH = 24, 4
+# Tiny, but with BERT's uncased vocabulary so that real MRPC rows are valid inputs.
+TINY = dict(vocab_size=30522, hidden_size=32, num_hidden_layers=4, num_attention_heads=4,
+            intermediate_size=48, max_position_embeddings=SEQ_LEN, type_vocab_size=2)
+RETENTIONS = [[12, 6, 3, 1], [20, 16, 8, 8]]
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return load_tokenizer(inference.load_model_spec(inference.MINILM)[2], cased=False)
+
+
+@pytest.fixture(scope="module")
+def features(tokenizer):
+    return inference.real_inputs(tokenizer, SEQ_LEN, BATCH, MRPC_DIR)
+
+
+def test_flop_count_matches_a_count_by_hand():
+    config = BertConfig(vocab_size=10, hidden_size=4, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=8, max_position_embeddings=5, type_vocab_size=2)
+    # Every matrix product (m x k) @ (k x n) is m*n*k multiply-adds = 2*m*k*n FLOPs.
+    # N = 5 word vectors, H = 4, two heads of width 2, I = 8, retention 3 then 1, 2 labels.
+    products = [
+        # block 1 attention on 5 vectors: q, k, v, output projections (5x4 @ 4x4)
+        *[(5, 4, 4)] * 4,
+        # per head: logits (5x2 @ 2x5) and weighted values (5x5 @ 5x2)
+        *[(5, 2, 5), (5, 5, 2)] * 2,
+        # block 1 feed-forward on the 3 kept vectors
+        (3, 4, 8), (3, 8, 4),
+        # block 2 attention on 3 vectors
+        *[(3, 4, 4)] * 4, *[(3, 2, 3), (3, 3, 2)] * 2,
+        # block 2 feed-forward on 1 vector
+        (1, 4, 8), (1, 8, 4),
+        # pooler and classifier on [CLS]
+        (1, 4, 4), (1, 4, 2),
+    ]
+    assert forward_flops(config, 5, [3, 1]) == sum(2 * m * k * n for m, k, n in products)
+    bert = [*[(5, 4, 4)] * 4, *[(5, 2, 5), (5, 5, 2)] * 2, (5, 4, 8), (5, 8, 4)] * 2 + \
+        [(1, 4, 4), (1, 4, 2)]
+    assert forward_flops(config, 5) == sum(2 * m * k * n for m, k, n in bert)
+    assert flop_reduction(config, 5, [3, 1]) == pytest.approx(
+        sum(2 * m * k * n for m, k, n in bert) / sum(2 * m * k * n for m, k, n in products))
+
+
+def test_time_interleaved_warms_up_then_runs_each_once_per_round_in_rotated_order():
+    calls = []
+
+    class Done:
+        def numpy(self):
+            return None
+
+    def recorder(label):
+        def call(*inputs):
+            calls.append(label)
+            return Done()
+        return call
+
+    times = inference.time_interleaved({k: recorder(k) for k in "abc"}, [], rounds=4, warmup=2)
+    assert calls[:6] == list("aabbcc")
+    assert calls[6:] == list("abc" "bca" "cab" "abc")
+    assert {k: len(v) for k, v in times.items()} == {"a": 4, "b": 4, "c": 4}
+
+
+def test_benchmark_rows_ideal_speedup_is_the_flop_reduction(features):
+    config = BertConfig(**TINY)
+    rows = inference.benchmark(config, SEQ_LEN, BATCH, RETENTIONS, features, rounds=2,
+                               warmup=1, keras_hub=False)
+    assert [row["configuration"] for row in rows] == ["BERT", "12,6,3,1", "20,16,8,8"]
+    bert = rows[0]
+    for row, retention in zip(rows, [None] + RETENTIONS):
+        ideal = 1.0 if retention is None else flop_reduction(config, SEQ_LEN, retention)
+        assert row["ideal_speedup"] == ideal
+        assert row["speedup"] == pytest.approx(bert["ms_median"] / row["ms_median"])
+        assert row["of_ideal"] == pytest.approx(row["speedup"] / ideal)
+        assert row["examples_per_s"] == pytest.approx(BATCH / row["ms_median"] * 1000)
+        assert 0 < row["ms_min"] <= row["ms_median"]
+        assert (row["batch"], row["seq_len"]) == (BATCH, SEQ_LEN)
+
+
+def test_cli_prints_every_column_for_every_configuration(tmp_path, capsys):
+    pytest.importorskip("keras_hub")
+    config_path = tmp_path / "bert_config.json"
+    config_path.write_text(json.dumps(TINY))
+    args = ["--model", str(config_path), "--batch", str(BATCH), "--seq-len", str(SEQ_LEN),
+            "--rounds", "2", "--warmup", "1", "--extract-cost", "--data-dir", str(MRPC_DIR)]
+    for retention in RETENTIONS:
+        args += ["--retention", ",".join(map(str, retention))]
+    assert inference.main(args) == 0
+    out = capsys.readouterr().out.splitlines()
+    header = next(i for i, line in enumerate(out) if line.startswith("configuration"))
+    assert out[header].split() == list(inference.COLUMNS)
+    table = {}
+    for line in out[header + 1:header + 5]:
+        label, *cells = line.rsplit(None, len(inference.COLUMNS) - 1)
+        table[label] = cells
+    extract = ",".join(str(SEQ_LEN - j) for j in range(1, 5))
+    assert set(table) == {"BERT", "12,6,3,1", "20,16,8,8", extract}
+    assert "keras-hub BertBackbone" in out[header + 5]
+    config = BertConfig(**TINY)
+    for label, cells in table.items():
+        assert len(cells) == len(inference.COLUMNS) - 1 and "-" not in cells
+        retention = None if label == "BERT" else [int(v) for v in label.split(",")]
+        ideal = flop_reduction(config, SEQ_LEN, retention) if retention else 1.0
+        assert cells[inference.COLUMNS.index("ideal_speedup") - 1] == f"{ideal:.2f}"
+    assert any(line.startswith("our BERT vs keras-hub BertBackbone:") for line in out)
+    assert any(line.startswith("one Extract layer costs") for line in out)
+
+
+def test_cli_user_errors_are_one_line(capsys):
+    assert inference.main(["--model", "bert-huge"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
+
+
+def test_surviving_words_follow_the_extract_layers(features, tokenizer):
+    retention = RETENTIONS[0]
+    model = build_model(BertConfig(**TINY), SEQ_LEN, 2, retention_configuration=retention)
+    rows = [0, 2]
+    examples = read_examples(get_task("mrpc"), str(MRPC_DIR), "dev")
+    for row, (pieces, grid) in zip(rows, surviving_words(model, features, tokenizer, rows)):
+        length = int(features.input_mask[row].sum())
+        # The word pieces are the row's own text, as Google's BERT lays out a pair.
+        a, b = (tokenizer.tokenize(examples[row].text_a),
+                tokenizer.tokenize(examples[row].text_b))
+        truncate_seq_pair(a, b, SEQ_LEN - 3)
+        assert pieces == ["[CLS]", *a, "[SEP]", *b, "[SEP]"]
+        assert grid.shape == (len(retention), length)
+        assert grid[:, 0].all()  # [CLS] is never dropped
+        # Padding scores ~0, so real words fill the kept places first; none comes back.
+        assert list(grid.sum(axis=1)) == [min(l, length) for l in retention]
+        assert not (grid[1:] & ~grid[:-1]).any()
+
+
+def test_pictures_are_written_as_png(tmp_path, features, tokenizer):
+    config = BertConfig(**TINY)
+    task = dataclasses.replace(get_task("mrpc"), seq_len=SEQ_LEN)
+    model = build_model(config, SEQ_LEN, 2, retention_configuration=RETENTIONS[0])
+    paths = plot_training_outputs(str(tmp_path), config, task, RETENTIONS[0], model, features,
+                                  tokenizer)
+    plot_tradeoff(str(tmp_path / "tradeoff.png"), [(2.1, 0.86, "a"), (3.5, 0.84, "b")],
+                  (1.0, 0.88), "f1")
+    for path in [*paths, str(tmp_path / "tradeoff.png")]:
+        assert Path(path).read_bytes()[:8] == PNG_SIGNATURE
+        image = matplotlib.image.imread(path)
+        assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
+        assert np.ptp(image) > 0  # something is drawn
+
+
+def test_tradeoff_writes_one_csv_line_per_lambda_even_when_configurations_coincide(tmp_path):
+    task = get_task("mrpc")
+    rows = [dict(configuration="BERT", ms_median=100.0, speedup=1.0, ideal_speedup=1.0),
+            dict(configuration="64,32", ms_median=40.0, speedup=2.5, ideal_speedup=2.6)]
+    results = [(0.001, [64, 32], {"f1": 0.85}), (0.002, [64, 32], {"f1": 0.84})]
+    csv_path, png_path = tradeoff.write_outputs(str(tmp_path), task, {"f1": 0.88}, results, rows)
+    with open(csv_path, encoding="utf-8") as f:
+        lines = list(csv.DictReader(f))
+    assert [(line["model"], line["lambda"], line["measured_speedup"], line["dev_metric"])
+            for line in lines] == [("BERT", "", "1.0", "0.88"),
+                                   ("PoWER-BERT", "0.001", "2.5", "0.85"),
+                                   ("PoWER-BERT", "0.002", "2.5", "0.84")]
+    assert Path(png_path).read_bytes()[:8] == PNG_SIGNATURE
