@@ -4,7 +4,11 @@ The command line is the original PoWER-BERT's, flag for flag; see README.md.
 """
 
 import argparse
+import glob
+import math
 import os
+import re
+import signal
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
@@ -43,19 +47,25 @@ def parse_args(argv):
                    help="format of --CHECKPOINT_PATH (default: HDF5 for .hdf5/.h5, else CKPT)")
     p.add_argument("--RETENTION_CONFIG",
                    help="word vectors kept per block, e.g. 128,128,64,64,32,32 (eval/predict)")
+    p.add_argument("--RESUME", action="store_true",
+                   help="continue the interrupted training run in OUTPUT_DIR, given the same "
+                        "arguments: steps already complete are skipped")
     args = p.parse_args(argv)
     if args.EVAL_ONLY and args.PREDICT_ONLY:
         raise UserError("--EVAL_ONLY and --PREDICT_ONLY exclude each other: run them one at a "
                         "time")
     if args.PRED_GLUE and not args.PREDICT_ONLY:
         raise UserError("--PRED_GLUE needs --PREDICT_ONLY")
+    if args.RESUME and (args.EVAL_ONLY or args.PREDICT_ONLY):
+        raise UserError("--RESUME continues a training run; drop it with --EVAL_ONLY or "
+                        "--PREDICT_ONLY")
     for flag in ("EPOCH", "BATCH_SIZE"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             raise UserError(f"--{flag} must be a positive integer")
     for flag in ("LR_SOFT_EXTRACT", "LR_BERT", "LAMBDA"):
         value = getattr(args, flag)
-        if value is not None and not value >= 0:
-            raise UserError(f"--{flag} must be a number >= 0")
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise UserError(f"--{flag} must be a finite number >= 0, not {value}")
     return args
 
 
@@ -74,12 +84,16 @@ def _import_tensorflow_quietly():
 
 
 def run(args):
+    """Checks every input, then trains, evaluates or predicts.
+
+    Nothing is written to OUTPUT_DIR (not even the folder or a log line) until every path,
+    flag, file and the checkpoint's fit to the model have been checked.
+    """
     # Imported here so that `--help` and flag errors answer before TensorFlow loads.
     _import_tensorflow_quietly()
     from checkpoints.default_model import ensure_default_model
     from checkpoints.load import guess_format, load_weights
     from data.features import encode, encode_labels
-    from data.glue import read_examples
     from data.predictions import write_glue_submission, write_predictions
     from data.tasks import get_task
     from extract_layers import parse_retention_configuration
@@ -87,10 +101,11 @@ def run(args):
     from modeling.config import load_config
     from tokenization import load_tokenizer
     from training.evaluation import evaluate, format_metrics, predict
-    from training.log import RunLog
+    from training.log import RunLog, RunProgress
     from training.steps import Hyperparameters, TaskData, train_power_bert
 
     task = get_task(args.TASK, args.TASK_CONFIG_PATH)
+    _check_output_dir(args.OUTPUT_DIR)
     if not (args.BERT_CONFIG_PATH and args.CHECKPOINT_PATH and args.VOCAB_PATH):
         default = ensure_default_model()
         args.BERT_CONFIG_PATH = args.BERT_CONFIG_PATH or default[0]
@@ -98,7 +113,12 @@ def run(args):
         args.VOCAB_PATH = args.VOCAB_PATH or default[2]
     config = load_config(args.BERT_CONFIG_PATH)
     tokenizer = load_tokenizer(args.VOCAB_PATH, cased=args.CASED)
+    if tokenizer.vocab_size > config.vocab_size:
+        raise UserError(f"--VOCAB_PATH {args.VOCAB_PATH} has {tokenizer.vocab_size} tokens but "
+                        f"the model's vocab_size is {config.vocab_size}; give the vocab that "
+                        "came with the checkpoint")
     model_format = args.MODEL_FORMAT or guess_format(args.CHECKPOINT_PATH)
+    _check_checkpoint_path(args.CHECKPOINT_PATH, model_format)
     batch_size = args.BATCH_SIZE or task.batch_size
     notes = []
     if args.BATCH_SIZE is None:
@@ -112,11 +132,17 @@ def run(args):
         else:
             retention = parse_retention_configuration(args.RETENTION_CONFIG,
                                                       config.num_hidden_layers, task.seq_len)
-        examples = read_examples(task, args.DATA_DIR, "dev" if args.EVAL_ONLY else "test")
-        features = encode(examples, tokenizer, task.seq_len)
+        (examples,) = _read_splits(task, args.DATA_DIR, ["dev" if args.EVAL_ONLY else "test"],
+                                   notes)
         model = build_model(config, task.seq_len, task.num_labels,
                             retention_configuration=retention)
-        load_weights(model, args.CHECKPOINT_PATH, model_format, config, task.seq_len)
+        fresh = load_weights(model, args.CHECKPOINT_PATH, model_format, config, task.seq_len,
+                             optional=("NSP",))
+        if fresh:
+            raise UserError(f"the checkpoint {args.CHECKPOINT_PATH} has no classifier "
+                            "(output_weights/NSP): evaluate a fine-tuned checkpoint or "
+                            "retrained.hdf5")
+        features = encode(examples, tokenizer, task.seq_len)
         os.makedirs(args.OUTPUT_DIR, exist_ok=True)
         log = RunLog(args.OUTPUT_DIR)
         _log_arguments(log, args, notes)
@@ -147,14 +173,16 @@ def run(args):
                          lr_soft_extract=_default(args, "LR_SOFT_EXTRACT", task.lr_soft_extract,
                                                   task, notes),
                          lambda_=_default(args, "LAMBDA", task.lambda_, task, notes))
-    train, dev = (read_examples(task, args.DATA_DIR, split) for split in ("train", "dev"))
-    for split in (train, dev):
-        if split.skipped_rows:
-            notes.append(f"skipped {split.skipped_rows} short rows of {split.path}, as GLUE's "
-                         "own QQP files have them")
+    train, dev = _read_splits(task, args.DATA_DIR, ["train", "dev"], notes)
+    optional_layers = ("NSP",)
+    # Step 1 loads the checkpoint only once the run has begun: try it now, so that a
+    # checkpoint that does not fit the config is reported before OUTPUT_DIR is touched.
+    load_weights(build_model(config, task.seq_len, task.num_labels), args.CHECKPOINT_PATH,
+                 model_format, config, task.seq_len, optional=optional_layers)
+    arguments = _training_arguments(args, task, hp, model_format)
+    _check_training_dir(args.OUTPUT_DIR, arguments, args.RESUME)
     data = TaskData(encode(train, tokenizer, task.seq_len), encode_labels(train, task),
                     encode(dev, tokenizer, task.seq_len), encode_labels(dev, task))
-    optional_layers = ("NSP",)
 
     def load_initial(model):
         fresh = load_weights(model, args.CHECKPOINT_PATH, model_format, config, task.seq_len,
@@ -163,11 +191,120 @@ def run(args):
             log(f"Starting from {args.CHECKPOINT_PATH}; new layers: {', '.join(fresh)}")
 
     os.makedirs(args.OUTPUT_DIR, exist_ok=True)
+    if not args.RESUME:
+        RunProgress(args.OUTPUT_DIR).start(arguments)
     log = RunLog(args.OUTPUT_DIR)
     _log_arguments(log, args, notes)
     log(f"Training on {len(train)} examples, scoring on {len(dev)} dev examples; "
         f"seq_len {task.seq_len}, metric {task.metric}")
-    train_power_bert(config, task, data, hp, args.OUTPUT_DIR, load_initial, log)
+    try:
+        train_power_bert(config, task, data, hp, args.OUTPUT_DIR, load_initial, log)
+    except KeyboardInterrupt:
+        log("Interrupted: the steps finished so far are kept; run the same command with "
+            "--RESUME to finish")
+        raise
+
+
+def _check_output_dir(path):
+    """OUTPUT_DIR must be a folder we can write in, or one we can create."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UserError(f"--OUTPUT_DIR {path} is a file, not a folder; give a folder")
+    existing = os.path.abspath(path)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise UserError(f"--OUTPUT_DIR {path} cannot be created: {existing} is a file; give a "
+                        "folder path")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(f"--OUTPUT_DIR {path}: {existing} is not writable; give a folder you "
+                        "can write in")
+
+
+def _check_checkpoint_path(path, model_format):
+    """The checkpoint is there and really is `model_format` (its contents are checked on loading).
+
+    Args:
+        path: `--CHECKPOINT_PATH`.
+        model_format: "CKPT" (a TensorFlow checkpoint prefix) or "HDF5".
+    """
+    import h5py
+
+    is_hdf5 = os.path.isfile(path) and h5py.is_hdf5(path)
+    if model_format == "HDF5":
+        if not os.path.isfile(path):
+            raise UserError(f"--CHECKPOINT_PATH {path} is not a file; give the .hdf5 file")
+        if not is_hdf5:
+            raise UserError(f"--CHECKPOINT_PATH {path} is not an HDF5 file; give a Keras .hdf5 "
+                            "file, or --MODEL_FORMAT CKPT for a TensorFlow checkpoint")
+        return
+    if is_hdf5:
+        raise UserError(f"--CHECKPOINT_PATH {path} is an HDF5 file, not a TensorFlow "
+                        "checkpoint; add --MODEL_FORMAT HDF5")
+    if not os.path.isfile(path + ".index"):
+        # Common slips: naming the checkpoint's folder, or one of its files, not its prefix.
+        if os.path.isdir(path):
+            found = sorted(glob.glob(os.path.join(glob.escape(path), "*.index")))
+        else:
+            found = [re.sub(r"\.(index|meta|data-\d+-of-\d+)$", "", path) + ".index"]
+        found = [name for name in found if os.path.isfile(name)]
+        example = found[0][:-len(".index")] if found else "$BERT_BASE_DIR/bert_model.ckpt"
+        raise UserError(f"--CHECKPOINT_PATH {path} is not a TensorFlow checkpoint prefix: "
+                        f"{path}.index does not exist; give the prefix, e.g. {example}")
+
+
+def _read_splits(task, data_dir, splits, notes):
+    """Reads the splits the mode needs, noting skipped short rows (GLUE's own QQP has some)."""
+    from data.glue import read_examples
+
+    examples = [read_examples(task, data_dir, split) for split in splits]
+    for split in examples:
+        if split.skipped_rows:
+            notes.append(f"skipped {split.skipped_rows} short rows of {split.path}, as GLUE's "
+                         "own QQP files have them")
+    return examples
+
+
+def _training_arguments(args, task, hp, model_format):
+    """What a resumed run must share with the run it continues: the flags that shape training."""
+    return {"TASK": task.name, "seq_len": task.seq_len, "MODEL_FORMAT": model_format,
+            **{flag: os.path.abspath(getattr(args, flag)) for flag in (
+                "BERT_CONFIG_PATH", "CHECKPOINT_PATH", "VOCAB_PATH", "DATA_DIR")},
+            "CASED": args.CASED, "EPOCH": hp.epochs, "BATCH_SIZE": hp.batch_size,
+            "LR_BERT": hp.lr_bert, "LR_SOFT_EXTRACT": hp.lr_soft_extract, "LAMBDA": hp.lambda_}
+
+
+def _check_training_dir(output_dir, arguments, resume):
+    """A new run needs an OUTPUT_DIR free of our outputs; --RESUME needs a matching, unfinished one.
+
+    Args:
+        output_dir: `--OUTPUT_DIR`.
+        arguments: this run's `_training_arguments`.
+        resume: `--RESUME` was given.
+    """
+    from training.log import PROGRESS, RunProgress
+    from training.steps import STEP_OUTPUTS
+
+    if not resume:
+        found = [name for name in (PROGRESS, *(file for _, file in STEP_OUTPUTS))
+                 if os.path.exists(os.path.join(output_dir, name))]
+        if found:
+            raise UserError(f"--OUTPUT_DIR {output_dir} already holds a training run "
+                            f"({', '.join(found)}); use --RESUME or another OUTPUT_DIR")
+        return
+    progress = RunProgress(output_dir)
+    if progress.arguments is None:
+        raise UserError(f"--RESUME: --OUTPUT_DIR {output_dir} holds no training run to resume "
+                        "(no progress.json); run without --RESUME to start one")
+    changed = [f"{key} {progress.arguments.get(key)} then, {arguments.get(key)} now"
+               for key in sorted(set(arguments) | set(progress.arguments))
+               if arguments.get(key) != progress.arguments.get(key)]
+    if changed:
+        raise UserError(f"--RESUME: the run in {output_dir} was started with other arguments "
+                        f"({'; '.join(changed)}); resume with the same arguments, or use "
+                        "another OUTPUT_DIR")
+    if all(progress.finished(name, file) is not None for name, file in STEP_OUTPUTS):
+        raise UserError(f"--RESUME: the training run in {output_dir} is already complete; "
+                        "nothing to resume")
 
 
 def _default(args, flag, value, task, notes):
@@ -183,16 +320,28 @@ def _log_arguments(log, args, notes):
         log(note)
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv=None):
+    """Runs main.py with `argv` (default: the command line); returns the exit status.
+
+    0: done; 2: a user error (one line on stderr); 130: interrupted by Ctrl-C or SIGTERM.
+    """
+    # SIGTERM (kill, timeout, a cluster scheduler) stops a run as cleanly as Ctrl-C does.
+    previous_handler = signal.signal(signal.SIGTERM, _interrupt)
     try:
         run(parse_args(sys.argv[1:] if argv is None else argv))
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("error: interrupted; files already complete in OUTPUT_DIR are kept",
-              file=sys.stderr)
+        print("error: interrupted; files already complete in OUTPUT_DIR are kept (finish a "
+              "training run with --RESUME)", file=sys.stderr)
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous_handler)
     return 0
 
 

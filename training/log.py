@@ -1,7 +1,18 @@
-"""`OUTPUT_DIR/log_file.txt`: appended to, never truncated, and echoed to the console."""
+"""The run's records in OUTPUT_DIR: `log_file.txt` (for people) and `progress.json` (for --RESUME).
 
+The log is appended to, never truncated, and echoed to the console. `progress.json` holds the
+training arguments and the steps finished; it is rewritten whole under a temporary name and
+renamed, so it is always either the old or the new record.
+"""
+
+import json
 import os
 import sys
+
+from data.predictions import write_atomically
+from errors import UserError
+
+PROGRESS = "progress.json"
 
 
 class RunLog:
@@ -18,3 +29,88 @@ class RunLog:
         print(line, file=sys.stdout, flush=True)
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(line + "\n")
+
+
+class RunProgress:
+    """`OUTPUT_DIR/progress.json`: `{"arguments": {...}, "steps": {step: results}}`.
+
+    A step counts as finished when it is recorded here and its output file exists; a step
+    recorded again forgets the later steps, since they were built on its old output.
+
+    Args:
+        output_dir: the run's OUTPUT_DIR.
+    """
+
+    def __init__(self, output_dir):
+        self.output_dir = output_dir
+        self.path = os.path.join(output_dir, PROGRESS)
+        self.record = read_progress(output_dir) or {"arguments": None, "steps": {}}
+
+    @property
+    def arguments(self):
+        return self.record["arguments"]
+
+    def start(self, arguments):
+        """Begins a new run: records its arguments, no step finished yet.
+
+        Args:
+            arguments: the training-relevant arguments (a JSON-able dict).
+        """
+        self.record = {"arguments": arguments, "steps": {}}
+        self._write()
+
+    def finished(self, step, output_file):
+        """The recorded results of `step` if it finished and `output_file` is still there.
+
+        Args:
+            step: the step's name, e.g. "fine-tuning".
+            output_file: its output's file name in OUTPUT_DIR.
+        """
+        if os.path.isfile(os.path.join(self.output_dir, output_file)):
+            return self.record["steps"].get(step)
+        return None
+
+    def finish(self, step, results):
+        """Records that `step` finished, with its results; later steps are forgotten.
+
+        Args:
+            step: the step's name.
+            results: what later steps or the user need from it (JSON-able).
+        """
+        steps = {}
+        for name, recorded in self.record["steps"].items():
+            if name == step:
+                break
+            steps[name] = recorded
+        steps[step] = results
+        self.record["steps"] = steps
+        self._write()
+
+    def _write(self):
+        write_atomically(self.path, json.dumps(self.record, indent=1) + "\n")
+
+
+def read_progress(output_dir):
+    """The record in `OUTPUT_DIR/progress.json`, or None if there is none.
+
+    Args:
+        output_dir: the run's OUTPUT_DIR.
+
+    Raises:
+        UserError: the file is there but is not a record this program wrote.
+    """
+    path = os.path.join(output_dir, PROGRESS)
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            record = json.load(f)
+    except (OSError, ValueError) as error:
+        raise UserError(f"{path} is unreadable ({error}); it records the training run in "
+                        "OUTPUT_DIR: use another OUTPUT_DIR, or delete the run's files to "
+                        "start over") from None
+    if not (isinstance(record, dict) and isinstance(record.get("steps"), dict)
+            and "arguments" in record):
+        raise UserError(f"{path} is not a progress record of this program; use another "
+                        "OUTPUT_DIR")
+    return record

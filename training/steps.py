@@ -2,7 +2,9 @@
 
 Weights go from step to step by layer name through the `.hdf5` files in OUTPUT_DIR:
 `finetune.hdf5` (best epoch of step 1) -> `configuration_search_model.hdf5` (end of step 2)
--> `retrained.hdf5` (best epoch of step 3).
+-> `retrained.hdf5` (best epoch of step 3). Each file is written once, when its step ends, so
+an interrupted step leaves no file under its name; `progress.json` then records the step, and
+a resumed run (`--RESUME`) skips the steps recorded there.
 """
 
 import dataclasses
@@ -18,12 +20,16 @@ from extract_layers import derive_retention_configuration
 from modeling.bert import build_model, soft_extract_layers
 from modeling.flops import flop_reduction
 from training.evaluation import evaluate, format_metrics, model_inputs
+from training.log import RunProgress
 from training.metrics import primary_metric
 from training.optimizer import PowerBertAdam, WarmupLinearDecay
 
 FINETUNE = "finetune.hdf5"
 SEARCH = "configuration_search_model.hdf5"
 RETRAINED = "retrained.hdf5"
+# (step name in progress.json, its output file), in running order.
+STEP_OUTPUTS = (("fine-tuning", FINETUNE), ("configuration search", SEARCH),
+                ("re-training", RETRAINED))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,33 +54,43 @@ class TaskData:
 
 
 class BestEpoch(keras.callbacks.Callback):
-    """After each epoch: scores the whole dev set, logs it, saves the model if it is the best.
+    """After each epoch: scores the whole dev set, logs it, keeps the weights if they are the best.
 
     The best epoch is chosen by the task's GLUE metric (MCC for CoLA, F1 for MRPC/QQP,
     Spearman for STS-B, accuracy otherwise) over the whole dev set, not a batch average.
+    The weights stay in memory until the step ends (`save`), so that a step interrupted
+    after some epochs leaves no file that looks like its finished output.
     """
 
-    def __init__(self, task, data, batch_size, path, log, step_name):
+    def __init__(self, task, data, batch_size, log, step_name):
         super().__init__()
         self.task, self.data, self.batch_size = task, data, batch_size
-        self.path, self.log, self.step_name = path, log, step_name
+        self.log, self.step_name = log, step_name
         self.best = -math.inf
-        self.best_metrics = None
+        self.best_metrics = self.best_weights = None
 
     def on_epoch_end(self, epoch, logs=None):
         metrics = evaluate(self.model, self.task, self.data.dev, self.data.dev_labels,
                            self.batch_size)
         self.log(f"{self.step_name} epoch {epoch + 1}: dev {format_metrics(metrics)}")
-        if primary_metric(self.task, metrics) > self.best:
+        # The first epoch is kept even if its metric is NaN, so that a step always has output.
+        if self.best_weights is None or primary_metric(self.task, metrics) > self.best:
             self.best, self.best_metrics = primary_metric(self.task, metrics), metrics
-            write_hdf5_weights(self.path, self.model)
+            self.best_weights = self.model.get_weights()
+
+    def save(self, path):
+        """Writes the best epoch's weights to `path` (atomically) and returns its metrics."""
+        self.model.set_weights(self.best_weights)
+        write_hdf5_weights(path, self.model)
+        self.log(f"{self.step_name} best epoch: dev {format_metrics(self.best_metrics)}")
+        return {name: float(value) for name, value in self.best_metrics.items()}
 
 
 def _compile(model, task, hp, train_size, retention_lr=None):
     steps = hp.epochs * math.ceil(train_size / hp.batch_size)
-    multiplier = 1.0 if retention_lr is None else retention_lr / hp.lr_bert
+    retention = None if retention_lr is None else WarmupLinearDecay(retention_lr, steps)
     model.compile(
-        optimizer=PowerBertAdam(WarmupLinearDecay(hp.lr_bert, steps), multiplier),
+        optimizer=PowerBertAdam(WarmupLinearDecay(hp.lr_bert, steps), retention),
         loss="mse" if task.is_regression else "sparse_categorical_crossentropy")
 
 
@@ -90,17 +106,15 @@ def fine_tune(config, task, data, hp, output_dir, load_initial, log):
         load_initial: function(model) that loads the starting weights (CHECKPOINT_PATH).
 
     Returns:
-        The dev metrics of the best epoch.
+        The dev metrics of the best epoch, as floats.
     """
     log("Step 1/3: fine-tuning")
     model = build_model(config, task.seq_len, task.num_labels)
     load_initial(model)
     _compile(model, task, hp, len(data.train))
-    best = BestEpoch(task, data, hp.batch_size, os.path.join(output_dir, FINETUNE), log,
-                     "Fine-tuning")
+    best = BestEpoch(task, data, hp.batch_size, log, "Fine-tuning")
     _fit(model, data, hp, [best])
-    log(f"Fine-tuning best epoch: dev {format_metrics(best.best_metrics)}")
-    return best.best_metrics
+    return best.save(os.path.join(output_dir, FINETUNE))
 
 
 def configuration_search(config, task, data, hp, output_dir, log):
@@ -131,16 +145,34 @@ def retrain(config, task, data, hp, retention, output_dir, log):
                         retention_configuration=retention)
     assign_weights(model, read_hdf5_weights(os.path.join(output_dir, SEARCH)))
     _compile(model, task, hp, len(data.train))
-    best = BestEpoch(task, data, hp.batch_size, os.path.join(output_dir, RETRAINED), log,
-                     "Re-training")
+    best = BestEpoch(task, data, hp.batch_size, log, "Re-training")
     _fit(model, data, hp, [best])
-    log(f"Re-training best epoch: dev {format_metrics(best.best_metrics)}")
-    return best.best_metrics
+    return best.save(os.path.join(output_dir, RETRAINED))
 
 
 def train_power_bert(config, task, data, hp, output_dir, load_initial, log):
-    """Runs the three steps; returns (fine-tuned metrics, retention, PoWER-BERT metrics)."""
-    finetuned = fine_tune(config, task, data, hp, output_dir, load_initial, log)
-    retention = configuration_search(config, task, data, hp, output_dir, log)
-    retrained = retrain(config, task, data, hp, retention, output_dir, log)
+    """Runs the three steps, skipping those `progress.json` records as finished.
+
+    Each step is recorded in `progress.json` once its output file is complete; a step run
+    again makes the later steps run again too (see `RunProgress`).
+
+    Returns:
+        (fine-tuned metrics, retention configuration, PoWER-BERT metrics).
+    """
+    progress = RunProgress(output_dir)
+
+    def step(number, run):
+        name, output_file = STEP_OUTPUTS[number - 1]
+        results = progress.finished(name, output_file)
+        if results is not None:
+            log(f"Step {number}/3: {name} skipped: {output_file} is complete (--RESUME); "
+                f"recorded results: {results}")
+            return results
+        results = run()
+        progress.finish(name, results)
+        return results
+
+    finetuned = step(1, lambda: fine_tune(config, task, data, hp, output_dir, load_initial, log))
+    retention = step(2, lambda: configuration_search(config, task, data, hp, output_dir, log))
+    retrained = step(3, lambda: retrain(config, task, data, hp, retention, output_dir, log))
     return finetuned, retention, retrained

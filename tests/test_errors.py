@@ -1,0 +1,304 @@
+"""Wrong input as a new user gives it: one line on stderr, exit 2, OUTPUT_DIR untouched.
+
+Each case runs `main.main` in-process twice: with an OUTPUT_DIR that does not exist yet (it
+must not be created) and with one holding an earlier training run (nothing in it may change:
+not a file, not a byte, not an mtime, not a log line).
+"""
+
+import hashlib
+import json
+import shutil
+
+import h5py
+import numpy as np
+import pytest
+
+import main
+from checkpoints.google import write_google_checkpoint
+from modeling.config import BertConfig
+from tests.test_model import random_variables
+from tests.test_resume import make_tiny_run
+from training import steps
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return make_tiny_run(tmp_path_factory.mktemp("tiny"))
+
+
+def _write(path, text_or_bytes):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text_or_bytes, bytes):
+        path.write_bytes(text_or_bytes)
+    else:
+        path.write_text(text_or_bytes, encoding="utf-8")
+    return str(path)
+
+
+def _config_with(tiny, tmp, **changes):
+    config = json.loads(tiny.config.read_text())
+    config.update(changes)
+    return _write(tmp / "changed_config.json", json.dumps(config))
+
+
+def _data_dir_with(tiny, tmp, split, text_or_bytes):
+    """A copy of the tiny MRPC folder whose `split` file is replaced."""
+    data = tmp / "data"
+    shutil.copytree(tiny.data_dir, data)
+    _write(data / f"{split}.tsv", text_or_bytes)
+    return str(data)
+
+
+def _mrpc_header(tiny):
+    return (tiny.data_dir / "dev.tsv").read_text(encoding="utf-8").splitlines()[0] + "\n"
+
+
+def _replace(argv, flag, value):
+    """`argv` with `flag`'s value replaced (or the flag added)."""
+    argv = list(argv)
+    if flag in argv:
+        argv[argv.index(flag) + 1] = value
+    else:
+        argv += [flag, value]
+    return argv
+
+
+def _eval(tiny, *extra):
+    return tiny.argv("--EVAL_ONLY", *extra)
+
+
+def _empty_hdf5(tmp):
+    """A real HDF5 file that holds no Keras weights."""
+    with h5py.File(tmp / "empty.hdf5", "w") as f:
+        f.attrs["keras_version"] = b"2.3.1"
+    return str(tmp / "empty.hdf5")
+
+
+def _data_dir_of(tiny, tmp, *splits):
+    """A folder with only some of the tiny MRPC files."""
+    for split in splits:
+        shutil.copy(tiny.data_dir / f"{split}.tsv", tmp / f"{split}.tsv")
+    return str(tmp)
+
+
+def _index_only(tiny, tmp):
+    """A checkpoint prefix whose .index exists but whose data file does not."""
+    shutil.copy(f"{tiny.checkpoint}.index", tmp / "x.ckpt.index")
+    return str(tmp / "x.ckpt")
+
+
+def _damaged_progress(run):
+    """The earlier run's folder, with a progress.json that is not JSON."""
+    (run / "progress.json").write_text("{not json")
+    return run
+
+
+def _stsb_dir(tmp):
+    """An STS-B folder whose dev.tsv has a score that is not a number."""
+    _write(tmp / "STS-B" / "dev.tsv",
+           "index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\t"
+           "sentence2\tscore\n0\tmain\tf\t2012\t1\tnone\tnone\ta man\ta dog\thigh\n")
+    return str(tmp / "STS-B")
+
+
+# id -> function(tiny, tmp) giving the argv; `tmp` is a scratch folder for broken files.
+CASES = {
+    "unknown flag": lambda t, tmp: t.argv("--EPOCHS", "3"),
+    "missing --TASK": lambda t, tmp: t.argv()[2:],
+    "unknown task": lambda t, tmp: _replace(t.argv(), "--TASK", "mrcp"),
+    "BATCH_SIZE 0": lambda t, tmp: _replace(t.argv(), "--BATCH_SIZE", "0"),
+    "BATCH_SIZE not a number": lambda t, tmp: _replace(t.argv(), "--BATCH_SIZE", "sixteen"),
+    "EPOCH negative": lambda t, tmp: _replace(t.argv(), "--EPOCH", "-1"),
+    "LR_BERT negative": lambda t, tmp: _replace(t.argv(), "--LR_BERT", "-0.00002"),
+    "LAMBDA NaN": lambda t, tmp: _replace(t.argv(), "--LAMBDA", "nan"),
+    "LR_SOFT_EXTRACT infinite": lambda t, tmp: _replace(t.argv(), "--LR_SOFT_EXTRACT", "inf"),
+    "EVAL_ONLY with PREDICT_ONLY": lambda t, tmp: _eval(t, "--PREDICT_ONLY"),
+    "PRED_GLUE without PREDICT_ONLY": lambda t, tmp: t.argv("--PRED_GLUE"),
+    "MODEL_FORMAT unknown": lambda t, tmp: t.argv("--MODEL_FORMAT", "PT"),
+    "RESUME with EVAL_ONLY": lambda t, tmp: _eval(t, "--RESUME"),
+    "RETENTION_CONFIG in training": lambda t, tmp: t.argv("--RETENTION_CONFIG", "24,12"),
+    "RETENTION_CONFIG not integers": lambda t, tmp: _eval(t, "--RETENTION_CONFIG", "24,half"),
+    "RETENTION_CONFIG wrong count": lambda t, tmp: _eval(t, "--RETENTION_CONFIG", "24,12,6"),
+    "RETENTION_CONFIG increasing": lambda t, tmp: _eval(t, "--RETENTION_CONFIG", "12,24"),
+    "RETENTION_CONFIG above seq_len": lambda t, tmp: _eval(t, "--RETENTION_CONFIG", "25,12"),
+    "RETENTION_CONFIG zero": lambda t, tmp: _eval(t, "--RETENTION_CONFIG", "24,0"),
+    "BERT config missing": lambda t, tmp: _replace(t.argv(), "--BERT_CONFIG_PATH",
+                                                   str(tmp / "nope.json")),
+    "BERT config not JSON": lambda t, tmp: _replace(
+        t.argv(), "--BERT_CONFIG_PATH", _write(tmp / "c.json", "{'hidden_size': 16,")),
+    "BERT config lacks a key": lambda t, tmp: _replace(
+        t.argv(), "--BERT_CONFIG_PATH",
+        _write(tmp / "c.json", json.dumps({"hidden_size": 16, "num_hidden_layers": 2}))),
+    "BERT config heads do not divide H": lambda t, tmp: _replace(
+        t.argv(), "--BERT_CONFIG_PATH", _config_with(t, tmp, num_attention_heads=3)),
+    "checkpoint missing": lambda t, tmp: _replace(t.argv(), "--CHECKPOINT_PATH",
+                                                  str(tmp / "bert_model.ckpt")),
+    "checkpoint given as its .index file": lambda t, tmp: _replace(
+        t.argv(), "--CHECKPOINT_PATH", f"{t.checkpoint}.index"),
+    "checkpoint given as its folder": lambda t, tmp: _replace(
+        t.argv(), "--CHECKPOINT_PATH", str(t.checkpoint.parent)),
+    "checkpoint without its data file": lambda t, tmp: _replace(
+        t.argv(), "--CHECKPOINT_PATH", _index_only(t, tmp)),
+    "HDF5 format for a text file": lambda t, tmp: _replace(
+        t.argv("--MODEL_FORMAT", "HDF5"), "--CHECKPOINT_PATH", _write(tmp / "m.hdf5", "hi")),
+    "HDF5 without Keras weights": lambda t, tmp: _replace(
+        t.argv(), "--CHECKPOINT_PATH", _empty_hdf5(tmp)),
+    "CKPT format for an HDF5 file": lambda t, tmp: _replace(
+        t.argv("--MODEL_FORMAT", "CKPT"), "--CHECKPOINT_PATH", _empty_hdf5(tmp)),
+    "checkpoint wider than the config": lambda t, tmp: _replace(
+        t.argv(), "--BERT_CONFIG_PATH",
+        _config_with(t, tmp, hidden_size=32, num_attention_heads=2)),
+    "checkpoint with fewer blocks than the config": lambda t, tmp: _replace(
+        t.argv(), "--BERT_CONFIG_PATH", _config_with(t, tmp, num_hidden_layers=3)),
+    "checkpoint with more blocks than the config": lambda t, tmp: _replace(
+        t.argv(), "--BERT_CONFIG_PATH", _config_with(t, tmp, num_hidden_layers=1)),
+    "seq_len beyond the position table": lambda t, tmp: _replace(
+        t.argv(), "--TASK_CONFIG_PATH", _write(tmp / "t.json", '{"mrpc": {"seq_len": 40}}')),
+    "pre-trained checkpoint to EVAL_ONLY": lambda t, tmp: _eval(t),
+    "pre-trained checkpoint to PREDICT_ONLY": lambda t, tmp: t.argv("--PREDICT_ONLY"),
+    "vocab missing": lambda t, tmp: _replace(t.argv(), "--VOCAB_PATH", str(tmp / "vocab.txt")),
+    "vocab without [CLS]": lambda t, tmp: _replace(
+        t.argv(), "--VOCAB_PATH",
+        _write(tmp / "v.txt", t.vocab.read_text().replace("[CLS]\n", "cls\n"))),
+    "vocab larger than the model's": lambda t, tmp: _replace(
+        t.argv(), "--VOCAB_PATH", _write(tmp / "v.txt", t.vocab.read_text() + "extra\n")),
+    "vocab not UTF-8": lambda t, tmp: _replace(
+        t.argv(), "--VOCAB_PATH", _write(tmp / "v.txt", b"[PAD]\n\xff\xfe\n")),
+    "SentencePiece model that is not one": lambda t, tmp: _replace(
+        t.argv(), "--VOCAB_PATH", _write(tmp / "30k-clean.model", b"\x00garbage")),
+    "DATA_DIR missing": lambda t, tmp: _replace(t.argv(), "--DATA_DIR", str(tmp / "MRPC")),
+    "dev.tsv missing for training": lambda t, tmp: _replace(
+        t.argv(), "--DATA_DIR", _data_dir_of(t, tmp, "train")),
+    "test.tsv missing for PREDICT_ONLY": lambda t, tmp: _replace(
+        t.argv("--PREDICT_ONLY"), "--DATA_DIR", _data_dir_of(t, tmp, "train", "dev")),
+    "row with too few columns": lambda t, tmp: _replace(
+        t.argv(), "--DATA_DIR",
+        _data_dir_with(t, tmp, "dev", _mrpc_header(t) + "1\t2\t3\tonly one\n")),
+    "label outside the task's set": lambda t, tmp: _replace(
+        t.argv(), "--DATA_DIR", _data_dir_with(t, tmp, "train",
+                                               _mrpc_header(t) + "yes\t1\t2\ta b\tc d\n")),
+    "bytes that are not UTF-8": lambda t, tmp: _replace(
+        t.argv(), "--DATA_DIR", _data_dir_with(t, tmp, "train", _mrpc_header(t).encode()
+                                               + b"1\t1\t2\ta \xe9t\xe9\tc\n")),
+    "file with no examples": lambda t, tmp: _replace(
+        t.argv(), "--DATA_DIR", _data_dir_with(t, tmp, "dev", _mrpc_header(t))),
+    "STS-B score not a number": lambda t, tmp: _replace(
+        _replace(_eval(t), "--TASK", "sts-b"), "--DATA_DIR", _stsb_dir(tmp)),
+    "TASK_CONFIG_PATH not JSON": lambda t, tmp: _replace(
+        t.argv(), "--TASK_CONFIG_PATH", _write(tmp / "t.json", "mrpc: 24")),
+    "TASK_CONFIG_PATH seq_len too small": lambda t, tmp: _replace(
+        t.argv(), "--TASK_CONFIG_PATH", _write(tmp / "t.json", '{"mrpc": {"seq_len": 2}}')),
+}
+
+# Cases about OUTPUT_DIR itself: function(tiny, tmp, earlier_run_dir) -> argv.
+OUTPUT_CASES = {
+    "OUTPUT_DIR is a file": lambda t, tmp, run: t.argv(out=_write(tmp / "out.txt", "x")),
+    "OUTPUT_DIR inside a file": lambda t, tmp, run: t.argv(out=_write(tmp / "f", "x") + "/out"),
+    "new training over an earlier run": lambda t, tmp, run: t.argv(out=run),
+    "RESUME with nothing to resume": lambda t, tmp, run: t.argv("--RESUME", out=tmp / "new"),
+    "RESUME with other arguments": lambda t, tmp, run: t.argv("--RESUME", out=run),
+    "RESUME with a damaged progress.json": lambda t, tmp, run: t.argv(
+        "--RESUME", out=_damaged_progress(run)),
+}
+
+
+def _snapshot(root):
+    """Every file and folder under `root`: (size, mtime, content hash); None if absent."""
+    if not root.exists():
+        return None
+    return {str(path.relative_to(root)): (path.stat().st_size, path.stat().st_mtime_ns,
+                                          path.is_file() and hashlib.sha256(
+                                              path.read_bytes()).hexdigest())
+            for path in sorted(root.rglob("*"))}
+
+
+@pytest.fixture
+def earlier_run(tmp_path):
+    """An OUTPUT_DIR holding the outputs of an earlier (finished) training run."""
+    out = tmp_path / "earlier_run"
+    out.mkdir()
+    (out / "log_file.txt").write_text("Arguments: --TASK=mrpc\nRetention Configuration : [24, 9]\n")
+    (out / "progress.json").write_text(json.dumps(
+        {"arguments": {"TASK": "mrpc", "EPOCH": 3}, "steps": {}}))
+    for name in (steps.FINETUNE, steps.SEARCH, steps.RETRAINED):
+        with h5py.File(out / name, "w") as f:
+            f.create_dataset("weights", data=np.arange(6.0))
+    return out
+
+
+def _assert_one_clean_error(capsys):
+    out, err = capsys.readouterr()
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "Traceback" not in out + err
+    return lines[0]
+
+
+@pytest.mark.parametrize("case", CASES, ids=list(CASES))
+@pytest.mark.parametrize("output_dir", ["absent", "earlier run"])
+def test_wrong_input_gives_one_line_exit_2_and_leaves_output_dir_alone(
+        case, output_dir, tiny, tmp_path, earlier_run, capsys):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    out = earlier_run if output_dir == "earlier run" else tmp_path / "absent"
+    argv = _replace(CASES[case](tiny, scratch), "--OUTPUT_DIR", str(out))
+    before = _snapshot(out)
+    assert main.main(argv) == 2
+    _assert_one_clean_error(capsys)
+    assert _snapshot(out) == before
+
+
+@pytest.mark.parametrize("case", OUTPUT_CASES, ids=list(OUTPUT_CASES))
+def test_wrong_output_dir_gives_one_line_exit_2_and_changes_nothing(case, tiny, tmp_path,
+                                                                     earlier_run, capsys):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    argv = OUTPUT_CASES[case](tiny, scratch, earlier_run)
+    before = {root: _snapshot(root) for root in (scratch, earlier_run)}
+    assert main.main([str(a) for a in argv]) == 2
+    line = _assert_one_clean_error(capsys)
+    assert {root: _snapshot(root) for root in (scratch, earlier_run)} == before
+    if case == "RESUME with other arguments":
+        assert "EPOCH 3 then, 1 now" in line
+
+
+def test_messages_name_the_file_and_line_and_the_fix(tiny, tmp_path, capsys):
+    """A sample of messages: each says what is wrong, where, and what to do."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    expectations = {
+        "label outside the task's set": ["train.tsv, line 2", "'yes'", "fix the row"],
+        "pre-trained checkpoint to EVAL_ONLY": [
+            "has no classifier (output_weights/NSP): evaluate a fine-tuned checkpoint or "
+            "retrained.hdf5"],
+        "checkpoint given as its .index file": ["give the prefix, e.g. " + str(tiny.checkpoint)],
+        "checkpoint given as its folder": ["give the prefix, e.g. " + str(tiny.checkpoint)],
+        "CKPT format for an HDF5 file": ["--MODEL_FORMAT HDF5"],
+        "vocab without [CLS]": ["lacks [CLS]"],
+    }
+    for case, parts in expectations.items():
+        argv = _replace(CASES[case](tiny, scratch), "--OUTPUT_DIR", str(tmp_path / "out"))
+        assert main.main(argv) == 2
+        line = _assert_one_clean_error(capsys)
+        for part in parts:
+            assert part in line, (case, line)
+
+
+def test_qqp_short_rows_are_skipped_and_reported(tiny, tmp_path, capsys):
+    """GLUE's own QQP files have short rows: skipped, counted in the log; no silent loss."""
+    config = BertConfig(**json.loads(tiny.config.read_text()))
+    write_google_checkpoint(tmp_path / "ckpt" / "model.ckpt", random_variables(config, 2))
+    rows = ["id\tqid1\tqid2\tquestion1\tquestion2\tis_duplicate",
+            "0\t1\t2\twhat is a dog\twhat is a cat\t0",
+            "1\t3\t4\twhy is the sky blue",  # broken by a stray newline, as in GLUE
+            "2\t5\t6\thow old is he\thow old is she\t1"]
+    _write(tmp_path / "QQP" / "dev.tsv", "\n".join(rows) + "\n")
+    out = tmp_path / "out"
+    argv = _replace(_replace(_replace(_eval(tiny), "--TASK", "qqp"), "--DATA_DIR",
+                             str(tmp_path / "QQP")), "--CHECKPOINT_PATH",
+                    str(tmp_path / "ckpt" / "model.ckpt"))
+    assert main.main(_replace(argv, "--OUTPUT_DIR", str(out))) == 0
+    log = (out / "log_file.txt").read_text()
+    assert f"skipped 1 short rows of {tmp_path / 'QQP' / 'dev.tsv'}" in log
+    assert "dev metrics over all 2 examples" in log
+    capsys.readouterr()

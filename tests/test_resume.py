@@ -1,0 +1,187 @@
+"""Interrupting a training run (Ctrl-C or SIGTERM) and finishing it with --RESUME.
+
+A tiny random BERT (written as a Google checkpoint), a vocab of the words of a few real MRPC
+rows and short sequences keep each main.py run to seconds.
+"""
+
+import dataclasses
+import json
+import os
+import re
+import signal
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+import main
+from checkpoints.google import write_google_checkpoint
+from checkpoints.hdf5 import read_hdf5_weights
+from modeling.config import BertConfig
+from tests.test_model import random_variables
+from training import steps
+from training.log import RunProgress
+
+GLUE = Path(__file__).resolve().parents[1].parent / "shared" / "glue"
+OUTPUTS = (steps.FINETUNE, steps.SEARCH, steps.RETRAINED, "log_file.txt")
+_SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+@dataclasses.dataclass(frozen=True)
+class TinyRun:
+    """Everything a main.py training run needs, all in tmp_path.
+
+    Args:
+        config, checkpoint, vocab, data_dir, task_config: the files and folders.
+        out: the run's OUTPUT_DIR (not created).
+    """
+
+    config: Path
+    checkpoint: Path
+    vocab: Path
+    data_dir: Path
+    task_config: Path
+    out: Path
+
+    def argv(self, *extra, out=None):
+        """main.py arguments of a one-epoch training run, plus `extra`."""
+        return ["--TASK", "mrpc", "--BERT_CONFIG_PATH", str(self.config),
+                "--CHECKPOINT_PATH", str(self.checkpoint), "--VOCAB_PATH", str(self.vocab),
+                "--DATA_DIR", str(self.data_dir), "--TASK_CONFIG_PATH", str(self.task_config),
+                "--OUTPUT_DIR", str(out or self.out), "--EPOCH", "1", "--BATCH_SIZE", "16",
+                "--LR_BERT", "0.001", "--LR_SOFT_EXTRACT", "0.01", "--LAMBDA", "0.01", *extra]
+
+
+def make_tiny_run(root, rows=32):
+    """Writes a tiny BERT checkpoint, its vocab and `rows` real MRPC rows per split into `root`.
+
+    Args:
+        root: a fresh folder (pytest's tmp_path).
+        rows: data rows in each of train.tsv, dev.tsv and test.tsv.
+    """
+    data_dir = root / "MRPC"
+    data_dir.mkdir()
+    words = set()
+    for split in ("train", "dev", "test"):
+        lines = (GLUE / "MRPC" / f"{split}.tsv").read_text(encoding="utf-8-sig").splitlines()
+        (data_dir / f"{split}.tsv").write_text("\n".join(lines[:rows + 1]) + "\n",
+                                               encoding="utf-8")
+        for line in lines[1:rows + 1]:
+            words.update(re.findall(r"[a-z]+", " ".join(line.split("\t")[3:]).lower()))
+    vocab = root / "vocab.txt"
+    vocab.write_text("\n".join(_SPECIAL + sorted(words)) + "\n", encoding="utf-8")
+    config = BertConfig(vocab_size=len(_SPECIAL) + len(words), hidden_size=16,
+                        num_hidden_layers=2, num_attention_heads=2, intermediate_size=32,
+                        max_position_embeddings=32, type_vocab_size=2)
+    config_path = root / "bert_config.json"
+    config_path.write_text(json.dumps(config.to_dict()))
+    variables = random_variables(config, num_labels=2)
+    # A pre-trained checkpoint: BERT without a classifier.
+    del variables["output_weights"], variables["output_bias"]
+    write_google_checkpoint(root / "ckpt" / "bert_model.ckpt", variables)
+    task_config = root / "task_config.json"
+    task_config.write_text(json.dumps({task: {"seq_len": 24} for task in ("mrpc", "qqp", "sts-b")}))
+    return TinyRun(config_path, root / "ckpt" / "bert_model.ckpt", vocab, data_dir, task_config,
+                   root / "out")
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    return make_tiny_run(tmp_path)
+
+
+def _sigterm_instead_of(monkeypatch, function_name):
+    """Makes a step send this process SIGTERM, as `kill` or `timeout` would, when it starts."""
+    def terminate(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise AssertionError("SIGTERM did not stop the run")
+    monkeypatch.setattr(steps, function_name, terminate)
+
+
+def _weights_equal(a, b):
+    return a.keys() == b.keys() and all(
+        np.array_equal(x, y) for layer in a for x, y in zip(a[layer], b[layer]))
+
+
+def test_sigterm_between_steps_then_resume_finishes_without_redoing_step_1(tiny, monkeypatch,
+                                                                            capsys):
+    handler = signal.getsignal(signal.SIGTERM)
+    with monkeypatch.context() as patch:
+        _sigterm_instead_of(patch, "configuration_search")
+        assert main.main(tiny.argv()) == 130
+    assert signal.getsignal(signal.SIGTERM) is handler  # main gave the handler back
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: interrupted")
+    # Step 1 is complete and readable; step 2 left nothing, not even a temporary file.
+    assert sorted(os.listdir(tiny.out)) == ["finetune.hdf5", "log_file.txt", "progress.json"]
+    finetuned = read_hdf5_weights(tiny.out / steps.FINETUNE)
+    assert "NSP" in finetuned and "Encoder-2-FeedForward" in finetuned
+    first_mtime = (tiny.out / steps.FINETUNE).stat().st_mtime_ns
+    first_log = (tiny.out / "log_file.txt").read_text()
+    assert "Interrupted" in first_log
+
+    # Resuming with a changed training flag would mix two runs: refused, nothing touched.
+    assert main.main(tiny.argv("--RESUME", "--LAMBDA", "0.5")) == 2
+    assert "LAMBDA 0.01 then, 0.5 now" in capsys.readouterr().err
+    assert (tiny.out / "log_file.txt").read_text() == first_log
+
+    assert main.main(tiny.argv("--RESUME")) == 0
+    for name in OUTPUTS:
+        assert (tiny.out / name).is_file(), name
+    assert (tiny.out / steps.FINETUNE).stat().st_mtime_ns == first_mtime
+    assert _weights_equal(read_hdf5_weights(tiny.out / steps.FINETUNE), finetuned)
+    log = (tiny.out / "log_file.txt").read_text()
+    assert log.startswith(first_log)  # appended to, not truncated
+    resumed = log[len(first_log):]
+    assert "Step 1/3: fine-tuning skipped" in resumed
+    assert "Fine-tuning epoch" not in resumed
+    assert "Step 2/3: configuration search" in resumed and "Step 3/3: re-training" in resumed
+    assert "Retention Configuration" in resumed and "Re-training epoch 1" in resumed
+    # Step 3 started from the search's weights: they share every BERT layer's shape.
+    search = read_hdf5_weights(tiny.out / steps.SEARCH)
+    assert "Encoder-1-MultiHeadSelfAttention-Soft-Extract" in search
+    assert not [name for name in os.listdir(tiny.out) if name.endswith(".tmp")]
+
+    # Now complete: a further --RESUME has nothing to do, a run without it must not start.
+    for argv in (tiny.argv("--RESUME"), tiny.argv()):
+        assert main.main(argv) == 2
+    assert (tiny.out / "log_file.txt").read_text() == log
+
+
+def test_interrupt_while_writing_step_1_output_leaves_no_file(tiny, monkeypatch, capsys):
+    """Ctrl-C half-way through writing the best epoch's weights: no finetune.hdf5, no temp file."""
+    create_dataset = h5py.Group.create_dataset
+    written = []
+
+    def interrupted_after_three(self, *args, **kwargs):
+        if len(written) == 3:
+            raise KeyboardInterrupt
+        written.append(create_dataset(self, *args, **kwargs))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(h5py.Group, "create_dataset", interrupted_after_three)
+        assert main.main(tiny.argv()) == 130
+    assert sorted(os.listdir(tiny.out)) == ["log_file.txt", "progress.json"]
+    assert len(written) == 3  # the interrupt came half-way through the file
+    assert json.loads((tiny.out / "progress.json").read_text())["steps"] == {}
+    capsys.readouterr()
+
+
+def test_progress_forgets_later_steps_when_a_step_is_redone(tmp_path):
+    """A redone step invalidates the steps built on its old output; a step needs its file."""
+    progress = RunProgress(tmp_path)
+    progress.start({"EPOCH": 1})
+    for name, file in steps.STEP_OUTPUTS:
+        (tmp_path / file).write_bytes(b"")
+        progress.finish(name, {"done": name})
+    (fine_tuning, _), (search, search_file), (retraining, retrained_file) = steps.STEP_OUTPUTS
+    reread = RunProgress(tmp_path)
+    assert reread.arguments == {"EPOCH": 1}
+    assert reread.finished(retraining, retrained_file) == {"done": retraining}
+    (tmp_path / search_file).unlink()
+    assert reread.finished(search, search_file) is None
+    reread.finish(search, {"done": "again"})
+    assert RunProgress(tmp_path).record["steps"] == {fine_tuning: {"done": fine_tuning},
+                                                     search: {"done": "again"}}
+    assert RunProgress(tmp_path).finished(retraining, retrained_file) is None
