@@ -1,0 +1,99 @@
+"""Session-wide fixtures: the real MiniLM BERT, converted once, and fine-tuned checkpoints of it.
+
+A "fine-tuned" checkpoint is what google-research/bert saves after fine-tuning: every BERT
+variable plus the classifier `output_weights` [num_labels, H] and `output_bias` [num_labels].
+The classifier here is random (fixed seed), scaled so that its outputs are far from uniform
+and a wrong word vector or a wrong weight shows in the predictions.
+"""
+
+import dataclasses
+import importlib.util
+from pathlib import Path
+
+# Hugging Face's BertModel (a test reference) loads triton, whose native library crashes the
+# process (SIGSEGV) when it is loaded after TensorFlow's; loading it first avoids that.
+if importlib.util.find_spec("triton"):
+    import triton  # noqa: F401
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from checkpoints.convert_hf import CKPT_NAME, convert_hf, default_hf_dir  # noqa: E402
+from checkpoints.google import write_google_checkpoint  # noqa: E402
+
+GLUE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "glue"
+
+# MiniLM's pooled vectors vary little between sentences; this scale spreads the classifier's
+# probabilities over (0, 1), so that the outputs are far from uniform.
+_CLASSIFIER_SCALE = 2.0
+
+
+@dataclasses.dataclass(frozen=True)
+class FineTuned:
+    """A Google fine-tuned checkpoint of MiniLM and what a main.py run needs to use it.
+
+    Args:
+        config_path, vocab_path: bert_config.json and vocab.txt of the converted MiniLM.
+        ckpt_prefix: the fine-tuned checkpoint's prefix (`.../bert_model.ckpt`).
+        variables: all its variables {Google name: float32 array}, classifier included.
+    """
+
+    config_path: Path
+    vocab_path: Path
+    ckpt_prefix: Path
+    variables: dict
+
+    def model_flags(self, model_format="CKPT", checkpoint=None):
+        """main.py's model flags; `checkpoint` replaces the checkpoint path (e.g. an .hdf5)."""
+        return ["--BERT_CONFIG_PATH", str(self.config_path),
+                "--CHECKPOINT_PATH", str(checkpoint or self.ckpt_prefix),
+                "--VOCAB_PATH", str(self.vocab_path), "--MODEL_FORMAT", model_format]
+
+
+@pytest.fixture(scope="session")
+def minilm_hf_dir():
+    """The Hugging Face directory of the installed MiniLM (config.json, model.safetensors)."""
+    return Path(default_hf_dir())
+
+
+@pytest.fixture(scope="session")
+def minilm_google(tmp_path_factory, minilm_hf_dir):
+    """The real MiniLM converted to Google's layout, once per session (a folder)."""
+    out_dir = tmp_path_factory.mktemp("minilm_google")
+    convert_hf(minilm_hf_dir, out_dir)
+    return out_dir
+
+
+def _fine_tune(tmp_path_factory, minilm_google, num_labels, seed):
+    """Writes MiniLM plus a random classifier as a Google fine-tuned checkpoint.
+
+    Args:
+        tmp_path_factory: pytest's factory, for the checkpoint's folder.
+        minilm_google: the converted MiniLM folder.
+        num_labels: the classifier's outputs (1 for STS-B regression).
+        seed: the classifier's random seed.
+    """
+    reader = tf.train.load_checkpoint(str(minilm_google / CKPT_NAME))
+    variables = {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
+    hidden = variables["bert/pooler/dense/bias"].shape[0]
+    rng = np.random.default_rng(seed)
+    variables["output_weights"] = (_CLASSIFIER_SCALE * rng.standard_normal((num_labels, hidden))
+                                   ).astype(np.float32)
+    variables["output_bias"] = rng.standard_normal(num_labels).astype(np.float32)
+    prefix = tmp_path_factory.mktemp(f"fine_tuned_{num_labels}") / CKPT_NAME
+    write_google_checkpoint(prefix, variables)
+    return FineTuned(minilm_google / "bert_config.json", minilm_google / "vocab.txt", prefix,
+                     variables)
+
+
+@pytest.fixture(scope="session")
+def fine_tuned_classifier(tmp_path_factory, minilm_google):
+    """MiniLM fine-tuned for a two-class task (MRPC, RTE): a `FineTuned`."""
+    return _fine_tune(tmp_path_factory, minilm_google, num_labels=2, seed=2020)
+
+
+@pytest.fixture(scope="session")
+def fine_tuned_regressor(tmp_path_factory, minilm_google):
+    """MiniLM fine-tuned for STS-B (one output unit): a `FineTuned`."""
+    return _fine_tune(tmp_path_factory, minilm_google, num_labels=1, seed=2021)
