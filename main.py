@@ -47,6 +47,9 @@ def parse_args(argv):
                    help="format of --CHECKPOINT_PATH (default: HDF5 for .hdf5/.h5, else CKPT)")
     p.add_argument("--RETENTION_CONFIG",
                    help="word vectors kept per block, e.g. 128,128,64,64,32,32 (eval/predict)")
+    p.add_argument("--DISTRIBUTE", choices=("none", "mirrored"), default="none",
+                   help="tf.distribute strategy: none (one device) or mirrored (all local "
+                        "GPUs); BATCH_SIZE is the global batch")
     p.add_argument("--RESUME", action="store_true",
                    help="continue the interrupted training run in OUTPUT_DIR, given the same "
                         "arguments: steps already complete are skipped")
@@ -101,6 +104,7 @@ def run(args):
     from modeling.config import load_config
     from tokenization import load_tokenizer
     from training.evaluation import evaluate, format_metrics, predict
+    from training.distribute import make_strategy
     from training.log import RunLog, RunProgress
     from training.steps import Hyperparameters, TaskData, train_power_bert
 
@@ -120,6 +124,7 @@ def run(args):
     model_format = args.MODEL_FORMAT or guess_format(args.CHECKPOINT_PATH)
     _check_checkpoint_path(args.CHECKPOINT_PATH, model_format)
     batch_size = args.BATCH_SIZE or task.batch_size
+    strategy = make_strategy(args.DISTRIBUTE)
     notes = []
     if args.BATCH_SIZE is None:
         notes.append(f"BATCH_SIZE not given: using {batch_size}, the original's for {task.name}")
@@ -134,10 +139,11 @@ def run(args):
                                                       config.num_hidden_layers, task.seq_len)
         (examples,) = _read_splits(task, args.DATA_DIR, ["dev" if args.EVAL_ONLY else "test"],
                                    notes)
-        model = build_model(config, task.seq_len, task.num_labels,
-                            retention_configuration=retention)
-        fresh = load_weights(model, args.CHECKPOINT_PATH, model_format, config, task.seq_len,
-                             optional=("NSP",))
+        with strategy.scope():
+            model = build_model(config, task.seq_len, task.num_labels,
+                                retention_configuration=retention)
+            fresh = load_weights(model, args.CHECKPOINT_PATH, model_format, config,
+                                 task.seq_len, optional=("NSP",))
         if fresh:
             raise UserError(f"the checkpoint {args.CHECKPOINT_PATH} has no classifier "
                             "(output_weights/NSP): evaluate a fine-tuned checkpoint or "
@@ -198,7 +204,8 @@ def run(args):
     log(f"Training on {len(train)} examples, scoring on {len(dev)} dev examples; "
         f"seq_len {task.seq_len}, metric {task.metric}")
     try:
-        train_power_bert(config, task, data, hp, args.OUTPUT_DIR, load_initial, log)
+        train_power_bert(config, task, data, hp, args.OUTPUT_DIR, load_initial, log,
+                         strategy)
     except KeyboardInterrupt:
         log("Interrupted: the steps finished so far are kept; run the same command with "
             "--RESUME to finish")

@@ -35,6 +35,7 @@ def parse_args(argv):
     p.add_argument("--data-dir", required=True, help="the task's GLUE folder")
     p.add_argument("--output-dir", required=True)
     p.add_argument("--lambdas", required=True, help="comma-separated LAMBDA values")
+    p.add_argument("--finetuned", help="a finetune.hdf5 of an earlier run: skips step 1")
     p.add_argument("--epochs", type=int, default=3, help="epochs of each step (default 3)")
     p.add_argument("--batch-size", type=int, help="default: the task's")
     p.add_argument("--lr-bert", type=float, help="default: the task's")
@@ -64,11 +65,12 @@ def load_task_data(task, data_dir, tokenizer, train_rows=None, dev_rows=None):
                     encode(dev, tokenizer, task.seq_len), encode_labels(dev, task))
 
 
-def sweep(config, checkpoint, task, data, hp, lambdas, output_dir, log):
-    """Fine-tunes once, then runs steps 2 and 3 per LAMBDA.
+def sweep(config, checkpoint, task, data, hp, lambdas, output_dir, log, finetuned_path=None):
+    """Fine-tunes once (or takes an earlier fine-tuning), then runs steps 2 and 3 per LAMBDA.
 
     Args:
         config, checkpoint: the pre-trained model (Google checkpoint prefix).
+        finetuned_path: finetune.hdf5 of an earlier run of the same task, instead of step 1.
         task, data, hp: as for `training.steps`; `hp.lambda_` is replaced per LAMBDA.
         lambdas: the LAMBDA values.
         output_dir: the fine-tuning's folder; each LAMBDA gets a sub-folder.
@@ -80,11 +82,20 @@ def sweep(config, checkpoint, task, data, hp, lambdas, output_dir, log):
     import dataclasses
 
     from checkpoints.load import load_weights
+    from modeling.bert import build_model
+    from training.evaluation import evaluate, format_metrics
     from training.steps import FINETUNE, configuration_search, fine_tune, retrain
 
-    finetuned = fine_tune(config, task, data, hp, output_dir,
-                          lambda model: load_weights(model, checkpoint, "CKPT", config,
-                                                     task.seq_len, optional=("NSP",)), log)
+    if finetuned_path:
+        shutil.copyfile(finetuned_path, os.path.join(output_dir, FINETUNE))
+        model = build_model(config, task.seq_len, task.num_labels)
+        load_weights(model, finetuned_path, "HDF5", config, task.seq_len)
+        finetuned = evaluate(model, task, data.dev, data.dev_labels, hp.batch_size)
+        log(f"Fine-tuned model {finetuned_path}: dev {format_metrics(finetuned)}")
+    else:
+        finetuned = fine_tune(config, task, data, hp, output_dir,
+                              lambda model: load_weights(model, checkpoint, "CKPT", config,
+                                                         task.seq_len, optional=("NSP",)), log)
     results = []
     for value in lambdas:
         run_dir = os.path.join(output_dir, f"lambda_{value:g}")
@@ -156,7 +167,7 @@ def run(args):
     log(f"Trade-off sweep: {task.name}, {len(data.train)} train / {len(data.dev)} dev rows, "
         f"LAMBDA {args.lambdas}, {hp}")
     finetuned, results = sweep(config, checkpoint, task, data, hp, args.lambdas,
-                               args.output_dir, log)
+                               args.output_dir, log, args.finetuned)
     rows = measure(config, checkpoint, task, [r for _, r, _ in results], tokenizer,
                    args.bench_batch, args.rounds)
     for path in write_outputs(args.output_dir, task, finetuned, results, rows):

@@ -2,7 +2,6 @@
 
 import dataclasses
 import re
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -14,20 +13,12 @@ from checkpoints.hdf5 import read_hdf5_weights
 from data.features import Features
 from data.tasks import TASKS
 from modeling.bert import build_model, soft_extract_layers
+from tests.conftest import GLUE_DIR as GLUE
 from tests.test_model import CONFIGS, SEQ_LEN, random_inputs
 from training import steps
 from training.optimizer import PowerBertAdam, WarmupLinearDecay
 
 CONFIG = CONFIGS["bert"]
-GLUE = Path(__file__).resolve().parents[1].parent / "shared" / "glue"
-
-
-@pytest.fixture(scope="module")
-def minilm_dir(tmp_path_factory):
-    from checkpoints.convert_hf import convert_hf, default_hf_dir
-    out = tmp_path_factory.mktemp("minilm")
-    convert_hf(default_hf_dir(), out)
-    return out
 
 
 def batch(n=8, seed=3):
@@ -120,7 +111,7 @@ def test_weight_hand_over_by_name_keeps_every_bert_weight(tmp_path):
     assert retention == [SEQ_LEN] * CONFIG.num_hidden_layers  # r stayed 1.0
 
 
-def test_readme_training_command_on_minilm_and_real_mrpc(tmp_path, minilm_dir):
+def test_readme_training_command_on_minilm_and_real_mrpc(tmp_path, minilm_google):
     """The README's command (few rows, short sequences), then EVAL_ONLY reproduces the log."""
     data = tmp_path / "MRPC"
     data.mkdir()
@@ -130,10 +121,10 @@ def test_readme_training_command_on_minilm_and_real_mrpc(tmp_path, minilm_dir):
     task_config = tmp_path / "task_config.json"
     task_config.write_text('{"mrpc": {"seq_len": 48}}')
     out = tmp_path / "out"
-    common = ["--TASK", "mrpc", "--BERT_CONFIG_PATH", f"{minilm_dir}/bert_config.json",
-              "--VOCAB_PATH", f"{minilm_dir}/vocab.txt", "--DATA_DIR", str(data),
+    common = ["--TASK", "mrpc", "--BERT_CONFIG_PATH", f"{minilm_google}/bert_config.json",
+              "--VOCAB_PATH", f"{minilm_google}/vocab.txt", "--DATA_DIR", str(data),
               "--TASK_CONFIG_PATH", str(task_config), "--OUTPUT_DIR", str(out)]
-    assert main.main(common + ["--CHECKPOINT_PATH", f"{minilm_dir}/bert_model.ckpt",
+    assert main.main(common + ["--CHECKPOINT_PATH", f"{minilm_google}/bert_model.ckpt",
                                "--EPOCH", "1", "--BATCH_SIZE", "32", "--LR_SOFT_EXTRACT", "0.05",
                                "--LR_BERT", "0.00006", "--LAMBDA", "0.05"]) == 0
     for name in (steps.FINETUNE, steps.SEARCH, steps.RETRAINED, "log_file.txt"):

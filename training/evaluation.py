@@ -1,6 +1,8 @@
 """Running a model over a whole split: predictions, loss and the GLUE metrics."""
 
+import keras
 import numpy as np
+import tensorflow as tf
 
 from training.metrics import glue_metrics
 
@@ -11,8 +13,25 @@ def model_inputs(features):
 
 
 def predict(model, features, batch_size, verbose=0):
-    """Class probabilities (n, num_labels), or scores (n, 1), for every example."""
-    return model.predict(model_inputs(features), batch_size=batch_size, verbose=verbose)
+    """Class probabilities (n, num_labels), or scores (n, 1), for every example.
+
+    Runs on this process alone, outside any tf.distribute split, so that every worker of a
+    distributed run scores the whole split. The last batch is padded to full size, so the
+    forward pass is traced once.
+    """
+    forward = tf.function(lambda inputs: model(inputs, training=False))
+    inputs, n = model_inputs(features), len(features)
+    progress = keras.utils.Progbar(n) if verbose else None
+    outputs = []
+    for start in range(0, n, batch_size):
+        batch = [x[start:start + batch_size] for x in inputs]
+        size = len(batch[0])
+        # Padding rows: all [PAD] with an all-zero mask; their outputs are dropped.
+        batch = [np.pad(x, ((0, batch_size - size), (0, 0))) for x in batch]
+        outputs.append(np.asarray(forward(batch))[:size])
+        if progress:
+            progress.add(size)
+    return np.concatenate(outputs)
 
 
 def loss(task, labels, outputs):

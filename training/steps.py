@@ -13,6 +13,7 @@ import os
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from checkpoints.hdf5 import read_hdf5_weights, write_hdf5_weights
 from checkpoints.assign import assign_weights
@@ -27,6 +28,7 @@ from training.optimizer import PowerBertAdam, WarmupLinearDecay
 FINETUNE = "finetune.hdf5"
 SEARCH = "configuration_search_model.hdf5"
 RETRAINED = "retrained.hdf5"
+SHUFFLE_SEED = 12345
 # (step name in progress.json, its output file), in running order.
 STEP_OUTPUTS = (("fine-tuning", FINETUNE), ("configuration search", SEARCH),
                 ("re-training", RETRAINED))
@@ -86,6 +88,11 @@ class BestEpoch(keras.callbacks.Callback):
         return {name: float(value) for name, value in self.best_metrics.items()}
 
 
+def _scope(strategy):
+    """Variables and the optimizer are created under the strategy's scope."""
+    return (strategy or tf.distribute.get_strategy()).scope()
+
+
 def _compile(model, task, hp, train_size, retention_lr=None):
     steps = hp.epochs * math.ceil(train_size / hp.batch_size)
     retention = None if retention_lr is None else WarmupLinearDecay(retention_lr, steps)
@@ -95,11 +102,23 @@ def _compile(model, task, hp, train_size, retention_lr=None):
 
 
 def _fit(model, data, hp, callbacks=()):
-    model.fit(model_inputs(data.train), data.train_labels, batch_size=hp.batch_size,
-              epochs=hp.epochs, shuffle=True, callbacks=list(callbacks), verbose=1)
+    # Shuffled by a fixed NumPy permutation per epoch rather than tf.data's random ops, whose
+    # seeds change when a strategy rewrites the input pipeline: a run must see the same order
+    # whatever the devices.
+    n = len(data.train_labels)
+    rng = np.random.default_rng(SHUFFLE_SEED)
+    order = np.stack([rng.permutation(n) for _ in range(hp.epochs)])  # (epochs, n)
+    inputs, labels = tuple(model_inputs(data.train)), data.train_labels
+    dataset = tf.data.Dataset.from_tensor_slices(order).flat_map(
+        lambda epoch: tf.data.Dataset.from_tensor_slices(epoch).batch(hp.batch_size))
+    dataset = dataset.map(lambda rows: (tuple(tf.gather(x, rows) for x in inputs),
+                                        tf.gather(labels, rows)))
+    # With steps_per_epoch, Keras reads the epochs one after another from one iterator.
+    model.fit(dataset, epochs=hp.epochs, steps_per_epoch=math.ceil(n / hp.batch_size),
+              callbacks=list(callbacks), verbose=1)
 
 
-def fine_tune(config, task, data, hp, output_dir, load_initial, log):
+def fine_tune(config, task, data, hp, output_dir, load_initial, log, strategy=None):
     """Step 1: BERT + a fresh classifier, trained on the task; best epoch -> finetune.hdf5.
 
     Args:
@@ -109,25 +128,27 @@ def fine_tune(config, task, data, hp, output_dir, load_initial, log):
         The dev metrics of the best epoch, as floats.
     """
     log("Step 1/3: fine-tuning")
-    model = build_model(config, task.seq_len, task.num_labels)
-    load_initial(model)
-    _compile(model, task, hp, len(data.train))
+    with _scope(strategy):
+        model = build_model(config, task.seq_len, task.num_labels)
+        load_initial(model)
+        _compile(model, task, hp, len(data.train))
     best = BestEpoch(task, data, hp.batch_size, log, "Fine-tuning")
     _fit(model, data, hp, [best])
     return best.save(os.path.join(output_dir, FINETUNE))
 
 
-def configuration_search(config, task, data, hp, output_dir, log):
+def configuration_search(config, task, data, hp, output_dir, log, strategy=None):
     """Step 2: Soft-Extract in every block, from finetune.hdf5; returns the retention configuration.
 
     Retention parameters learn at LR_SOFT_EXTRACT, everything else at LR_BERT; the loss adds
     LAMBDA * j * sum(r_j) for block j.
     """
     log("Step 2/3: configuration search")
-    model = build_model(config, task.seq_len, task.num_labels, search_lambda=hp.lambda_)
-    assign_weights(model, read_hdf5_weights(os.path.join(output_dir, FINETUNE)),
-                   optional=[layer.name for layer in soft_extract_layers(model)])
-    _compile(model, task, hp, len(data.train), retention_lr=hp.lr_soft_extract)
+    with _scope(strategy):
+        model = build_model(config, task.seq_len, task.num_labels, search_lambda=hp.lambda_)
+        assign_weights(model, read_hdf5_weights(os.path.join(output_dir, FINETUNE)),
+                       optional=[layer.name for layer in soft_extract_layers(model)])
+        _compile(model, task, hp, len(data.train), retention_lr=hp.lr_soft_extract)
     _fit(model, data, hp)
     write_hdf5_weights(os.path.join(output_dir, SEARCH), model)
     retention = derive_retention_configuration(
@@ -138,19 +159,20 @@ def configuration_search(config, task, data, hp, output_dir, log):
     return retention
 
 
-def retrain(config, task, data, hp, retention, output_dir, log):
+def retrain(config, task, data, hp, retention, output_dir, log, strategy=None):
     """Step 3: Extract layers at the retention configuration; best epoch -> retrained.hdf5."""
     log("Step 3/3: re-training")
-    model = build_model(config, task.seq_len, task.num_labels,
-                        retention_configuration=retention)
-    assign_weights(model, read_hdf5_weights(os.path.join(output_dir, SEARCH)))
-    _compile(model, task, hp, len(data.train))
+    with _scope(strategy):
+        model = build_model(config, task.seq_len, task.num_labels,
+                            retention_configuration=retention)
+        assign_weights(model, read_hdf5_weights(os.path.join(output_dir, SEARCH)))
+        _compile(model, task, hp, len(data.train))
     best = BestEpoch(task, data, hp.batch_size, log, "Re-training")
     _fit(model, data, hp, [best])
     return best.save(os.path.join(output_dir, RETRAINED))
 
 
-def train_power_bert(config, task, data, hp, output_dir, load_initial, log):
+def train_power_bert(config, task, data, hp, output_dir, load_initial, log, strategy=None):
     """Runs the three steps, skipping those `progress.json` records as finished.
 
     Each step is recorded in `progress.json` once its output file is complete; a step run
@@ -172,7 +194,10 @@ def train_power_bert(config, task, data, hp, output_dir, load_initial, log):
         progress.finish(name, results)
         return results
 
-    finetuned = step(1, lambda: fine_tune(config, task, data, hp, output_dir, load_initial, log))
-    retention = step(2, lambda: configuration_search(config, task, data, hp, output_dir, log))
-    retrained = step(3, lambda: retrain(config, task, data, hp, retention, output_dir, log))
+    finetuned = step(1, lambda: fine_tune(config, task, data, hp, output_dir, load_initial, log,
+                                          strategy))
+    retention = step(2, lambda: configuration_search(config, task, data, hp, output_dir, log,
+                                                     strategy))
+    retrained = step(3, lambda: retrain(config, task, data, hp, retention, output_dir, log,
+                                        strategy))
     return finetuned, retention, retrained

@@ -1,0 +1,52 @@
+"""Subprocess of tests/test_distribute.py: TensorFlow fixes its devices when it starts, so a
+run over two logical CPU devices needs a process of its own.
+
+    python -m tests.distribute_worker OUT_DIR   # fine-tune on one device, then mirrored
+"""
+
+import dataclasses
+import os
+import sys
+
+import tensorflow as tf
+
+
+def fine_tune_both_ways(out_dir):
+    """Step 1 of a tiny BERT from the same weights: on one device, and mirrored over two."""
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+    from checkpoints.hdf5 import write_hdf5_weights
+    from data.features import Features
+    from data.tasks import TASKS
+    from modeling.bert import build_model
+    from tests.test_model import CONFIGS, SEQ_LEN, random_inputs
+    from training import steps
+    from training.distribute import make_strategy
+
+
+    config = CONFIGS["bert"]  # no dropout: both runs compute the same function
+    task = dataclasses.replace(TASKS["sst-2"], seq_len=SEQ_LEN)
+    tokens, segments, mask = random_inputs(config, batch=32, seed=5)
+    labels = (tokens[:, 1] % 2).astype("int32")
+    data = steps.TaskData(Features(tokens, segments, mask), labels,
+                          Features(tokens, segments, mask), labels)
+    hp = steps.Hyperparameters(epochs=2, batch_size=8, lr_bert=1e-3, lr_soft_extract=0.0,
+                               lambda_=0.0)
+    start = build_model(config, SEQ_LEN, 2)
+    write_hdf5_weights(os.path.join(out_dir, "initial.hdf5"), start)
+    initial = start.get_weights()
+
+    def load_initial(model):
+        model.set_weights(initial)
+
+    strategy = make_strategy("mirrored")
+    assert strategy.num_replicas_in_sync == 2, strategy.extended.worker_devices
+    for name, run_strategy in (("single", None), ("mirrored", strategy)):
+        run_dir = os.path.join(out_dir, name)
+        os.makedirs(run_dir)
+        steps.fine_tune(config, task, data, hp, run_dir, load_initial, print, run_strategy)
+
+
+if __name__ == "__main__":
+    fine_tune_both_ways(sys.argv[1])
