@@ -106,7 +106,8 @@ def run(args):
     from training.evaluation import evaluate, format_metrics, predict
     from training.distribute import make_strategy
     from training.log import RunLog, RunProgress
-    from training.steps import Hyperparameters, TaskData, train_power_bert
+    from training.plots import plot_training_outputs
+    from training.steps import RETRAINED, Hyperparameters, TaskData, train_power_bert
 
     task = get_task(args.TASK, args.TASK_CONFIG_PATH)
     _check_output_dir(args.OUTPUT_DIR)
@@ -204,12 +205,17 @@ def run(args):
     log(f"Training on {len(train)} examples, scoring on {len(dev)} dev examples; "
         f"seq_len {task.seq_len}, metric {task.metric}")
     try:
-        train_power_bert(config, task, data, hp, args.OUTPUT_DIR, load_initial, log,
-                         strategy)
+        _, retention, _ = train_power_bert(config, task, data, hp, args.OUTPUT_DIR,
+                                           load_initial, log, strategy)
     except KeyboardInterrupt:
         log("Interrupted: the steps finished so far are kept; run the same command with "
             "--RESUME to finish")
         raise
+    model = build_model(config, task.seq_len, task.num_labels, retention_configuration=retention)
+    load_weights(model, os.path.join(args.OUTPUT_DIR, RETRAINED), "HDF5", config, task.seq_len)
+    for path in plot_training_outputs(args.OUTPUT_DIR, config, task, retention, model, data.dev,
+                                      tokenizer):
+        log(f"Wrote {path}")
 
 
 def _check_output_dir(path):

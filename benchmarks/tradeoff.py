@@ -14,6 +14,7 @@ Long: run it in the background, e.g.
 
 import argparse
 import csv
+import io
 import os
 import shutil
 import sys
@@ -120,7 +121,8 @@ def measure(config, checkpoint, task, retentions, tokenizer, batch, rounds):
 
 def write_outputs(output_dir, task, finetuned, results, rows):
     """tradeoff.csv and tradeoff.png; returns their paths."""
-    from benchmarks.plots import plot_tradeoff
+    from data.predictions import write_atomically
+    from training.plots import plot_tradeoff
     from training.metrics import primary_metric
 
     bert_row = rows[0]
@@ -135,10 +137,11 @@ def write_outputs(output_dir, task, finetuned, results, rows):
                           ms_median=row["ms_median"], metric=task.metric,
                           dev_metric=primary_metric(task, metrics), **{"lambda": value}))
     csv_path, png_path = (os.path.join(output_dir, CSV_NAME), os.path.join(output_dir, PNG_NAME))
-    with open(csv_path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, CSV_COLUMNS)
-        writer.writeheader()
-        writer.writerows(lines)
+    table = io.StringIO()
+    writer = csv.DictWriter(table, CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(lines)
+    write_atomically(csv_path, table.getvalue())
     plot_tradeoff(png_path, [(line["measured_speedup"], line["dev_metric"],
                               f"λ={line['lambda']:g}") for line in lines[1:]],
                   (1.0, lines[0]["dev_metric"]), task.metric)

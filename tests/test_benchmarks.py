@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from benchmarks import inference, tradeoff
-from benchmarks.plots import plot_tradeoff, plot_training_outputs, surviving_words
+from training.plots import plot_tradeoff, plot_training_outputs, surviving_words
 from data.features import truncate_seq_pair
 from data.glue import read_examples
 from data.tasks import get_task

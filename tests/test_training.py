@@ -129,6 +129,8 @@ def test_readme_training_command_on_minilm_and_real_mrpc(tmp_path, minilm_google
                                "--LR_BERT", "0.00006", "--LAMBDA", "0.05"]) == 0
     for name in (steps.FINETUNE, steps.SEARCH, steps.RETRAINED, "log_file.txt"):
         assert (out / name).is_file()
+    for picture in ("retention_configuration.png", "surviving_words.png"):
+        assert (out / picture).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     log = (out / "log_file.txt").read_text()
     retention = re.search(r"Retention Configuration : \[(.*)\]", log).group(1).replace(" ", "")
     assert [int(v) for v in retention.split(",")] != [48] * 6  # the search removed vectors

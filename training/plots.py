@@ -14,6 +14,7 @@ matplotlib.use("Agg")  # files only: no display on servers
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from data.predictions import replaced_atomically  # noqa: E402
 from modeling.bert import kept_positions_model  # noqa: E402
 from modeling.flops import flop_reduction  # noqa: E402
 
@@ -155,5 +156,6 @@ def _id_to_token(tokenizer):
 
 def _save(fig, path):
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with replaced_atomically(path) as temp:
+        fig.savefig(temp, dpi=110, format="png")
     plt.close(fig)
