@@ -24,7 +24,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from errors import UserError  # noqa: E402
+from errors import UserError, exit_code  # noqa: E402
 
 _REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = _REPO.parent / "shared" / "glue" / "MRPC"
@@ -377,12 +377,7 @@ def run(args):
 
 def main(argv=None):
     """Runs the benchmark; returns the exit code (2 with one line on stderr for user errors)."""
-    try:
-        run(parse_args(sys.argv[1:] if argv is None else argv))
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return exit_code(lambda: run(parse_args(sys.argv[1:] if argv is None else argv)))
 
 
 if __name__ == "__main__":

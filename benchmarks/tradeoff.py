@@ -21,7 +21,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from errors import UserError  # noqa: E402
+from errors import exit_code  # noqa: E402
 
 CSV_NAME = "tradeoff.csv"
 PNG_NAME = "tradeoff.png"
@@ -179,12 +179,7 @@ def run(args):
 
 def main(argv=None):
     """Runs the sweep; returns the exit code (2 with one line on stderr for user errors)."""
-    try:
-        run(parse_args(sys.argv[1:] if argv is None else argv))
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return exit_code(lambda: run(parse_args(sys.argv[1:] if argv is None else argv)))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import numpy as np
 
 from checkpoints.google import write_google_checkpoint
 from checkpoints.safetensors import read_safetensors
-from errors import UserError
+from errors import UserError, exit_code
 
 CKPT_NAME = "bert_model.ckpt"
 
@@ -179,13 +179,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="Hugging Face model directory (default: the installed MiniLM BERT)")
     parser.add_argument("out_dir", metavar="OUT_DIR", help="output directory ($BERT_BASE_DIR)")
     args = parser.parse_args(argv)
-    try:
-        hf_dir = args.hf_dir or default_hf_dir()
-        convert_hf(hf_dir, args.out_dir)
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return exit_code(lambda: convert_hf(args.hf_dir or default_hf_dir(), args.out_dir))
 
 
 def default_hf_dir() -> str:
