@@ -10,6 +10,7 @@ import os
 import re
 import signal
 import sys
+import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
@@ -48,9 +49,10 @@ def parse_args(argv):
                    help="format of --CHECKPOINT_PATH (default: HDF5 for .hdf5/.h5, else CKPT)")
     p.add_argument("--RETENTION_CONFIG",
                    help="word vectors kept per block, e.g. 128,128,64,64,32,32 (eval/predict)")
-    p.add_argument("--DISTRIBUTE", choices=("none", "mirrored"), default="none",
-                   help="tf.distribute strategy: none (one device) or mirrored (all local "
-                        "GPUs); BATCH_SIZE is the global batch")
+    p.add_argument("--DISTRIBUTE", choices=("none", "mirrored", "multi_worker"), default="none",
+                   help="tf.distribute strategy: none (one device), mirrored (all local GPUs) "
+                        "or multi_worker (the workers in TF_CONFIG; the chief writes the "
+                        "outputs); BATCH_SIZE is the global batch")
     p.add_argument("--RESUME", action="store_true",
                    help="continue the interrupted training run in OUTPUT_DIR, given the same "
                         "arguments: steps already complete are skipped")
@@ -63,6 +65,10 @@ def parse_args(argv):
     if args.RESUME and (args.EVAL_ONLY or args.PREDICT_ONLY):
         raise UserError("--RESUME continues a training run; drop it with --EVAL_ONLY or "
                         "--PREDICT_ONLY")
+    if args.RESUME and args.DISTRIBUTE == "multi_worker":
+        # The other workers keep their files in temporary folders, so they cannot resume.
+        raise UserError("--RESUME is not available with --DISTRIBUTE multi_worker: resume with "
+                        "--DISTRIBUTE none or mirrored, or start a new run")
     for flag in ("EPOCH", "BATCH_SIZE"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             raise UserError(f"--{flag} must be a positive integer")
@@ -92,9 +98,24 @@ def run(args):
 
     Nothing is written to OUTPUT_DIR (not even the folder or a log line) until every path,
     flag, file and the checkpoint's fit to the model have been checked.
+
+    Under `--DISTRIBUTE multi_worker` every worker runs all of this, and all but the chief
+    write into a temporary folder that is removed at the end.
     """
     # Imported here so that `--help` and flag errors answer before TensorFlow loads.
     _import_tensorflow_quietly()
+    from training.distribute import is_chief, make_strategy
+
+    strategy = make_strategy(args.DISTRIBUTE)  # first: collective ops are set up at start-up
+    if is_chief(strategy):
+        _run(args, strategy)
+        return
+    with tempfile.TemporaryDirectory(prefix="power-bert-worker-") as scratch:
+        _run(argparse.Namespace(**{**vars(args), "OUTPUT_DIR": scratch}), strategy)
+
+
+def _run(args, strategy):
+    """`run`, with the tf.distribute strategy made."""
     from checkpoints.default_model import ensure_default_model
     from checkpoints.load import guess_format, load_weights
     from data.features import encode, encode_labels
@@ -104,8 +125,7 @@ def run(args):
     from modeling.bert import build_model
     from modeling.config import load_config
     from tokenization import load_tokenizer
-    from training.evaluation import evaluate, format_metrics, predict
-    from training.distribute import make_strategy
+    from training.evaluation import evaluate, format_metrics
     from training.log import RunLog, RunProgress
     from training.plots import plot_training_outputs
     from training.steps import RETRAINED, Hyperparameters, TaskData, train_power_bert
@@ -126,7 +146,6 @@ def run(args):
     model_format = args.MODEL_FORMAT or guess_format(args.CHECKPOINT_PATH)
     _check_checkpoint_path(args.CHECKPOINT_PATH, model_format)
     batch_size = args.BATCH_SIZE or task.batch_size
-    strategy = make_strategy(args.DISTRIBUTE)
     notes = []
     if args.BATCH_SIZE is None:
         notes.append(f"BATCH_SIZE not given: using {batch_size}, the original's for {task.name}")
@@ -163,11 +182,7 @@ def run(args):
                 log(f"accuracy : {100 * metrics['accuracy']}")
             log(f"dev metrics over all {len(examples)} examples: {format_metrics(metrics)}")
         else:
-            started = time.perf_counter()
-            outputs = predict(model, features, batch_size, verbose=1)
-            seconds = time.perf_counter() - started
-            log(f"Predicted {len(outputs)} rows in {seconds:.2f} s "
-                f"({len(outputs) / seconds:.1f} examples/s, batch {batch_size})")
+            outputs = _timed_predictions(model, features, batch_size, log)
             path = os.path.join(args.OUTPUT_DIR, "prediction.txt")
             write_predictions(path, outputs)
             log(f"Wrote {len(outputs)} predictions to {path}")
@@ -221,6 +236,25 @@ def run(args):
     for path in plot_training_outputs(args.OUTPUT_DIR, config, task, retention, model, data.dev,
                                       tokenizer):
         log(f"Wrote {path}")
+
+
+def _timed_predictions(model, features, batch_size, log):
+    """Predicts every row; logs the time of the first batch (which traces the model) apart."""
+    import numpy as np
+
+    from training.evaluation import predict_batches
+
+    started = time.perf_counter()
+    batches = predict_batches(model, features, batch_size, verbose=1)
+    outputs = [next(batches)]
+    first = time.perf_counter()
+    outputs.extend(batches)
+    done = time.perf_counter()
+    rest = len(features) - len(outputs[0])
+    log(f"Predicted {len(features)} rows in {done - started:.2f} s, batch {batch_size}: the "
+        f"first batch (tracing the model, then running it) {first - started:.2f} s, the other "
+        f"{rest} rows {done - first:.2f} s ({rest / max(done - first, 1e-9):.1f} examples/s)")
+    return np.concatenate(outputs)
 
 
 def _check_output_dir(path):

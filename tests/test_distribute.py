@@ -1,28 +1,83 @@
-"""--DISTRIBUTE mirrored: training over two devices gives the single-device weights."""
+"""--DISTRIBUTE mirrored and multi_worker train the weights a single device trains."""
 
+import json
+import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 
+import main
 from checkpoints.hdf5 import read_hdf5_weights
+from tests.test_resume import OUTPUTS, make_tiny_run
 from training import steps
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _assert_same_weights(path_a, path_b, atol):
+    a, b = read_hdf5_weights(path_a), read_hdf5_weights(path_b)
+    assert a.keys() == b.keys()
+    for layer in a:
+        for x, y in zip(a[layer], b[layer]):
+            np.testing.assert_allclose(x, y, atol=atol, err_msg=layer)
 
 
 def test_mirrored_over_two_cpu_devices_trains_the_same_weights(tmp_path):
     done = subprocess.run([sys.executable, "-m", "tests.distribute_worker", str(tmp_path)],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
+    _assert_same_weights(tmp_path / "single" / steps.FINETUNE,
+                         tmp_path / "mirrored" / steps.FINETUNE, atol=1e-6)
     single = read_hdf5_weights(tmp_path / "single" / steps.FINETUNE)
-    mirrored = read_hdf5_weights(tmp_path / "mirrored" / steps.FINETUNE)
     initial = read_hdf5_weights(tmp_path / "initial.hdf5")
-    assert single.keys() == mirrored.keys()
-    moved = 0.0
-    for layer in single:
-        for a, b, start in zip(single[layer], mirrored[layer], initial[layer]):
-            np.testing.assert_allclose(a, b, atol=1e-6, err_msg=layer)
-            moved = max(moved, float(np.abs(a - start).max()))
+    moved = max(float(np.abs(a - start).max())
+                for layer in single for a, start in zip(single[layer], initial[layer]))
     assert moved > 1e-3  # training really changed the weights
+
+
+def _free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_two_workers_on_localhost_write_one_set_of_outputs(tmp_path):
+    run = make_tiny_run(tmp_path, deterministic=True)
+    workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
+    scratch = tmp_path / "tmp"  # where the non-chief worker keeps its files while it runs
+    scratch.mkdir()
+    processes = []
+    for index in range(2):
+        tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+        env = {**os.environ, "TF_CONFIG": json.dumps(tf_config), "TMPDIR": str(scratch)}
+        processes.append(subprocess.Popen(
+            [sys.executable, "main.py", *run.argv("--DISTRIBUTE", "multi_worker")], cwd=ROOT,
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    try:
+        outputs = [process.communicate(timeout=300)[0] for process in processes]
+    finally:
+        for process in processes:
+            process.kill()
+    for process, output in zip(processes, outputs):
+        assert process.returncode == 0, output[-3000:]
+
+    written = sorted(os.listdir(run.out))
+    assert set(OUTPUTS) <= set(written), written
+    log = (run.out / "log_file.txt").read_text()
+    assert log.count("Step 1/3: fine-tuning") == 1  # the chief alone wrote the log
+    assert list(scratch.iterdir()) == []  # the other worker's files are gone
+
+    # BATCH_SIZE is the global batch, so one device trains the same weights.
+    assert main.main(run.argv(out=tmp_path / "single")) == 0
+    for name in (steps.FINETUNE, steps.SEARCH, steps.RETRAINED):
+        _assert_same_weights(run.out / name, tmp_path / "single" / name, atol=1e-5)
+    found = [line for line in log.splitlines() if line.startswith("Retention Configuration")]
+    single_log = (tmp_path / "single" / "log_file.txt").read_text()
+    assert found and found[0] in single_log

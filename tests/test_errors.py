@@ -116,6 +116,8 @@ CASES = {
     "PRED_GLUE without PREDICT_ONLY": lambda t, tmp: t.argv("--PRED_GLUE"),
     "MODEL_FORMAT unknown": lambda t, tmp: t.argv("--MODEL_FORMAT", "PT"),
     "RESUME with EVAL_ONLY": lambda t, tmp: _eval(t, "--RESUME"),
+    "RESUME with multi_worker": lambda t, tmp: t.argv("--RESUME", "--DISTRIBUTE", "multi_worker"),
+    "DISTRIBUTE unknown": lambda t, tmp: t.argv("--DISTRIBUTE", "tpu"),
     "RETENTION_CONFIG in training": lambda t, tmp: t.argv("--RETENTION_CONFIG", "24,12"),
     "RETENTION_CONFIG not integers": lambda t, tmp: _eval(t, "--RETENTION_CONFIG", "24,half"),
     "RETENTION_CONFIG wrong count": lambda t, tmp: _eval(t, "--RETENTION_CONFIG", "24,12,6"),
@@ -260,6 +262,19 @@ def test_wrong_output_dir_gives_one_line_exit_2_and_changes_nothing(case, tiny, 
     assert {root: _snapshot(root) for root in (scratch, earlier_run)} == before
     if case == "RESUME with other arguments":
         assert "EPOCH 3 then, 1 now" in line
+
+
+@pytest.mark.parametrize("tf_config", [None, "worker0", '{"cluster": {"worker": ["a:1"]}}',
+                                       '{"cluster": {"worker": ["a:1"]}, '
+                                       '"task": {"type": "worker", "index": 1}}'])
+def test_multi_worker_needs_a_valid_tf_config(tf_config, tiny, monkeypatch, capsys):
+    if tf_config is None:
+        monkeypatch.delenv("TF_CONFIG", raising=False)
+    else:
+        monkeypatch.setenv("TF_CONFIG", tf_config)
+    assert main.main(tiny.argv("--DISTRIBUTE", "multi_worker")) == 2
+    assert "TF_CONFIG" in _assert_one_clean_error(capsys)
+    assert not tiny.out.exists()
 
 
 def test_messages_name_the_file_and_line_and_the_fix(tiny, tmp_path, capsys):

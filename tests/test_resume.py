@@ -53,12 +53,14 @@ class TinyRun:
                 "--LR_BERT", "0.001", "--LR_SOFT_EXTRACT", "0.01", "--LAMBDA", "0.01", *extra]
 
 
-def make_tiny_run(root, rows=32):
+def make_tiny_run(root, rows=32, deterministic=False):
     """Writes a tiny BERT checkpoint, its vocab and `rows` real MRPC rows per split into `root`.
 
     Args:
         root: a fresh folder (pytest's tmp_path).
         rows: data rows in each of train.tsv, dev.tsv and test.tsv.
+        deterministic: no dropout, and a classifier in the checkpoint, so that every run
+            starts from the same weights and computes the same function.
     """
     data_dir = root / "MRPC"
     data_dir.mkdir()
@@ -73,12 +75,14 @@ def make_tiny_run(root, rows=32):
     vocab.write_text("\n".join(_SPECIAL + sorted(words)) + "\n", encoding="utf-8")
     config = BertConfig(vocab_size=len(_SPECIAL) + len(words), hidden_size=16,
                         num_hidden_layers=2, num_attention_heads=2, intermediate_size=32,
-                        max_position_embeddings=32, type_vocab_size=2)
+                        max_position_embeddings=32, type_vocab_size=2,
+                        **({"hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0}
+                           if deterministic else {}))
     config_path = root / "bert_config.json"
     config_path.write_text(json.dumps(config.to_dict()))
     variables = random_variables(config, num_labels=2)
-    # A pre-trained checkpoint: BERT without a classifier.
-    del variables["output_weights"], variables["output_bias"]
+    if not deterministic:  # a pre-trained checkpoint: BERT without a classifier
+        del variables["output_weights"], variables["output_bias"]
     write_google_checkpoint(root / "ckpt" / "bert_model.ckpt", variables)
     task_config = root / "task_config.json"
     task_config.write_text(json.dumps({task: {"seq_len": 24} for task in ("mrpc", "qqp", "sts-b")}))

@@ -12,26 +12,29 @@ def model_inputs(features):
     return [features.token_ids, features.segment_ids, features.input_mask]
 
 
-def predict(model, features, batch_size, verbose=0):
-    """Class probabilities (n, num_labels), or scores (n, 1), for every example.
+def predict_batches(model, features, batch_size, verbose=0):
+    """Yields the outputs of each batch in turn: class probabilities (b, num_labels), or scores (b, 1).
 
     Runs on this process alone, outside any tf.distribute split, so that every worker of a
     distributed run scores the whole split. The last batch is padded to full size, so the
-    forward pass is traced once.
+    forward pass is traced once, on the first batch.
     """
     forward = tf.function(lambda inputs: model(inputs, training=False))
     inputs, n = model_inputs(features), len(features)
     progress = keras.utils.Progbar(n) if verbose else None
-    outputs = []
     for start in range(0, n, batch_size):
         batch = [x[start:start + batch_size] for x in inputs]
         size = len(batch[0])
         # Padding rows: all [PAD] with an all-zero mask; their outputs are dropped.
         batch = [np.pad(x, ((0, batch_size - size), (0, 0))) for x in batch]
-        outputs.append(np.asarray(forward(batch))[:size])
+        yield np.asarray(forward(batch))[:size]
         if progress:
             progress.add(size)
-    return np.concatenate(outputs)
+
+
+def predict(model, features, batch_size, verbose=0):
+    """Class probabilities (n, num_labels), or scores (n, 1), for every example."""
+    return np.concatenate(list(predict_batches(model, features, batch_size, verbose)))
 
 
 def loss(task, labels, outputs):

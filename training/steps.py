@@ -20,6 +20,7 @@ from checkpoints.assign import assign_weights
 from extract_layers import derive_retention_configuration
 from modeling.bert import build_model, soft_extract_layers
 from modeling.flops import flop_reduction
+from training.distribute import fit_under_any_strategy
 from training.evaluation import evaluate, format_metrics, model_inputs
 from training.log import RunProgress
 from training.metrics import primary_metric
@@ -113,6 +114,7 @@ def _fit(model, data, hp, callbacks=()):
         lambda epoch: tf.data.Dataset.from_tensor_slices(epoch).batch(hp.batch_size))
     dataset = dataset.map(lambda rows: (tuple(tf.gather(x, rows) for x in inputs),
                                         tf.gather(labels, rows)))
+    fit_under_any_strategy(model)
     # With steps_per_epoch, Keras reads the epochs one after another from one iterator.
     model.fit(dataset, epochs=hp.epochs, steps_per_epoch=math.ceil(n / hp.batch_size),
               shuffle=False, callbacks=list(callbacks), verbose=1)
