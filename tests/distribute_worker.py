@@ -1,13 +1,15 @@
 """Subprocess of tests/test_distribute.py: TensorFlow fixes its devices when it starts, so a
 run over two logical CPU devices needs a process of its own.
 
-    python -m tests.distribute_worker OUT_DIR   # fine-tune on one device, then mirrored
+    python -m tests.distribute_worker OUT_DIR   # fine-tune on one device, then mirrored;
+                                                # predict on one device, then mirrored
 """
 
 import dataclasses
 import os
 import sys
 
+import numpy as np
 import tensorflow as tf
 
 
@@ -23,7 +25,7 @@ def fine_tune_both_ways(out_dir):
     from tests.test_model import CONFIGS, SEQ_LEN, random_inputs
     from training import steps
     from training.distribute import make_strategy
-
+    from training.evaluation import predict
 
     config = CONFIGS["bert"]  # no dropout: both runs compute the same function
     task = dataclasses.replace(TASKS["sst-2"], seq_len=SEQ_LEN)
@@ -46,6 +48,14 @@ def fine_tune_both_ways(out_dir):
         run_dir = os.path.join(out_dir, name)
         os.makedirs(run_dir)
         steps.fine_tune(config, task, data, hp, run_dir, load_initial, print, run_strategy)
+
+    # 32 rows in batches of 7: the last batch is padded, and 7 rows split 4 + 3 (padded to 4).
+    single_model = build_model(config, SEQ_LEN, 2)
+    with strategy.scope():
+        mirrored_model = build_model(config, SEQ_LEN, 2)
+    for name, model in (("single", single_model), ("mirrored", mirrored_model)):
+        model.set_weights(initial)
+        np.save(os.path.join(out_dir, name, "predictions.npy"), predict(model, data.dev, 7))
 
 
 if __name__ == "__main__":

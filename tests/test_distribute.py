@@ -25,7 +25,7 @@ def _assert_same_weights(path_a, path_b, atol):
             np.testing.assert_allclose(x, y, atol=atol, err_msg=layer)
 
 
-def test_mirrored_over_two_cpu_devices_trains_the_same_weights(tmp_path):
+def test_mirrored_over_two_cpu_devices_trains_and_predicts_the_same(tmp_path):
     done = subprocess.run([sys.executable, "-m", "tests.distribute_worker", str(tmp_path)],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -36,6 +36,10 @@ def test_mirrored_over_two_cpu_devices_trains_the_same_weights(tmp_path):
     moved = max(float(np.abs(a - start).max())
                 for layer in single for a, start in zip(single[layer], initial[layer]))
     assert moved > 1e-3  # training really changed the weights
+    single, mirrored = (np.load(tmp_path / name / "predictions.npy")
+                        for name in ("single", "mirrored"))
+    assert single.shape == (32, 2)
+    np.testing.assert_allclose(mirrored, single, atol=1e-6)
 
 
 def _free_ports(count):

@@ -37,7 +37,8 @@ def _check_tf_config():
     how = ('set TF_CONFIG on every worker, e.g. {"cluster": {"worker": ["host1:12345", '
            '"host2:12345"]}, "task": {"type": "worker", "index": 0}}')
     if not os.environ.get("TF_CONFIG"):
-        raise UserError(f"--DISTRIBUTE multi_worker needs the environment variable TF_CONFIG: {how}")
+        raise UserError("--DISTRIBUTE multi_worker needs the environment variable TF_CONFIG: "
+                        + how)
     try:
         tf_config = json.loads(os.environ["TF_CONFIG"])
         cluster, task = tf_config["cluster"], tf_config["task"]

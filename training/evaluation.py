@@ -13,13 +13,14 @@ def model_inputs(features):
 
 
 def predict_batches(model, features, batch_size, verbose=0):
-    """Yields the outputs of each batch in turn: class probabilities (b, num_labels), or scores (b, 1).
+    """Yields each batch's outputs: class probabilities (b, num_labels), or scores (b, 1).
 
-    Runs on this process alone, outside any tf.distribute split, so that every worker of a
-    distributed run scores the whole split. The last batch is padded to full size, so the
-    forward pass is traced once, on the first batch.
+    The last batch is padded to full size, so the forward pass is traced once, on the first
+    batch. A model built under MirroredStrategy splits each batch over the replicas; any
+    other model runs on this process alone, so that every worker of a multi-worker run
+    scores the whole split.
     """
-    forward = tf.function(lambda inputs: model(inputs, training=False))
+    forward = _forward_function(model, batch_size)
     inputs, n = model_inputs(features), len(features)
     progress = keras.utils.Progbar(n) if verbose else None
     for start in range(0, n, batch_size):
@@ -27,9 +28,35 @@ def predict_batches(model, features, batch_size, verbose=0):
         size = len(batch[0])
         # Padding rows: all [PAD] with an all-zero mask; their outputs are dropped.
         batch = [np.pad(x, ((0, batch_size - size), (0, 0))) for x in batch]
-        yield np.asarray(forward(batch))[:size]
+        yield forward(batch)[:size]
         if progress:
             progress.add(size)
+
+
+def _forward_function(model, batch_size):
+    """function(list of (batch_size, seq_len) arrays) -> outputs as one NumPy array."""
+    strategy = model.distribute_strategy
+    if not isinstance(strategy, tf.distribute.MirroredStrategy) or \
+            strategy.num_replicas_in_sync == 1:
+        forward = tf.function(lambda inputs: model(inputs, training=False))
+        return lambda batch: np.asarray(forward(batch))
+
+    replicas = strategy.num_replicas_in_sync
+    share = -(-batch_size // replicas)  # rows per replica; the last replica's share is padded
+    forward = tf.function(lambda inputs: strategy.run(
+        lambda x: model(x, training=False), args=(inputs,)))
+
+    def split_forward(batch):
+        batch = [np.pad(x, ((0, share * replicas - len(x)), (0, 0))) for x in batch]
+        def replica_share(context):
+            start = context.replica_id_in_sync_group * share
+            return [x[start:start + share] for x in batch]
+
+        per_replica = strategy.experimental_distribute_values_from_function(replica_share)
+        outputs = strategy.experimental_local_results(forward(per_replica))
+        return np.concatenate([np.asarray(part) for part in outputs])
+
+    return split_forward
 
 
 def predict(model, features, batch_size, verbose=0):
