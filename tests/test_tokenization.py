@@ -121,6 +121,7 @@ def test_wordpiece_ids_and_attributes(tiny_vocab):
     assert (tokenizer.cls_token, tokenizer.sep_token, tokenizer.pad_id) == ("[CLS]", "[SEP]", 0)
     tokens = ["[CLS]", "una", "##ffa", "##ble", "[SEP]", "never-seen"]
     assert tokenizer.convert_tokens_to_ids(tokens) == [2, 7, 9, 11, 3, 1]
+    assert tokenizer.convert_ids_to_tokens([2, 7, 9, 11, 3, 1]) == tokens[:-1] + ["[UNK]"]
 
 
 def test_minilm_hand_made_cases(minilm_uncased):
@@ -185,6 +186,7 @@ def test_sentencepiece_ids_and_attributes(albert_model):
     assert (tokenizer.cls_token, tokenizer.sep_token, tokenizer.pad_id) == ("[CLS]", "[SEP]", 0)
     assert tokenizer.vocab_size == 1000
     assert tokenizer.convert_tokens_to_ids(["<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]", "\u2581\u00e9\u00e9\u00e9"]) == [0, 1, 2, 3, 4, 1]
+    assert tokenizer.convert_ids_to_tokens([0, 2, 3, 1]) == ["<pad>", "[CLS]", "[SEP]", "<unk>"]
 
 
 def test_sentencepiece_preprocessing(albert_model):
@@ -239,7 +241,11 @@ def test_tokenizers_never_crash_on_any_unicode(all_tokenizers, text):
     for tokenizer in all_tokenizers:
         tokens = tokenizer.tokenize(text)
         assert all(isinstance(token, str) and token for token in tokens)
-        assert all(0 <= i < tokenizer.vocab_size for i in tokenizer.convert_tokens_to_ids(tokens))
+        ids = tokenizer.convert_tokens_to_ids(tokens)
+        assert all(0 <= i < tokenizer.vocab_size for i in ids)
+        # Back from ids: the same pieces, except those the vocab lacks, which became unknown.
+        back = tokenizer.convert_ids_to_tokens(ids)
+        assert all(b == t or i == tokenizer.unk_id for t, b, i in zip(tokens, back, ids))
 
 
 # ---------------------------------------------------------------- errors

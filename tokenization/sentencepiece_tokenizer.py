@@ -69,6 +69,7 @@ class SentencePieceTokenizer:
             )
         self.cased = cased
         self.pad_id = self._model.piece_to_id("<pad>")
+        self.unk_id = self._model.unk_id()
         self.vocab_size = self._model.get_piece_size()
 
     def tokenize(self, text: str) -> list[str]:
@@ -107,3 +108,11 @@ class SentencePieceTokenizer:
             tokens: e.g. the output of `tokenize`, plus [CLS]/[SEP].
         """
         return [self._model.piece_to_id(token) for token in tokens]
+
+    def convert_ids_to_tokens(self, ids: list[int]) -> list[str]:
+        """Returns the pieces of `ids`.
+
+        Args:
+            ids: piece ids, e.g. a row of token ids.
+        """
+        return [self._model.id_to_piece(int(i)) for i in ids]

@@ -222,6 +222,7 @@ class FullTokenizer:
 
     def __init__(self, vocab_path: str, cased: bool):
         self.vocab, self.vocab_size = load_vocab(vocab_path)
+        self._inverse_vocab = {i: token for token, i in self.vocab.items()}
         self.pad_id = self.vocab["[PAD]"]
         self.unk_id = self.vocab[self.unk_token]
         self._basic = BasicTokenizer(do_lower_case=not cased)
@@ -245,3 +246,11 @@ class FullTokenizer:
             tokens: e.g. the output of `tokenize`, plus [CLS]/[SEP].
         """
         return [self.vocab.get(token, self.unk_id) for token in tokens]
+
+    def convert_ids_to_tokens(self, ids: list[int]) -> list[str]:
+        """Returns the vocab tokens of `ids`.
+
+        Args:
+            ids: vocab ids, e.g. a row of token ids.
+        """
+        return [self._inverse_vocab[i] for i in ids]

@@ -59,7 +59,6 @@ def surviving_words(model, features, tokenizer, rows):
     kept = kept_positions_model(model).predict(
         [features.token_ids[rows], features.segment_ids[rows], features.input_mask[rows]],
         verbose=0)
-    names = _id_to_token(tokenizer)
     result = []
     for i, row in enumerate(rows):
         length = int(features.input_mask[row].sum())
@@ -67,7 +66,8 @@ def surviving_words(model, features, tokenizer, rows):
         for j, positions in enumerate(kept):
             real = positions[i][positions[i] < length]  # kept padding is not a word
             grid[j, real] = True
-        pieces = [names.get(int(t), f"#{t}") for t in features.token_ids[row, :length]]
+        pieces = tokenizer.convert_ids_to_tokens(
+            [int(t) for t in features.token_ids[row, :length]])
         result.append((pieces, grid))
     return result
 
@@ -147,11 +147,6 @@ def plot_training_outputs(output_dir, config, task, retention, model, features, 
     plot_surviving_words(paths[1], model, features, tokenizer,
                          [r for r in rows if r < len(features)])
     return paths
-
-
-def _id_to_token(tokenizer):
-    # WordPiece tokenizers keep their vocab as {token: id}; others show ids as "#id".
-    return {i: token for token, i in getattr(tokenizer, "vocab", {}).items()}
 
 
 def _save(fig, path):
