@@ -6,6 +6,7 @@ feed-forward `W1 b1 W2 b2`.
 """
 
 import math
+import warnings
 
 import keras
 from keras import ops
@@ -117,7 +118,11 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         logits = ops.matmul(q, ops.transpose(k, (0, 1, 3, 2)))  # (batch, heads, n, n)
         logits = logits / math.sqrt(width // self.num_heads)
         adder = (1.0 - ops.cast(mask, logits.dtype)) * _MASK_ADDER
-        probs = ops.softmax(logits + adder[:, None, None, :], axis=-1)
+        with warnings.catch_warnings():
+            # After an Extract layer that keeps one word vector, attention runs over one key,
+            # rightly with probability 1; keras.ops.softmax would warn that this is a mistake.
+            warnings.filterwarnings("ignore", "You are using a softmax over axis", UserWarning)
+            probs = ops.softmax(logits + adder[:, None, None, :], axis=-1)
         context = ops.matmul(self.dropout(probs, training=training), v)  # (batch, heads, n, d)
         context = ops.reshape(ops.transpose(context, (0, 2, 1, 3)), (batch, n, width))
         return ops.matmul(context, self.Wo) + self.bo, probs

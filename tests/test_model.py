@@ -118,6 +118,18 @@ def test_regression_head_matches_reference(tmp_path):
                                atol=2e-5)
 
 
+def test_one_word_vector_per_block_matches_reference_without_warnings(tmp_path, recwarn):
+    # From block 2 on, attention runs over the one kept vector ([CLS]).
+    config = CONFIGS["bert"]
+    retention = [SEQ_LEN // 2] + [1] * (config.num_hidden_layers - 1)
+    model = build_model(config, SEQ_LEN, 2, retention_configuration=retention)
+    variables = load(model, config, tmp_path)
+    inputs = random_inputs(config)
+    ours = model.predict(list(inputs), verbose=0)
+    np.testing.assert_allclose(ours, reference(variables, config, inputs, retention), atol=2e-5)
+    assert [str(w.message) for w in recwarn if "softmax" in str(w.message)] == []
+
+
 def test_full_retention_is_exactly_bert(tmp_path):
     config = CONFIGS["bert"]
     bert = build_model(config, SEQ_LEN, 2)
