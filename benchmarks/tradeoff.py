@@ -121,7 +121,7 @@ def measure(config, checkpoint, task, retentions, tokenizer, batch, rounds):
 
 def write_outputs(output_dir, task, finetuned, results, rows):
     """tradeoff.csv and tradeoff.png; returns their paths."""
-    from data.predictions import write_atomically
+    from atomic_files import write_atomically
     from training.plots import plot_tradeoff
     from training.metrics import primary_metric
 

@@ -6,14 +6,13 @@ at the root). That group's attr `layer_names` lists every layer; each layer's gr
 Keras 2 splits an attr over 64 KiB into `name0`, `name1`, ...
 """
 
-import os
-import tempfile
 from pathlib import Path
 
 import h5py
 import keras
 import numpy as np
 
+from atomic_files import replaced_atomically
 from errors import UserError
 
 
@@ -97,26 +96,14 @@ def write_hdf5_weights(path, model: keras.Model) -> None:
         path: the `.hdf5` file to write; replaced only once fully written.
         model: the model; every layer is listed, layers without weights with no weight names.
     """
-    path = Path(path)
-    try:
-        handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as error:
-        raise UserError(f"cannot write {path}: {error.strerror}; check that OUTPUT_DIR exists "
-                        f"and is writable")
-    os.close(handle)
-    try:
-        with h5py.File(temp_name, "w") as file:
-            file.attrs["keras_version"] = keras.__version__.encode("utf8")
-            file.attrs["backend"] = keras.backend.backend().encode("utf8")
-            group = file.create_group("model_weights")
-            group.attrs["layer_names"] = np.array([layer.name.encode("utf8") for layer in model.layers])
-            for layer in model.layers:
-                layer_group = group.create_group(layer.name)
-                names = _weight_names(layer)
-                layer_group.attrs["weight_names"] = np.array([name.encode("utf8") for name in names])
-                for name, array in zip(names, layer.get_weights()):
-                    layer_group.create_dataset(name, data=array)
-        os.replace(temp_name, path)
-    finally:
-        if os.path.exists(temp_name):
-            os.remove(temp_name)
+    with replaced_atomically(path) as temp, h5py.File(temp, "w") as file:
+        file.attrs["keras_version"] = keras.__version__.encode("utf8")
+        file.attrs["backend"] = keras.backend.backend().encode("utf8")
+        group = file.create_group("model_weights")
+        group.attrs["layer_names"] = np.array([layer.name.encode("utf8") for layer in model.layers])
+        for layer in model.layers:
+            layer_group = group.create_group(layer.name)
+            names = _weight_names(layer)
+            layer_group.attrs["weight_names"] = np.array([name.encode("utf8") for name in names])
+            for name, array in zip(names, layer.get_weights()):
+                layer_group.create_dataset(name, data=array)

