@@ -104,14 +104,23 @@ def run(args):
     """
     # Imported here so that `--help` and flag errors answer before TensorFlow loads.
     _import_tensorflow_quietly()
+    import tensorflow as tf
     from training.distribute import is_chief, make_strategy
 
     strategy = make_strategy(args.DISTRIBUTE)  # first: collective ops are set up at start-up
-    if is_chief(strategy):
-        _run(args, strategy)
-        return
-    with tempfile.TemporaryDirectory(prefix="power-bert-worker-") as scratch:
-        _run(argparse.Namespace(**{**vars(args), "OUTPUT_DIR": scratch}), strategy)
+    try:
+        if is_chief(strategy):
+            _run(args, strategy)
+            return
+        with tempfile.TemporaryDirectory(prefix="power-bert-worker-") as scratch:
+            _run(argparse.Namespace(**{**vars(args), "OUTPUT_DIR": scratch}), strategy)
+    except (tf.errors.UnavailableError, tf.errors.CancelledError) as error:
+        if args.DISTRIBUTE != "multi_worker":
+            raise
+        # Raised in every worker's collective ops when one of them has stopped.
+        raise UserError(f"another worker of this multi_worker run stopped or cannot be reached "
+                        f"({type(error).__name__}); see its error, then start all workers "
+                        "again") from None
 
 
 def _run(args, strategy):

@@ -52,10 +52,11 @@ def _free_ports(count):
     return ports
 
 
-def test_two_workers_on_localhost_write_one_set_of_outputs(tmp_path):
-    run = make_tiny_run(tmp_path, deterministic=True)
+def _run_two_workers(run, timeout=300):
+    """Runs main.py training as workers 0 (the chief) and 1 on 127.0.0.1; returns their
+    (exit code, stdout + stderr) and the TMPDIR they shared."""
     workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
-    scratch = tmp_path / "tmp"  # where the non-chief worker keeps its files while it runs
+    scratch = run.out.parent / "tmp"  # where the non-chief worker keeps its files while it runs
     scratch.mkdir()
     processes = []
     for index in range(2):
@@ -63,14 +64,20 @@ def test_two_workers_on_localhost_write_one_set_of_outputs(tmp_path):
         env = {**os.environ, "TF_CONFIG": json.dumps(tf_config), "TMPDIR": str(scratch)}
         processes.append(subprocess.Popen(
             [sys.executable, "main.py", *run.argv("--DISTRIBUTE", "multi_worker")], cwd=ROOT,
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     try:
-        outputs = [process.communicate(timeout=300)[0] for process in processes]
+        outputs = [process.communicate(timeout=timeout) for process in processes]
     finally:
         for process in processes:
             process.kill()
-    for process, output in zip(processes, outputs):
-        assert process.returncode == 0, output[-3000:]
+    return [(p.returncode, out, err) for p, (out, err) in zip(processes, outputs)], scratch
+
+
+def test_two_workers_on_localhost_write_one_set_of_outputs(tmp_path):
+    run = make_tiny_run(tmp_path, deterministic=True)
+    results, scratch = _run_two_workers(run)
+    for code, out, err in results:
+        assert code == 0, (out + err)[-3000:]
 
     written = sorted(os.listdir(run.out))
     assert set(OUTPUTS) <= set(written), written
@@ -85,3 +92,15 @@ def test_two_workers_on_localhost_write_one_set_of_outputs(tmp_path):
     found = [line for line in log.splitlines() if line.startswith("Retention Configuration")]
     single_log = (tmp_path / "single" / "log_file.txt").read_text()
     assert found and found[0] in single_log
+
+
+def test_a_worker_that_stops_stops_the_others_with_one_line(tmp_path):
+    run = make_tiny_run(tmp_path)
+    run.out.mkdir()
+    (run.out / steps.FINETUNE).write_text("an earlier run's file")  # the chief refuses to start
+    (chief, _, chief_err), (worker, _, worker_err) = _run_two_workers(run, timeout=200)[0]
+    assert chief == 2 and "already holds a training run" in chief_err.splitlines()[-1]
+    assert worker == 2, worker_err[-3000:]
+    assert "Traceback" not in worker_err
+    assert "another worker of this multi_worker run stopped" in worker_err.splitlines()[-1]
+    assert os.listdir(run.out) == [steps.FINETUNE]
