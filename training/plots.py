@@ -116,7 +116,8 @@ def plot_tradeoff(path, points, bert, metric):
         ax.annotate(label, (speedup, value), textcoords="offset points", xytext=(4, 4),
                     fontsize=7)
     ax.set(xlabel="measured inference speedup over BERT", ylabel=f"dev {metric}",
-           title="Accuracy against speed")
+           title="Accuracy against speed",
+           xlim=(0.5, max([bert[0]] + [p[0] for p in points]) * 1.18))  # room for the labels
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     _save(fig, path)
