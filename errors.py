@@ -4,6 +4,8 @@
 message must name the problem (file, line, variable, flag) and say what to do about it.
 """
 
+import sys
+
 
 class UserError(Exception):
     """Bad input: a missing or malformed file, an invalid flag, a checkpoint that does not fit."""
@@ -11,8 +13,6 @@ class UserError(Exception):
 
 def exit_code(command, *args):
     """Runs a command-line entry point: 0 on success; a UserError is one stderr line and 2."""
-    import sys
-
     try:
         command(*args)
     except UserError as error:

@@ -217,8 +217,7 @@ def _run(args, strategy):
                  model_format, config, task.seq_len, optional=optional_layers)
     arguments = _training_arguments(args, task, hp, model_format)
     _check_training_dir(args.OUTPUT_DIR, arguments, args.RESUME)
-    data = TaskData(encode(train, tokenizer, task.seq_len), encode_labels(train, task),
-                    encode(dev, tokenizer, task.seq_len), encode_labels(dev, task))
+    data = TaskData.from_examples(task, train, dev, tokenizer)
 
     def load_initial(model):
         fresh = load_weights(model, args.CHECKPOINT_PATH, model_format, config, task.seq_len,

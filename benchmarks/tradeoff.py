@@ -56,14 +56,11 @@ def parse_args(argv):
 
 def load_task_data(task, data_dir, tokenizer, train_rows=None, dev_rows=None):
     """Encoded train and dev splits, optionally cut to their first rows."""
-    from data.features import encode, encode_labels
     from data.glue import read_examples
     from training.steps import TaskData
 
-    train = read_examples(task, data_dir, "train")[:train_rows]
-    dev = read_examples(task, data_dir, "dev")[:dev_rows]
-    return TaskData(encode(train, tokenizer, task.seq_len), encode_labels(train, task),
-                    encode(dev, tokenizer, task.seq_len), encode_labels(dev, task))
+    return TaskData.from_examples(task, read_examples(task, data_dir, "train")[:train_rows],
+                                  read_examples(task, data_dir, "dev")[:dev_rows], tokenizer)
 
 
 def sweep(config, checkpoint, task, data, hp, lambdas, output_dir, log, finetuned_path=None):

@@ -7,9 +7,6 @@ import tensorflow as tf
 
 from errors import UserError
 
-CHOICES = ("none", "mirrored", "multi_worker")
-
-
 def make_strategy(name):
     """The tf.distribute strategy for a `--DISTRIBUTE` value.
 

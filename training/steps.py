@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from checkpoints.hdf5 import read_hdf5_weights, write_hdf5_weights
 from checkpoints.assign import assign_weights
+from data.features import encode, encode_labels
 from extract_layers import derive_retention_configuration
 from modeling.bert import build_model, soft_extract_layers
 from modeling.flops import flop_reduction
@@ -54,6 +55,12 @@ class TaskData:
     train_labels: np.ndarray
     dev: object
     dev_labels: np.ndarray
+
+    @classmethod
+    def from_examples(cls, task, train, dev, tokenizer):
+        """Encodes the train and dev examples of `task` at its seq_len."""
+        return cls(encode(train, tokenizer, task.seq_len), encode_labels(train, task),
+                   encode(dev, tokenizer, task.seq_len), encode_labels(dev, task))
 
 
 class BestEpoch(keras.callbacks.Callback):
