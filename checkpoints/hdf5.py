@@ -4,8 +4,13 @@ Layout: a whole-model file keeps the weights in group `model_weights` (a `save_w
 at the root). That group's attr `layer_names` lists every layer; each layer's group has attr
 `weight_names` (e.g. b"NSP/kernel:0"), and the arrays are datasets at `<layer>/<weight name>`.
 Keras 2 splits an attr over 64 KiB into `name0`, `name1`, ...
+
+Files this project writes also carry the root attr `power_bert`: a JSON object of what
+decides how the model runs. Its presence is the project's marker: a file without it was
+written by the original PoWER-BERT (or another Keras 2 program).
 """
 
+import json
 from pathlib import Path
 
 import h5py
@@ -14,6 +19,8 @@ import numpy as np
 
 from atomic_files import replaced_atomically
 from errors import UserError
+
+METADATA_ATTR = "power_bert"
 
 
 def _names(group: h5py.Group, attr: str) -> list[str] | None:
@@ -89,14 +96,36 @@ def _weight_names(layer: keras.layers.Layer) -> list[str]:
     return names
 
 
-def write_hdf5_weights(path, model: keras.Model) -> None:
+def read_hdf5_metadata(path) -> dict | None:
+    """The `power_bert` record of a file this project wrote; None for any other `.hdf5` file.
+
+    Args:
+        path: an existing HDF5 file.
+    """
+    with h5py.File(path, "r") as file:
+        if METADATA_ATTR not in file.attrs:
+            return None
+        try:
+            record = json.loads(file.attrs[METADATA_ATTR])
+        except (TypeError, ValueError):
+            record = None
+    if not isinstance(record, dict):
+        raise UserError(f"{path}: its {METADATA_ATTR} attribute is not a JSON object; the file "
+                        "is damaged: save the model again")
+    return record
+
+
+def write_hdf5_weights(path, model: keras.Model, metadata: dict | None = None) -> None:
     """Writes a Keras 3 model's weights in the Keras 2.3.1 whole-model layout, atomically.
 
     Args:
         path: the `.hdf5` file to write; replaced only once fully written.
         model: the model; every layer is listed, layers without weights with no weight names.
+        metadata: JSON-able facts on how the model runs, stored as the `power_bert` attr
+            (which also marks the file as this project's).
     """
     with replaced_atomically(path) as temp, h5py.File(temp, "w") as file:
+        file.attrs[METADATA_ATTR] = json.dumps(metadata or {}, sort_keys=True)
         file.attrs["keras_version"] = keras.__version__.encode("utf8")
         file.attrs["backend"] = keras.backend.backend().encode("utf8")
         group = file.create_group("model_weights")
