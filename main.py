@@ -53,6 +53,14 @@ def parse_args(argv):
                    help="tf.distribute strategy: none (one device), mirrored (all local GPUs) "
                         "or multi_worker (the workers in TF_CONFIG; the chief writes the "
                         "outputs); BATCH_SIZE is the global batch")
+    p.add_argument("--PADDING", choices=("batch", "seq_len"),
+                   help="batch: pad each batch to its longest input, only real words vote in "
+                        "the significance score; seq_len: pad every input to seq_len, padding "
+                        "votes (the original PoWER-BERT). Default: batch, but seq_len for an "
+                        ".hdf5 file that the original wrote")
+    p.add_argument("--GROUP_BY_LENGTH", action="store_true",
+                   help="training: batch rows of similar length together (batches shuffled), "
+                        "as Hugging Face's group_by_length; less padding, faster steps")
     p.add_argument("--RESUME", action="store_true",
                    help="continue the interrupted training run in OUTPUT_DIR, given the same "
                         "arguments: steps already complete are skipped")
@@ -62,6 +70,12 @@ def parse_args(argv):
                         "time")
     if args.PRED_GLUE and not args.PREDICT_ONLY:
         raise UserError("--PRED_GLUE needs --PREDICT_ONLY")
+    if args.GROUP_BY_LENGTH and (args.EVAL_ONLY or args.PREDICT_ONLY):
+        raise UserError("--GROUP_BY_LENGTH shapes training batches; --EVAL_ONLY and "
+                        "--PREDICT_ONLY group rows by length anyway: drop it")
+    if args.GROUP_BY_LENGTH and args.PADDING == "seq_len":
+        raise UserError("--GROUP_BY_LENGTH saves padding, but --PADDING seq_len pads every "
+                        "input to seq_len: drop one of them")
     if args.RESUME and (args.EVAL_ONLY or args.PREDICT_ONLY):
         raise UserError("--RESUME continues a training run; drop it with --EVAL_ONLY or "
                         "--PREDICT_ONLY")
@@ -156,6 +170,7 @@ def _run(args, strategy):
     _check_checkpoint_path(args.CHECKPOINT_PATH, model_format)
     batch_size = args.BATCH_SIZE or task.batch_size
     notes = []
+    padding = _padding(args, model_format, notes)
     if args.BATCH_SIZE is None:
         notes.append(f"BATCH_SIZE not given: using {batch_size}, the original's for {task.name}")
 
@@ -171,7 +186,8 @@ def _run(args, strategy):
                                    notes)
         with strategy.scope():
             model = build_model(config, task.seq_len, task.num_labels,
-                                retention_configuration=retention)
+                                retention_configuration=retention,
+                                padding_votes=padding == "seq_len")
             fresh = load_weights(model, args.CHECKPOINT_PATH, model_format, config,
                                  task.seq_len, optional=("NSP",))
         if fresh:
@@ -185,13 +201,13 @@ def _run(args, strategy):
         log(f"Retention Configuration : {retention}")
         if args.EVAL_ONLY:
             metrics = evaluate(model, task, features, encode_labels(examples, task), batch_size,
-                               verbose=1)
+                               padding, verbose=1)
             log(f"loss : {metrics['loss']}")
             if "accuracy" in metrics:
                 log(f"accuracy : {100 * metrics['accuracy']}")
             log(f"dev metrics over all {len(examples)} examples: {format_metrics(metrics)}")
         else:
-            outputs = _timed_predictions(model, features, batch_size, log)
+            outputs = _timed_predictions(model, features, batch_size, padding, log)
             path = os.path.join(args.OUTPUT_DIR, "prediction.txt")
             write_predictions(path, outputs)
             log(f"Wrote {len(outputs)} predictions to {path}")
@@ -208,7 +224,8 @@ def _run(args, strategy):
                          lr_bert=_default(args, "LR_BERT", task.lr_bert, task, notes),
                          lr_soft_extract=_default(args, "LR_SOFT_EXTRACT", task.lr_soft_extract,
                                                   task, notes),
-                         lambda_=_default(args, "LAMBDA", task.lambda_, task, notes))
+                         lambda_=_default(args, "LAMBDA", task.lambda_, task, notes),
+                         padding=padding, group_by_length=args.GROUP_BY_LENGTH)
     train, dev = _read_splits(task, args.DATA_DIR, ["train", "dev"], notes)
     optional_layers = ("NSP",)
     # Step 1 loads the checkpoint only once the run has begun: try it now, so that a
@@ -239,30 +256,56 @@ def _run(args, strategy):
         log("Interrupted: the steps finished so far are kept; run the same command with "
             "--RESUME to finish")
         raise
-    model = build_model(config, task.seq_len, task.num_labels, retention_configuration=retention)
+    model = build_model(config, task.seq_len, task.num_labels, retention_configuration=retention,
+                        padding_votes=hp.padding_votes)
     load_weights(model, os.path.join(args.OUTPUT_DIR, RETRAINED), "HDF5", config, task.seq_len)
     for path in plot_training_outputs(args.OUTPUT_DIR, config, task, retention, model, data.dev,
-                                      tokenizer):
+                                      tokenizer, padding):
         log(f"Wrote {path}")
 
 
-def _timed_predictions(model, features, batch_size, log):
+def _timed_predictions(model, features, batch_size, padding, log):
     """Predicts every row; logs the time of the first batch (which traces the model) apart."""
-    import numpy as np
-
-    from training.evaluation import predict_batches
+    from training.evaluation import in_input_order, predict_batches
 
     started = time.perf_counter()
-    batches = predict_batches(model, features, batch_size, verbose=1)
+    batches = predict_batches(model, features, batch_size, padding, verbose=1)
     outputs = [next(batches)]
     first = time.perf_counter()
     outputs.extend(batches)
     done = time.perf_counter()
-    rest = len(features) - len(outputs[0])
-    log(f"Predicted {len(features)} rows in {done - started:.2f} s, batch {batch_size}: the "
-        f"first batch (tracing the model, then running it) {first - started:.2f} s, the other "
-        f"{rest} rows {done - first:.2f} s ({rest / max(done - first, 1e-9):.1f} examples/s)")
-    return np.concatenate(outputs)
+    rest = len(features) - len(outputs[0][0])
+    log(f"Predicted {len(features)} rows in {done - started:.2f} s, batch {batch_size}, "
+        f"padding {padding}: the first batch (tracing the model, then running it) "
+        f"{first - started:.2f} s, the other {rest} rows {done - first:.2f} s "
+        f"({rest / max(done - first, 1e-9):.1f} examples/s)")
+    return in_input_order(outputs)
+
+
+def _padding(args, model_format, notes):
+    """`--PADDING`, or its default for the checkpoint: what the model was trained with.
+
+    Files that this project wrote record the padding they were trained with; an `.hdf5`
+    file without that record is the original's (or ours from before the record), trained
+    with padding to seq_len and padding votes, so it runs that way.
+    """
+    from checkpoints.hdf5 import read_hdf5_metadata
+
+    if args.PADDING is not None:
+        return args.PADDING
+    padding, why = "batch", "the default"
+    if model_format == "HDF5":
+        record = read_hdf5_metadata(args.CHECKPOINT_PATH)
+        if record is None:
+            padding, why = "seq_len", "the original PoWER-BERT's, as this .hdf5 file was not " \
+                                      "written by this project"
+        elif record.get("padding") in ("batch", "seq_len"):
+            padding, why = record["padding"], "what this .hdf5 file was trained with"
+    notes.append(f"PADDING not given: using {padding}, {why}")
+    if args.GROUP_BY_LENGTH and padding == "seq_len":
+        raise UserError(f"--GROUP_BY_LENGTH saves padding, but {args.CHECKPOINT_PATH} runs "
+                        "with --PADDING seq_len: give --PADDING batch, or drop --GROUP_BY_LENGTH")
+    return padding
 
 
 def _check_output_dir(path):
@@ -330,7 +373,8 @@ def _training_arguments(args, task, hp, model_format):
             **{flag: os.path.abspath(getattr(args, flag)) for flag in (
                 "BERT_CONFIG_PATH", "CHECKPOINT_PATH", "VOCAB_PATH", "DATA_DIR")},
             "CASED": args.CASED, "EPOCH": hp.epochs, "BATCH_SIZE": hp.batch_size,
-            "LR_BERT": hp.lr_bert, "LR_SOFT_EXTRACT": hp.lr_soft_extract, "LAMBDA": hp.lambda_}
+            "LR_BERT": hp.lr_bert, "LR_SOFT_EXTRACT": hp.lr_soft_extract, "LAMBDA": hp.lambda_,
+            "PADDING": hp.padding, "GROUP_BY_LENGTH": hp.group_by_length}
 
 
 def _check_training_dir(output_dir, arguments, resume):

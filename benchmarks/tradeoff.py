@@ -88,7 +88,7 @@ def sweep(config, checkpoint, task, data, hp, lambdas, output_dir, log, finetune
         shutil.copyfile(finetuned_path, os.path.join(output_dir, FINETUNE))
         model = build_model(config, task.seq_len, task.num_labels)
         load_weights(model, finetuned_path, "HDF5", config, task.seq_len)
-        finetuned = evaluate(model, task, data.dev, data.dev_labels, hp.batch_size)
+        finetuned = evaluate(model, task, data.dev, data.dev_labels, hp.batch_size, hp.padding)
         log(f"Fine-tuned model {finetuned_path}: dev {format_metrics(finetuned)}")
     else:
         finetuned = fine_tune(config, task, data, hp, output_dir,

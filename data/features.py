@@ -22,6 +22,26 @@ class Features:
     def __len__(self):
         return len(self.token_ids)
 
+    @property
+    def lengths(self):
+        """(n,) int: the real tokens of each example, [CLS] and [SEP]s included."""
+        return self.input_mask.sum(axis=1)
+
+    def batch(self, rows, padding):
+        """The three model inputs of some rows, padded as `padding` says.
+
+        Args:
+            rows: indices of the rows.
+            padding: "batch" (to the longest of these rows) or "seq_len" (to seq_len).
+
+        Returns:
+            [token_ids, segment_ids, input_mask], each (len(rows), width) int32.
+        """
+        width = self.token_ids.shape[1]
+        if padding == "batch" and len(rows):
+            width = int(self.lengths[rows].max())
+        return [x[rows, :width] for x in (self.token_ids, self.segment_ids, self.input_mask)]
+
 
 def encode(examples, tokenizer, seq_len):
     """Tokenizes examples into fixed-length model inputs, as Google's BERT does.

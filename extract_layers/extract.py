@@ -16,9 +16,15 @@ class Extract(keras.layers.Layer):
     the original positions of the kept vectors follow them, so later blocks mask exactly
     the padding that survived.
 
+    The input length n is that of the batch (its longest row, or seq_len when every input
+    is padded to it); rows shorter than n carry padding, which ranks below every real word
+    and stays masked if kept.
+
     Args:
-        retention: l_j, the number of word vectors kept. With l_j >= the current length the
-            layer passes everything through, so full retention is exactly BERT.
+        retention: l_j, the number of word vectors kept: min(l_j, n). With l_j >= n the
+            layer keeps everything, so full retention is exactly BERT.
+        padding_votes: padding queries vote in the significance score (the original
+            PoWER-BERT, on inputs padded to seq_len); else only real words do.
 
     Call args:
         x: (batch, n, H) word vectors.
@@ -27,7 +33,7 @@ class Extract(keras.layers.Layer):
         positions: (batch, n) int32, position in the input text of each vector.
 
     Returns:
-        (x, mask, positions) of length min(l_j, n).
+        (x, mask, positions) of length min(l_j, n) (None in the symbolic shape when n is).
 
     Example:
     >>> x = keras.ops.ones((2, 8, 16)); probs = keras.ops.ones((2, 4, 8, 8)) / 8
@@ -36,25 +42,29 @@ class Extract(keras.layers.Layer):
     [(2, 3, 16), (2, 3), (2, 3)]
     """
 
-    def __init__(self, retention, **kwargs):
+    def __init__(self, retention, padding_votes=False, **kwargs):
         super().__init__(**kwargs)
         self.retention = int(retention)
+        self.padding_votes = bool(padding_votes)
 
     def call(self, x, attention_probs, mask, positions):
-        if self.retention >= x.shape[1]:
+        if x.shape[1] is not None and self.retention >= x.shape[1]:
             return x, mask, positions
-        _, kept = ops.top_k(ranking_score(attention_probs, mask), k=self.retention, sorted=False)
-        kept = ops.sort(kept, axis=-1)  # (batch, l_j): back to text order
+        score = ranking_score(attention_probs, mask, self.padding_votes)
+        k = ops.minimum(self.retention, ops.shape(x)[1])  # the batch's length is known at run time
+        _, kept = tf.math.top_k(score, k=k, sorted=False)
+        kept = ops.sort(kept, axis=-1)  # (batch, min(l_j, n)): back to text order
         # tf.gather with batch_dims: keras.ops.take_along_axis builds full index grids on
         # TensorFlow and cost 8x more, a sizeable share of a small block.
         return (tf.gather(x, kept, batch_dims=1), tf.gather(mask, kept, batch_dims=1),
                 tf.gather(positions, kept, batch_dims=1))
 
     def compute_output_spec(self, x, attention_probs, mask, positions):
-        n = min(self.retention, x.shape[1])
+        n = None if x.shape[1] is None else min(self.retention, x.shape[1])
         return (keras.KerasTensor((x.shape[0], n, x.shape[2]), x.dtype),
                 keras.KerasTensor((mask.shape[0], n), mask.dtype),
                 keras.KerasTensor((positions.shape[0], n), positions.dtype))
 
     def get_config(self):
-        return {**super().get_config(), "retention": self.retention}
+        return {**super().get_config(), "retention": self.retention,
+                "padding_votes": self.padding_votes}

@@ -8,22 +8,33 @@ _CLS_SCORE = 1e9
 _PAD_SCORE = -1.0
 
 
-def significance_score(attention_probs):
+def significance_score(attention_probs, query_mask=None):
     """Attention a word receives from the *other* words, averaged over heads.
 
-    score[b, k] = sum_q mean_h A[b, h, q, k] - mean_h A[b, h, k, k]   (paper, §3.3)
+    score[b, k] = sum_q m[b, q] mean_h A[b, h, q, k] - mean_h A[b, h, k, k]   (paper, §3.3)
+
+    The paper sums over every query q (m = 1), and the original ran on inputs padded to
+    seq_len, so padding queries voted too; then a word's score, and which words a block
+    keeps, depend on how much padding the input carries. With `query_mask` only real words
+    vote, so a sentence gets the same score whatever batch it runs in.
 
     Args:
         attention_probs: (batch, heads, n_query, n_key), after softmax and before dropout.
+        query_mask: (batch, n), 1 for real words: the queries that vote. None: all vote
+            (the original).
 
     Returns:
         (batch, n_key) scores.
     """
     mean = ops.mean(attention_probs, axis=1)  # (batch, n, n)
-    return ops.sum(mean, axis=1) - ops.diagonal(mean, axis1=1, axis2=2)
+    if query_mask is not None:
+        mean_voting = mean * ops.cast(query_mask, mean.dtype)[:, :, None]
+    else:
+        mean_voting = mean
+    return ops.sum(mean_voting, axis=1) - ops.diagonal(mean, axis1=1, axis2=2)
 
 
-def ranking_score(attention_probs, mask):
+def ranking_score(attention_probs, mask, padding_votes=False):
     """The significance score with [CLS] forced first and padding forced last.
 
     [CLS] (position 0) is always kept because the classifier reads it. Padding keys are
@@ -33,11 +44,13 @@ def ranking_score(attention_probs, mask):
     Args:
         attention_probs: (batch, heads, n, n).
         mask: (batch, n), 1 for real words.
+        padding_votes: padding queries vote too (the original PoWER-BERT); else only real
+            words do.
 
     Returns:
         (batch, n) scores; sorting them descending gives the significance order.
     """
-    score = significance_score(attention_probs)
+    score = significance_score(attention_probs, None if padding_votes else mask)
     score = ops.where(ops.cast(mask, "bool"), score, _PAD_SCORE)
     is_cls = ops.arange(ops.shape(score)[1])[None, :] == 0
     return ops.where(is_cls, _CLS_SCORE, score)

@@ -40,33 +40,40 @@ class SoftExtract(keras.layers.Layer):
 
     Used only in the configuration search. The sequence keeps its length; the learned mass
     sum_k r[k] becomes the block's retention l_j = floor(mass). [CLS] has rank 0, as it is
-    always kept by Extract.
+    always kept by Extract. There is one parameter per rank up to seq_len; a batch of
+    length n uses those of ranks 0..n-1.
 
     Args:
+        seq_len: N, the number of retention parameters.
         lambda_: LAMBDA of the mass penalty.
         block: j, the block index from 1.
+        padding_votes: padding queries vote in the significance score (the original);
+            must match the Extract layers that re-training will use.
 
     Call args:
         x: (batch, n, H); attention_probs: (batch, heads, n, n); mask: (batch, n).
 
     Example:
     >>> x = keras.ops.ones((2, 8, 16)); probs = keras.ops.ones((2, 4, 8, 8)) / 8
-    >>> SoftExtract(1e-3, block=1)(x, probs, keras.ops.ones((2, 8))).shape
+    >>> SoftExtract(8, 1e-3, block=1)(x, probs, keras.ops.ones((2, 8))).shape
     (2, 8, 16)
     """
 
-    def __init__(self, lambda_=0.0, block=1, **kwargs):
+    def __init__(self, seq_len, lambda_=0.0, block=1, padding_votes=False, **kwargs):
         super().__init__(**kwargs)
+        self.seq_len = int(seq_len)
         self.lambda_ = float(lambda_)
         self.block = int(block)
+        self.padding_votes = bool(padding_votes)
 
     def build(self, x_shape, attention_probs_shape=None, mask_shape=None):
-        self.r = self.add_weight(name="r", shape=(x_shape[1],), initializer="ones",
+        self.r = self.add_weight(name="r", shape=(self.seq_len,), initializer="ones",
                                  constraint=UnitInterval(),
                                  regularizer=Mass(self.lambda_, self.block))
 
     def call(self, x, attention_probs, mask):
-        order = ops.argsort(-ranking_score(attention_probs, mask), axis=-1)  # rank -> position
+        score = ranking_score(attention_probs, mask, self.padding_votes)
+        order = ops.argsort(-score, axis=-1)  # rank -> position
         rank = ops.argsort(order, axis=-1)  # position -> rank
         return x * ops.take(self.r, rank)[:, :, None]
 
@@ -74,4 +81,5 @@ class SoftExtract(keras.layers.Layer):
         return keras.KerasTensor(x.shape, x.dtype)
 
     def get_config(self):
-        return {**super().get_config(), "lambda_": self.lambda_, "block": self.block}
+        return {**super().get_config(), "seq_len": self.seq_len, "lambda_": self.lambda_,
+                "block": self.block, "padding_votes": self.padding_votes}

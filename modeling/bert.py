@@ -16,25 +16,35 @@ from modeling.layers import FeedForward, MultiHeadSelfAttention, PositionEmbeddi
 _EPSILON = 1e-12
 
 
-def build_model(config, seq_len, num_labels, retention_configuration=None, search_lambda=None):
+def build_model(config, seq_len, num_labels, retention_configuration=None, search_lambda=None,
+                padding_votes=False):
     """Builds a sentence(-pair) classifier, or a regressor for `num_labels == 1`.
+
+    The inputs may be of any length n <= seq_len: a batch padded to its longest row costs
+    only what its words cost, and gives each row the output it would get alone.
 
     Args:
         config: a `modeling.config.BertConfig` (BERT, or ALBERT if it has `embedding_size`).
-        seq_len: N, the task's sequence length.
+        seq_len: N, the task's sequence length: the positions and retention parameters.
         num_labels: classes of the task; 1 means regression (STS-B): one linear unit.
         retention_configuration: l_1..l_L; adds an Extract layer to every block.
         search_lambda: LAMBDA; adds a Soft-Extract layer to every block instead (the
             configuration search), with mass penalty LAMBDA * j * sum(r_j).
+        padding_votes: padding queries vote in the significance score, as in the original
+            PoWER-BERT (run it on inputs padded to seq_len); else only real words vote.
 
     Returns:
         A `keras.Model` with inputs `Input-Token`, `Input-Segment`, `Input-Mask` (each
-        (batch, N) int32) and output class probabilities (batch, num_labels), or scores
-        (batch, 1).
+        (batch, n) int32, n <= N) and output class probabilities (batch, num_labels), or
+        scores (batch, 1).
 
     Example:
-    >>> model = build_model(config, seq_len=128, num_labels=2,
-    ...                     retention_configuration=[128, 64, 32, 16, 8, 4])
+    >>> from modeling.config import BertConfig
+    >>> config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
+    ...                     num_attention_heads=4, intermediate_size=64)
+    >>> model = build_model(config, seq_len=16, num_labels=2, retention_configuration=[8, 4])
+    >>> model.predict([keras.ops.ones((3, 10), "int32")] * 3, verbose=0).shape
+    (3, 2)
     """
     if retention_configuration is not None and search_lambda is not None:
         raise ValueError("a model has Extract or Soft-Extract layers, not both")
@@ -45,9 +55,9 @@ def build_model(config, seq_len, num_labels, retention_configuration=None, searc
     init = keras.initializers.TruncatedNormal(stddev=config.initializer_range)
     dropout = config.hidden_dropout_prob
 
-    token = keras.Input((seq_len,), dtype="int32", name="Input-Token")
-    segment = keras.Input((seq_len,), dtype="int32", name="Input-Segment")
-    input_mask = keras.Input((seq_len,), dtype="int32", name="Input-Mask")
+    token = keras.Input((None,), dtype="int32", name="Input-Token")
+    segment = keras.Input((None,), dtype="int32", name="Input-Segment")
+    input_mask = keras.Input((None,), dtype="int32", name="Input-Mask")
 
     width = config.embedding_width
     x = keras.layers.Add(name="Embedding-Token-Segment")([
@@ -63,7 +73,7 @@ def build_model(config, seq_len, num_labels, retention_configuration=None, searc
                                name="Embedding-Mapping")(x)  # E -> H
 
     mask = input_mask  # follows the kept positions through the Extract layers
-    positions = ops.zeros_like(mask) + ops.arange(seq_len, dtype="int32")[None, :]
+    positions = ops.cumsum(ops.ones_like(mask), axis=1) - 1  # (batch, n): 0, 1, ..., n-1
     shared = _encoder_sublayers(config, "Encoder") if config.is_albert else None
     for j in range(1, config.num_hidden_layers + 1):
         name = f"Encoder-{j}"
@@ -73,10 +83,10 @@ def build_model(config, seq_len, num_labels, retention_configuration=None, searc
         h = keras.layers.Dropout(dropout, name=f"{name}-MultiHeadSelfAttention-Dropout")(h)
         x = attention_norm(keras.layers.Add(name=f"{name}-MultiHeadSelfAttention-Add")([x, h]))
         if search_lambda is not None:
-            x = SoftExtract(search_lambda, block=j,
+            x = SoftExtract(seq_len, search_lambda, block=j, padding_votes=padding_votes,
                             name=f"{name}-MultiHeadSelfAttention-Soft-Extract")(x, probs, mask)
         elif retention_configuration is not None:
-            x, mask, positions = Extract(retention_configuration[j - 1],
+            x, mask, positions = Extract(retention_configuration[j - 1], padding_votes,
                                          name=f"{name}-MultiHeadSelfAttention-Extract")(
                 x, probs, mask, positions)  # (batch, l_j, H)
         h = keras.layers.Dropout(dropout, name=f"{name}-FeedForward-Dropout")(feed_forward(x))

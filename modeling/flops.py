@@ -1,18 +1,21 @@
-"""Exact FLOP count of a (PoWER-)BERT forward pass, per example.
+"""Exact FLOP count of a (PoWER-)BERT forward pass.
 
 Counts the matrix products (a multiply-add is 2 FLOPs), which are all but a sliver of the
 work: in block j the attention sub-layer runs on the l_{j-1} vectors that entered it and
-the feed-forward sub-layer on the l_j that its Extract layer kept (l_0 = N).
+the feed-forward sub-layer on the l_j that its Extract layer kept (l_0 = n, the input's
+length). Counted on the real lengths of the rows, this is the work of BERT without padding.
 """
+
+import numpy as np
 
 
 def forward_flops(config, seq_len, retention_configuration=None, num_labels=2):
-    """FLOPs of one example through the model.
+    """FLOPs of one example of length `seq_len` through the model.
 
     Args:
         config: a `BertConfig`.
-        seq_len: N.
-        retention_configuration: l_1..l_L, or None for BERT (every l_j = N).
+        seq_len: n, the input's length (padding included, if it is padded).
+        retention_configuration: l_1..l_L, or None for BERT (every l_j = n).
         num_labels: outputs of the classifier.
 
     Returns:
@@ -31,7 +34,30 @@ def forward_flops(config, seq_len, retention_configuration=None, num_labels=2):
     return flops + 2 * hidden * hidden + 2 * hidden * num_labels  # pooler and classifier
 
 
-def flop_reduction(config, seq_len, retention_configuration, num_labels=2):
-    """How many times fewer FLOPs the configuration needs than BERT (the ideal speedup)."""
-    return (forward_flops(config, seq_len, None, num_labels)
-            / forward_flops(config, seq_len, retention_configuration, num_labels))
+def total_flops(config, lengths, retention_configuration=None, num_labels=2):
+    """FLOPs of a set of examples, each run at its own length.
+
+    Args:
+        config: a `BertConfig`.
+        lengths: the examples' lengths: real lengths for BERT without padding, or seq_len
+            for each when every input is padded to it.
+        retention_configuration, num_labels: as for `forward_flops`.
+    """
+    counts = np.unique(np.asarray(lengths, dtype=np.int64), return_counts=True)
+    return sum(int(count) * forward_flops(config, int(n), retention_configuration, num_labels)
+               for n, count in zip(*counts))
+
+
+def flop_reduction(config, lengths, retention_configuration, num_labels=2):
+    """How many times fewer FLOPs the configuration needs than BERT (the ideal speedup).
+
+    Args:
+        config: a `BertConfig`.
+        lengths: an int N (every input padded to N, as in the paper), or the real lengths
+            of a set of examples (against BERT without padding).
+        retention_configuration: l_1..l_L.
+        num_labels: outputs of the classifier.
+    """
+    lengths = np.atleast_1d(lengths)
+    return (total_flops(config, lengths, None, num_labels)
+            / total_flops(config, lengths, retention_configuration, num_labels))

@@ -55,7 +55,7 @@ def fine_tune_both_ways(out_dir):
         mirrored_model = build_model(config, SEQ_LEN, 2)
     for name, model in (("single", single_model), ("mirrored", mirrored_model)):
         model.set_weights(initial)
-        np.save(os.path.join(out_dir, name, "predictions.npy"), predict(model, data.dev, 7))
+        np.save(os.path.join(out_dir, name, "predictions.npy"), predict(model, data.dev, 7, "batch"))
 
 
 if __name__ == "__main__":

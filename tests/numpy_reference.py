@@ -30,7 +30,8 @@ def _params(variables, prefix):
             if name.startswith(prefix + "/") and "/" not in name[len(prefix) + 1:]}
 
 
-def forward(variables, config, token_ids, segment_ids, mask, retention=None):
+def forward(variables, config, token_ids, segment_ids, mask, retention=None,
+            padding_votes=False):
     """Class probabilities (or STS-B scores) of one example.
 
     Args:
@@ -38,6 +39,8 @@ def forward(variables, config, token_ids, segment_ids, mask, retention=None):
         config: dict of bert_config.json.
         token_ids, segment_ids, mask: (N,) ints.
         retention: l_1..l_L, or None for BERT.
+        padding_votes: padding queries vote in the significance score (the original);
+            else only real words do.
 
     Returns:
         (num_labels,) probabilities, or (1,) score when there is one output.
@@ -79,7 +82,8 @@ def forward(variables, config, token_ids, segment_ids, mask, retention=None):
         x = _layer_norm(x + _dense(context, p["o"]), p["ln1"])
         if retention is not None and retention[j] < m:
             mean = a.mean(0)
-            score = mean.sum(0) - np.diag(mean)
+            voters = mean if padding_votes else mean[keep]
+            score = voters.sum(0) - np.diag(mean)
             score[~keep] = -1.0  # padding never beats a real word
             others = 1 + np.argsort(-score[1:], kind="stable")[: retention[j] - 1]
             kept = np.sort(np.concatenate([[0], others]))

@@ -159,7 +159,7 @@ def test_pictures_are_written_as_png(tmp_path, features, tokenizer):
     task = dataclasses.replace(get_task("mrpc"), seq_len=SEQ_LEN)
     model = build_model(config, SEQ_LEN, 2, retention_configuration=RETENTIONS[0])
     paths = plot_training_outputs(str(tmp_path), config, task, RETENTIONS[0], model, features,
-                                  tokenizer)
+                                  tokenizer, "batch")
     plot_tradeoff(str(tmp_path / "tradeoff.png"), [(2.1, 0.86, "a"), (3.5, 0.84, "b")],
                   (1.0, 0.88), "f1")
     for path in [*paths, str(tmp_path / "tradeoff.png")]:

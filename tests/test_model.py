@@ -175,13 +175,14 @@ def test_extracted_mask_follows_kept_positions(tmp_path):
 
 
 def test_soft_extract_scales_by_significance_rank():
+    # An input of n = 5 < seq_len 8 uses the retention parameters of ranks 0..4.
     n = 5
     received = np.array([0.1, 1.0, 3.0, 2.0, 0.5])
     probs = np.tile(received / received.sum(), (n, 1))[None, None].astype(np.float32)
-    layer = SoftExtract(0.0, block=1)
+    layer = SoftExtract(8, 0.0, block=1)
     x = np.ones((1, n, 3), np.float32)
     layer(x, probs, np.ones((1, n), np.int32))
-    r = np.array([1.0, 0.9, 0.7, 0.4, 0.2], np.float32)
+    r = np.array([1.0, 0.9, 0.7, 0.4, 0.2, 0.15, 0.1, 0.05], np.float32)
     layer.r.assign(r)
     out = np.asarray(layer(x, probs, np.ones((1, n), np.int32)))[0, :, 0]
     # Ranks: [CLS] 0, then 2 (3.0), 3 (2.0), 1 (1.0), 4 (0.5).

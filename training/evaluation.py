@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from data.batches import inference_batches
 from training.metrics import glue_metrics
 
 
@@ -12,56 +13,72 @@ def model_inputs(features):
     return [features.token_ids, features.segment_ids, features.input_mask]
 
 
-def predict_batches(model, features, batch_size, verbose=0):
-    """Yields each batch's outputs: class probabilities (b, num_labels), or scores (b, 1).
+def predict_batches(model, features, batch_size, padding, verbose=0):
+    """Yields (rows, outputs) per batch: class probabilities (b, num_labels), or scores (b, 1).
 
-    The last batch is padded to full size, so the forward pass is traced once, on the first
-    batch. A model built under MirroredStrategy splits each batch over the replicas; any
-    other model runs on this process alone, so that every worker of a multi-worker run
-    scores the whole split.
+    With `padding` "batch", rows of similar length run together, each batch padded to its
+    longest row; with "seq_len", rows run in input order, padded to seq_len. The forward
+    pass is traced once, for any batch shape. A model built under MirroredStrategy splits
+    each batch over the replicas; any other model runs on this process alone, so that every
+    worker of a multi-worker run scores the whole split.
+
+    Args:
+        model: from `modeling.bert.build_model`.
+        features: `data.features.Features`.
+        batch_size: rows per batch.
+        padding: "batch" or "seq_len".
+        verbose: show a progress bar.
     """
     forward = _forward_function(model, batch_size)
-    inputs, n = model_inputs(features), len(features)
-    progress = keras.utils.Progbar(n) if verbose else None
-    for start in range(0, n, batch_size):
-        batch = [x[start:start + batch_size] for x in inputs]
-        size = len(batch[0])
-        # Padding rows: all [PAD] with an all-zero mask; their outputs are dropped.
-        batch = [np.pad(x, ((0, batch_size - size), (0, 0))) for x in batch]
-        yield forward(batch)[:size]
+    progress = keras.utils.Progbar(len(features)) if verbose else None
+    for rows in inference_batches(features.lengths, batch_size, padding):
+        yield rows, forward(features.batch(rows, padding))
         if progress:
-            progress.add(size)
+            progress.add(len(rows))
 
 
 def _forward_function(model, batch_size):
-    """function(list of (batch_size, seq_len) arrays) -> outputs as one NumPy array."""
+    """function(list of three (b <= batch_size, n) arrays) -> outputs as one NumPy array."""
     strategy = model.distribute_strategy
+    signature = [[tf.TensorSpec((None, None), tf.int32)] * 3]
     if not isinstance(strategy, tf.distribute.MirroredStrategy) or \
             strategy.num_replicas_in_sync == 1:
-        forward = tf.function(lambda inputs: model(inputs, training=False))
+        forward = tf.function(lambda inputs: model(inputs, training=False),
+                              input_signature=signature)
         return lambda batch: np.asarray(forward(batch))
 
     replicas = strategy.num_replicas_in_sync
     share = -(-batch_size // replicas)  # rows per replica; the last replica's share is padded
+    # reduce_retracing: after a second width, one trace serves every batch width.
     forward = tf.function(lambda inputs: strategy.run(
-        lambda x: model(x, training=False), args=(inputs,)))
+        lambda x: model(x, training=False), args=(inputs,)), reduce_retracing=True)
 
     def split_forward(batch):
-        batch = [np.pad(x, ((0, share * replicas - len(x)), (0, 0))) for x in batch]
+        size = len(batch[0])
+        # Padding rows: all [PAD] with an all-zero mask; their outputs are dropped.
+        batch = [np.pad(x, ((0, share * replicas - size), (0, 0))) for x in batch]
         def replica_share(context):
             start = context.replica_id_in_sync_group * share
             return [x[start:start + share] for x in batch]
 
         per_replica = strategy.experimental_distribute_values_from_function(replica_share)
         outputs = strategy.experimental_local_results(forward(per_replica))
-        return np.concatenate([np.asarray(part) for part in outputs])
+        return np.concatenate([np.asarray(part) for part in outputs])[:size]
 
     return split_forward
 
 
-def predict(model, features, batch_size, verbose=0):
-    """Class probabilities (n, num_labels), or scores (n, 1), for every example."""
-    return np.concatenate(list(predict_batches(model, features, batch_size, verbose)))
+def in_input_order(batches):
+    """Joins the (rows, outputs) of `predict_batches` into one array in the rows' order."""
+    batches = list(batches)
+    rows = np.concatenate([rows for rows, _ in batches])
+    outputs = np.concatenate([outputs for _, outputs in batches])
+    return outputs[np.argsort(rows)]
+
+
+def predict(model, features, batch_size, padding, verbose=0):
+    """Class probabilities (n, num_labels), or scores (n, 1), for every example in order."""
+    return in_input_order(predict_batches(model, features, batch_size, padding, verbose))
 
 
 def loss(task, labels, outputs):
@@ -73,13 +90,13 @@ def loss(task, labels, outputs):
     return float(-np.mean(np.log(chosen)))
 
 
-def evaluate(model, task, features, labels, batch_size, verbose=0):
-    """Loss and GLUE metrics of a model on a labelled split.
+def evaluate(model, task, features, labels, batch_size, padding, verbose=0):
+    """Loss and GLUE metrics of a model on a labelled split (`padding` as for `predict`).
 
     Returns:
         {"loss": ..., "accuracy": ..., "f1"/"mcc"/"pearson"/"spearman": ...}.
     """
-    outputs = predict(model, features, batch_size, verbose)
+    outputs = predict(model, features, batch_size, padding, verbose)
     return {"loss": loss(task, labels, outputs), **glue_metrics(task, labels, outputs)}
 
 

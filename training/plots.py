@@ -42,7 +42,7 @@ def plot_retention_configuration(path, retention, seq_len, title=None):
     _save(fig, path)
 
 
-def surviving_words(model, features, tokenizer, rows):
+def surviving_words(model, features, tokenizer, rows, padding="batch"):
     """Which word pieces of each chosen row survive each block.
 
     Args:
@@ -50,15 +50,14 @@ def surviving_words(model, features, tokenizer, rows):
         features: `data.features.Features`.
         tokenizer: the tokenizer that made `features` (for the word pieces' text).
         rows: indices of the rows to show.
+        padding: "batch" or "seq_len", as the model runs (see `data.batches`).
 
     Returns:
         Per row: (word pieces of the real tokens, bool array (blocks, pieces): kept after
         block j's Extract layer).
     """
     rows = list(rows)
-    kept = kept_positions_model(model).predict(
-        [features.token_ids[rows], features.segment_ids[rows], features.input_mask[rows]],
-        verbose=0)
+    kept = kept_positions_model(model).predict(features.batch(rows, padding), verbose=0)
     result = []
     for i, row in enumerate(rows):
         length = int(features.input_mask[row].sum())
@@ -72,15 +71,16 @@ def surviving_words(model, features, tokenizer, rows):
     return result
 
 
-def plot_surviving_words(path, model, features, tokenizer, rows=(0, 1, 2), max_pieces=60):
+def plot_surviving_words(path, model, features, tokenizer, rows=(0, 1, 2), max_pieces=60,
+                         padding="batch"):
     """Grid per sentence, blocks x word pieces: dark where the word vector is still kept.
 
     Args:
         path: the PNG file to write.
-        model, features, tokenizer, rows: see `surviving_words`.
+        model, features, tokenizer, rows, padding: see `surviving_words`.
         max_pieces: longer inputs are shown up to this many word pieces.
     """
-    examples = surviving_words(model, features, tokenizer, rows)
+    examples = surviving_words(model, features, tokenizer, rows, padding)
     width = min(max_pieces, max(len(pieces) for pieces, _ in examples))
     fig, axes = plt.subplots(len(examples), 1, squeeze=False,
                              figsize=(max(6.0, 0.22 * width + 1.5),
@@ -124,7 +124,7 @@ def plot_tradeoff(path, points, bert, metric):
 
 
 def plot_training_outputs(output_dir, config, task, retention, model, features, tokenizer,
-                          rows=(0, 1, 2)):
+                          padding, rows=(0, 1, 2)):
     """The pictures of a finished training run, written into OUTPUT_DIR.
 
     Args:
@@ -135,18 +135,21 @@ def plot_training_outputs(output_dir, config, task, retention, model, features, 
         model: the re-trained Extract model (weights of retrained.hdf5).
         features: dev `Features`; `rows` of them are shown.
         tokenizer: the run's tokenizer.
+        padding: "batch" or "seq_len", as the model runs.
 
     Returns:
         The paths written.
     """
     paths = [os.path.join(output_dir, RETENTION_PNG),
              os.path.join(output_dir, SURVIVING_WORDS_PNG)]
-    reduction = flop_reduction(config, task.seq_len, retention, task.num_labels)
+    padded = flop_reduction(config, task.seq_len, retention, task.num_labels)
+    real = flop_reduction(config, features.lengths, retention, task.num_labels)
     plot_retention_configuration(paths[0], retention, task.seq_len,
                                  f"{task.name}: retention configuration\n"
-                                 f"{reduction:.2f}x fewer FLOPs than BERT")
+                                 f"{padded:.2f}x fewer FLOPs than BERT padded to "
+                                 f"{task.seq_len}, {real:.2f}x than BERT on dev lengths")
     plot_surviving_words(paths[1], model, features, tokenizer,
-                         [r for r in rows if r < len(features)])
+                         [r for r in rows if r < len(features)], padding=padding)
     return paths
 
 

@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from checkpoints.hdf5 import read_hdf5_weights, write_hdf5_weights
 from checkpoints.assign import assign_weights
+from data.batches import training_order
 from data.features import encode, encode_labels
 from extract_layers import derive_retention_configuration
 from modeling.bert import build_model, soft_extract_layers
@@ -38,13 +39,25 @@ STEP_OUTPUTS = (("fine-tuning", FINETUNE), ("configuration search", SEARCH),
 
 @dataclasses.dataclass(frozen=True)
 class Hyperparameters:
-    """The training flags: EPOCH, BATCH_SIZE, LR_BERT, LR_SOFT_EXTRACT, LAMBDA."""
+    """The training flags: EPOCH, BATCH_SIZE, LR_BERT, LR_SOFT_EXTRACT, LAMBDA, PADDING,
+    GROUP_BY_LENGTH.
+
+    `padding` "batch" pads every batch to its longest row and lets only real words vote in
+    the significance score; "seq_len" pads every input to seq_len and lets padding vote
+    (the original PoWER-BERT).
+    """
 
     epochs: int
     batch_size: int
     lr_bert: float
     lr_soft_extract: float
     lambda_: float
+    padding: str = "batch"
+    group_by_length: bool = False
+
+    @property
+    def padding_votes(self):
+        return self.padding == "seq_len"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,16 +85,16 @@ class BestEpoch(keras.callbacks.Callback):
     after some epochs leaves no file that looks like its finished output.
     """
 
-    def __init__(self, task, data, batch_size, log, step_name):
+    def __init__(self, task, data, hp, log, step_name, retention=None):
         super().__init__()
-        self.task, self.data, self.batch_size = task, data, batch_size
+        self.task, self.data, self.hp, self.retention = task, data, hp, retention
         self.log, self.step_name = log, step_name
         self.best = -math.inf
         self.best_metrics = self.best_weights = None
 
     def on_epoch_end(self, epoch, logs=None):
         metrics = evaluate(self.model, self.task, self.data.dev, self.data.dev_labels,
-                           self.batch_size)
+                           self.hp.batch_size, self.hp.padding)
         self.log(f"{self.step_name} epoch {epoch + 1}: dev {format_metrics(metrics)}")
         # The first epoch is kept even if its metric is NaN, so that a step always has output.
         if self.best_weights is None or primary_metric(self.task, metrics) > self.best:
@@ -91,7 +104,7 @@ class BestEpoch(keras.callbacks.Callback):
     def save(self, path):
         """Writes the best epoch's weights to `path` (atomically) and returns its metrics."""
         self.model.set_weights(self.best_weights)
-        write_hdf5_weights(path, self.model)
+        write_hdf5_weights(path, self.model, _metadata(self.task, self.hp, self.retention))
         self.log(f"{self.step_name} best epoch: dev {format_metrics(self.best_metrics)}")
         return {name: float(value) for name, value in self.best_metrics.items()}
 
@@ -109,18 +122,31 @@ def _compile(model, task, hp, train_size, retention_lr=None):
         loss="mse" if task.is_regression else "sparse_categorical_crossentropy")
 
 
+def _metadata(task, hp, retention=None):
+    """What an `.hdf5` file records of how its model runs (see checkpoints.hdf5)."""
+    return {"task": task.name, "seq_len": task.seq_len, "padding": hp.padding,
+            "retention_configuration": retention}
+
+
 def _fit(model, data, hp, callbacks=()):
     # Shuffled by a fixed NumPy permutation per epoch rather than tf.data's random ops, whose
     # seeds change when a strategy rewrites the input pipeline: a run must see the same order
     # whatever the devices.
     n = len(data.train_labels)
-    rng = np.random.default_rng(SHUFFLE_SEED)
-    order = np.stack([rng.permutation(n) for _ in range(hp.epochs)])  # (epochs, n)
+    order = training_order(data.train.lengths, hp.batch_size, hp.epochs, hp.group_by_length,
+                           SHUFFLE_SEED)  # (epochs, n)
     inputs, labels = tuple(model_inputs(data.train)), data.train_labels
+
+    def batch(rows):
+        batch = tuple(tf.gather(x, rows) for x in inputs)
+        if hp.padding == "batch":  # cut to the longest row of the batch
+            width = tf.reduce_max(tf.reduce_sum(batch[2], axis=1))
+            batch = tuple(x[:, :width] for x in batch)
+        return batch, tf.gather(labels, rows)
+
     dataset = tf.data.Dataset.from_tensor_slices(order).flat_map(
         lambda epoch: tf.data.Dataset.from_tensor_slices(epoch).batch(hp.batch_size))
-    dataset = dataset.map(lambda rows: (tuple(tf.gather(x, rows) for x in inputs),
-                                        tf.gather(labels, rows)))
+    dataset = dataset.map(batch)
     fit_under_any_strategy(model)
     # With steps_per_epoch, Keras reads the epochs one after another from one iterator.
     model.fit(dataset, epochs=hp.epochs, steps_per_epoch=math.ceil(n / hp.batch_size),
@@ -141,7 +167,7 @@ def fine_tune(config, task, data, hp, output_dir, load_initial, log, strategy=No
         model = build_model(config, task.seq_len, task.num_labels)
         load_initial(model)
         _compile(model, task, hp, len(data.train))
-    best = BestEpoch(task, data, hp.batch_size, log, "Fine-tuning")
+    best = BestEpoch(task, data, hp, log, "Fine-tuning")
     _fit(model, data, hp, [best])
     return best.save(os.path.join(output_dir, FINETUNE))
 
@@ -154,17 +180,21 @@ def configuration_search(config, task, data, hp, output_dir, log, strategy=None)
     """
     log("Step 2/3: configuration search")
     with _scope(strategy):
-        model = build_model(config, task.seq_len, task.num_labels, search_lambda=hp.lambda_)
+        model = build_model(config, task.seq_len, task.num_labels, search_lambda=hp.lambda_,
+                            padding_votes=hp.padding_votes)
         assign_weights(model, read_hdf5_weights(os.path.join(output_dir, FINETUNE)),
                        optional=[layer.name for layer in soft_extract_layers(model)])
         _compile(model, task, hp, len(data.train), retention_lr=hp.lr_soft_extract)
     _fit(model, data, hp)
-    write_hdf5_weights(os.path.join(output_dir, SEARCH), model)
     retention = derive_retention_configuration(
         [layer.r.numpy() for layer in soft_extract_layers(model)])
+    write_hdf5_weights(os.path.join(output_dir, SEARCH), model, _metadata(task, hp, retention))
     log(f"Retention Configuration : {retention}")
     log(f"FLOP reduction of this configuration: "
-        f"{flop_reduction(config, task.seq_len, retention, task.num_labels):.2f}x")
+        f"{flop_reduction(config, task.seq_len, retention, task.num_labels):.2f}x against BERT "
+        f"padded to seq_len {task.seq_len}; "
+        f"{flop_reduction(config, data.dev.lengths, retention, task.num_labels):.2f}x against "
+        f"BERT on the real lengths of the dev set")
     return retention
 
 
@@ -173,10 +203,10 @@ def retrain(config, task, data, hp, retention, output_dir, log, strategy=None):
     log("Step 3/3: re-training")
     with _scope(strategy):
         model = build_model(config, task.seq_len, task.num_labels,
-                            retention_configuration=retention)
+                            retention_configuration=retention, padding_votes=hp.padding_votes)
         assign_weights(model, read_hdf5_weights(os.path.join(output_dir, SEARCH)))
         _compile(model, task, hp, len(data.train))
-    best = BestEpoch(task, data, hp.batch_size, log, "Re-training")
+    best = BestEpoch(task, data, hp, log, "Re-training", retention)
     _fit(model, data, hp, [best])
     return best.save(os.path.join(output_dir, RETRAINED))
 
