@@ -1,18 +1,19 @@
-"""Inference speed of PoWER-BERT against BERT, with the same weights, in one process.
+"""Inference speed of PoWER-BERT against two BERT baselines, with the same weights, in one process.
 
-Builds BERT (full retention) and PoWER-BERT at each `--retention`, gives them the same
-weights, compiles each forward pass with a fixed input signature, warms them up, then times
-them interleaved: every round runs each model once, in a rotated order, so that a slow
-moment of the machine hits all of them alike. keras-hub's `BertBackbone` of the same size
-(the peer a Keras user would otherwise pick) runs on the same inputs in the same rounds.
+Every speedup is reported against both baselines: BERT with every input padded to seq_len
+(the paper's) and BERT on real lengths, rows sorted by length and each batch padded to its
+longest row (the strong one, what Hugging Face's `group_by_length` gives). PoWER-BERT at each
+`--retention` and keras-hub's `BertBackbone` of the same size (the peer a Keras user would
+otherwise pick) run on the same length-aware batches. Each model's pass over all the rows is
+one `tf.function` for any batch shape, warmed up, then timed interleaved: every round runs
+each model once, in a rotated order, so that a slow moment of the machine hits all alike.
 
-The inputs are real MRPC dev rows, tokenized and padded to seq_len, so padding and the
-significance scores behave as in real use. The ideal speedup is the FLOP reduction of
-`modeling.flops`, the project's one FLOP count.
+The inputs are the task's real dev rows. The ideal speedups are exact FLOP ratios
+(`modeling.flops`, the project's one FLOP count) on the real lengths of those rows.
 
 Usage:
-    python -m benchmarks.inference --model minilm --threads 2 --batch 32 --seq-len 128 \
-        --retention 64,32,16,8,4,2 --retention 96,64,48,32,16,8
+    python -m benchmarks.inference --model minilm --threads 2 --batch 64 --seq-len 128 \
+        --retention 66,50,41,9,3,1 --retention 44,23,13,2,1,1
 """
 
 import argparse
@@ -37,10 +38,12 @@ NAMED_SIZES = {
                        intermediate_size=4096),
 }
 MINILM = "minilm"
+BERT_PADDED_LABEL = "BERT-padded"
 BERT_LABEL = "BERT"
-KERAS_HUB_LABEL = "keras-hub BertBackbone"
-COLUMNS = ("configuration", "batch", "seq_len", "threads", "ms_min", "ms_median",
-           "examples_per_s", "speedup", "ideal_speedup", "of_ideal")
+KERAS_HUB_LABEL = "keras-hub-BertBackbone"
+COLUMNS = ("configuration", "padding", "rows", "batch", "seq_len", "threads", "ms_min",
+           "ms_median", "examples_per_s", "speedup_vs_padded", "ideal_vs_padded",
+           "speedup_vs_real", "ideal_vs_real", "of_ideal")
 
 
 def parse_args(argv):
@@ -51,8 +54,10 @@ def parse_args(argv):
                         "weights), or a bert_config.json (with --checkpoint for its weights)")
     p.add_argument("--checkpoint", help="Google checkpoint prefix or .hdf5 for a bert_config.json")
     p.add_argument("--vocab", help="vocab.txt or SentencePiece .model (default: MiniLM's)")
+    p.add_argument("--task", default="mrpc", help="the GLUE task of --data-dir (default mrpc)")
     p.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR),
-                   help="MRPC folder whose dev.tsv rows are the inputs")
+                   help="the task's folder, whose dev.tsv rows are the inputs (default: MRPC)")
+    p.add_argument("--rows", type=int, help="use the first rows of dev.tsv (default: all)")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--seq-len", type=int, default=128)
     p.add_argument("--retention", action="append", default=[],
@@ -68,8 +73,8 @@ def parse_args(argv):
                    help="also time retention N-1, N-2, ..., N-L to measure what an Extract "
                         "layer costs, as a share of a block")
     args = p.parse_args(argv)
-    for flag in ("batch", "seq_len", "rounds"):
-        if getattr(args, flag) < 1:
+    for flag in ("batch", "seq_len", "rounds", "rows"):
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
             p.error(f"--{flag.replace('_', '-')} must be a positive integer")
     return args
 
@@ -124,25 +129,25 @@ def load_model_spec(model, checkpoint=None, vocab=None):
     return load_config(model), checkpoint, vocab or default_vocab
 
 
-def real_inputs(tokenizer, seq_len, batch, data_dir=DEFAULT_DATA_DIR):
-    """The first `batch` MRPC dev rows (repeated if needed) as model inputs.
+def real_inputs(tokenizer, seq_len, data_dir=DEFAULT_DATA_DIR, task_name="mrpc", rows=None):
+    """The task's real dev rows, tokenized and truncated to seq_len, as model inputs.
 
     Args:
         tokenizer: from `tokenization.load_tokenizer`.
-        seq_len: length the rows are truncated or padded to.
-        batch: number of rows.
-        data_dir: an MRPC folder holding dev.tsv.
+        seq_len: the truncation limit (and the padded baseline's length).
+        data_dir: the task's GLUE folder holding dev.tsv.
+        task_name: the task whose dev.tsv format to read.
+        rows: use only the first rows (None: all).
 
     Returns:
-        `data.features.Features` of `batch` rows.
+        `data.features.Features`.
     """
     from data.features import encode
     from data.glue import read_examples
     from data.tasks import get_task
 
-    examples = read_examples(get_task("mrpc"), str(data_dir), "dev")
-    rows = [examples[i % len(examples)] for i in range(batch)]
-    return encode(rows, tokenizer, seq_len)
+    examples = read_examples(get_task(task_name), str(data_dir), "dev")[:rows]
+    return encode(examples, tokenizer, seq_len)
 
 
 def default_retentions(config, seq_len):
@@ -152,7 +157,10 @@ def default_retentions(config, seq_len):
 
 
 def extract_cost_retention(config, seq_len):
-    """N-1, N-2, ..., N-L: every Extract layer runs, while the FLOPs barely drop."""
+    """N-1, N-2, ..., N-L: every Extract layer runs, while the FLOPs barely drop.
+
+    Timed on inputs padded to seq_len, where every block really has N vectors to cut.
+    """
     return [max(1, seq_len - j) for j in range(1, config.num_hidden_layers + 1)]
 
 
@@ -167,7 +175,7 @@ def build_models(config, seq_len, retentions, checkpoint=None, num_labels=2):
         num_labels: classes of the classifier on top.
 
     Returns:
-        (BERT model, [PoWER-BERT models]).
+        (BERT model, [PoWER-BERT models]); only real words vote in their significance score.
     """
     from checkpoints.assign import assign_weights
     from checkpoints.load import guess_format, load_weights
@@ -186,16 +194,16 @@ def build_models(config, seq_len, retentions, checkpoint=None, num_labels=2):
     return bert, models
 
 
-def compiled_forward(model, batch, seq_len, xla=False):
-    """The model's inference pass as a `tf.function` on three (batch, seq_len) int32 inputs."""
+def compiled_forward(model, xla=False):
+    """The model's inference pass as one `tf.function` for any (batch, n) int32 inputs."""
     import tensorflow as tf
 
-    spec = [tf.TensorSpec((batch, seq_len), tf.int32)] * 3
+    spec = [tf.TensorSpec((None, None), tf.int32)] * 3
     return tf.function(lambda token, segment, mask: model([token, segment, mask], training=False),
                        input_signature=spec, jit_compile=xla)
 
 
-def keras_hub_forward(config, batch, seq_len, xla=False):
+def keras_hub_forward(config, xla=False):
     """keras-hub's `BertBackbone` of the same size (random weights), compiled like ours.
 
     Returns:
@@ -218,7 +226,7 @@ def keras_hub_forward(config, batch, seq_len, xla=False):
                             dropout=config.hidden_dropout_prob,
                             max_sequence_length=config.max_position_embeddings,
                             num_segments=config.type_vocab_size)
-    spec = [tf.TensorSpec((batch, seq_len), tf.int32)] * 3
+    spec = [tf.TensorSpec((None, None), tf.int32)] * 3
 
     def forward(token, segment, mask):
         return backbone({"token_ids": token, "segment_ids": segment, "padding_mask": mask},
@@ -227,82 +235,125 @@ def keras_hub_forward(config, batch, seq_len, xla=False):
     return tf.function(forward, input_signature=spec, jit_compile=xla)
 
 
-def time_interleaved(functions, inputs, rounds, warmup=2):
-    """Times each function once per round, rotating the order round by round, after warm-up.
+def input_batches(features, batch, padding):
+    """The features as tensors in batches of `batch` rows (see `data.batches`).
 
     Args:
-        functions: {label: function(token, segment, mask)}.
-        inputs: the three input tensors.
+        features: `Features`.
+        batch: rows per batch.
+        padding: "seq_len" (input order, every batch padded to seq_len) or "batch" (rows
+            sorted by length, each batch padded to its longest row).
+    """
+    import tensorflow as tf
+    from data.batches import inference_batches
+
+    return [[tf.constant(x) for x in features.batch(rows, padding)]
+            for rows in inference_batches(features.lengths, batch, padding)]
+
+
+def one_pass(function, batches):
+    """A call that runs `function` over every batch, waiting for each result."""
+    def run():
+        for inputs in batches:
+            function(*inputs).numpy()  # reading the result back waits for the device
+    return run
+
+
+def time_interleaved(passes, rounds, warmup=2):
+    """Times each pass once per round, rotating the order round by round, after warm-up.
+
+    Args:
+        passes: {label: function()}.
         rounds: timed calls per function.
         warmup: untimed calls per function first (tracing, compilation, caches).
 
     Returns:
         {label: [seconds per call]}.
     """
-    labels = list(functions)
+    labels = list(passes)
     for label in labels:
         for _ in range(warmup):
-            _wait(functions[label](*inputs))
+            passes[label]()
     times = {label: [] for label in labels}
     for r in range(rounds):
         for label in labels[r % len(labels):] + labels[:r % len(labels)]:
             start = time.perf_counter()
-            _wait(functions[label](*inputs))
+            passes[label]()
             times[label].append(time.perf_counter() - start)
     return times
 
 
-def _wait(output):
-    # Reading the result back blocks until the device has finished the call.
-    output.numpy()
-
-
 def benchmark(config, seq_len, batch, retentions, features, checkpoint=None, rounds=10,
-              warmup=2, xla=False, keras_hub=True):
-    """Times BERT, PoWER-BERT at each configuration and (optionally) keras-hub's BertBackbone.
+              warmup=2, xla=False, keras_hub=True, extract_cost=None):
+    """Times one pass over `features` of BERT both ways, PoWER-BERT and keras-hub's BERT.
+
+    - BERT padded to seq_len (the paper's baseline): rows in input order, every batch
+      (batch, seq_len).
+    - BERT on real lengths (the strong baseline): rows sorted by length, each batch padded
+      to its longest row, as with Hugging Face's `group_by_length`.
+    - PoWER-BERT at each configuration, on the same length-aware batches.
+    - keras-hub's BertBackbone (if asked), on the same length-aware batches.
+    - `extract_cost` (if given), PoWER-BERT on inputs padded to seq_len.
 
     Args:
         config: a `BertConfig`.
-        seq_len, batch: the input shape.
+        seq_len: N, the truncation limit and the padded baseline's length.
+        batch: rows per batch.
         retentions: the PoWER-BERT configurations, lists l_1..l_L.
-        features: `Features` with `batch` rows of length seq_len (see `real_inputs`).
+        features: `Features` of the rows to run (see `real_inputs`).
         checkpoint: weights for all models (None: random).
         rounds, warmup: see `time_interleaved`.
         xla: compile with XLA.
         keras_hub: also time keras-hub's BertBackbone.
+        extract_cost: a configuration to time padded to seq_len (see
+            `extract_cost_retention`), or None.
 
     Returns:
-        A list of row dicts with the keys of COLUMNS: BERT first, then one per distinct
-        retention configuration, then keras-hub's (speedup relative to our BERT; no ideal
-        speedup).
+        A list of row dicts with the keys of COLUMNS, in the order above. Ideal speedups
+        are exact FLOP ratios on the real lengths of these rows (none for keras-hub).
     """
-    import tensorflow as tf
-    from modeling.flops import flop_reduction
+    import numpy as np
+    from modeling.flops import total_flops
 
     retentions = [list(r) for r in dict.fromkeys(map(tuple, retentions))]
-    bert, models = build_models(config, seq_len, retentions, checkpoint)
-    labels = [BERT_LABEL] + [",".join(map(str, r)) for r in retentions]
-    functions = {label: compiled_forward(model, batch, seq_len, xla)
-                 for label, model in zip(labels, [bert] + models)}
+    extra = [] if extract_cost is None else [list(extract_cost)]
+    bert, models = build_models(config, seq_len, retentions + extra, checkpoint)
+    padded, real = input_batches(features, batch, "seq_len"), input_batches(features, batch,
+                                                                             "batch")
+    lengths = features.lengths
+    padded_lengths = np.full(len(features), seq_len)
+    # (label, function, batches, lengths the model really runs on, retention)
+    entries = [(BERT_PADDED_LABEL, compiled_forward(bert, xla), padded, padded_lengths, None),
+               (BERT_LABEL, compiled_forward(bert, xla), real, lengths, None)]
+    for retention, model in zip(retentions + extra, models):
+        on_padded = retention in extra
+        entries.append((",".join(map(str, retention)), compiled_forward(model, xla),
+                        padded if on_padded else real,
+                        padded_lengths if on_padded else lengths, retention))
     if keras_hub:
-        hub = keras_hub_forward(config, batch, seq_len, xla)
+        hub = keras_hub_forward(config, xla)
         if hub is not None:
-            functions[KERAS_HUB_LABEL] = hub
-    inputs = [tf.constant(a) for a in (features.token_ids, features.segment_ids,
-                                        features.input_mask)]
-    times = time_interleaved(functions, inputs, rounds, warmup)
-    bert_median = statistics.median(times[BERT_LABEL])
-    ideal = dict(zip(labels, [1.0] + [flop_reduction(config, seq_len, r) for r in retentions]))
+            entries.append((KERAS_HUB_LABEL, hub, real, None, None))
+    times = time_interleaved({label: one_pass(function, batches)
+                              for label, function, batches, _, _ in entries}, rounds, warmup)
+    flops_padded = total_flops(config, padded_lengths)
+    flops_real = total_flops(config, lengths)
+    median = {label: statistics.median(seconds) for label, seconds in times.items()}
     threads = effective_threads()
     rows = []
-    for label, seconds in times.items():
-        median = statistics.median(seconds)
-        speedup = bert_median / median
-        rows.append(dict(configuration=label, batch=batch, seq_len=seq_len, threads=threads,
-                         ms_min=1000 * min(seconds), ms_median=1000 * median,
-                         examples_per_s=batch / median, speedup=speedup,
-                         ideal_speedup=ideal.get(label),
-                         of_ideal=speedup / ideal[label] if label in ideal else None))
+    for label, _, batches, run_lengths, retention in entries:
+        flops = None if run_lengths is None else total_flops(config, run_lengths, retention)
+        row = dict(configuration=label, padding="seq_len" if batches is padded else "batch",
+                   rows=len(features), batch=batch, seq_len=seq_len, threads=threads,
+                   ms_min=1000 * min(times[label]), ms_median=1000 * median[label],
+                   examples_per_s=len(features) / median[label],
+                   speedup_vs_padded=median[BERT_PADDED_LABEL] / median[label],
+                   ideal_vs_padded=None if flops is None else flops_padded / flops,
+                   speedup_vs_real=median[BERT_LABEL] / median[label],
+                   ideal_vs_real=None if flops is None else flops_real / flops)
+        row["of_ideal"] = (None if flops is None else
+                           row["speedup_vs_real"] / row["ideal_vs_real"])
+        rows.append(row)
     return rows
 
 
@@ -332,15 +383,17 @@ def summary(rows, config, extract_label=None):
     lines = []
     if KERAS_HUB_LABEL in by_label:
         ratio = by_label[KERAS_HUB_LABEL]["ms_median"] / by_label[BERT_LABEL]["ms_median"]
-        lines.append(f"our BERT vs keras-hub BertBackbone: {ratio:.2f}x as fast "
-                     "(keras-hub median / ours)")
+        lines.append(f"our BERT vs keras-hub BertBackbone, both on real lengths: {ratio:.2f}x "
+                     "as fast (keras-hub median / ours)")
     if extract_label is not None:
         row = by_label[extract_label]
-        # Without overhead that model would take BERT's time / ideal speedup; the rest is
-        # what its L Extract layers cost, and a block costs about BERT's time / L.
-        share = row["ms_median"] / by_label[BERT_LABEL]["ms_median"] - 1 / row["ideal_speedup"]
+        # Without overhead that model would take padded BERT's time / ideal speedup; the rest
+        # is what its L Extract layers cost, and a block costs about BERT's time / L.
+        share = (row["ms_median"] / by_label[BERT_PADDED_LABEL]["ms_median"]
+                 - 1 / row["ideal_vs_padded"])
         lines.append(f"one Extract layer costs {100 * share:.1f}% of a block "
-                     f"(from {extract_label}, {config.num_hidden_layers} blocks)")
+                     f"(from {extract_label} padded to seq_len, {config.num_hidden_layers} "
+                     "blocks)")
     return lines
 
 
@@ -356,21 +409,21 @@ def run(args):
                         f"{config.max_position_embeddings} positions")
     retentions = [parse_retention_configuration(r, config.num_hidden_layers, args.seq_len)
                   for r in args.retention] or default_retentions(config, args.seq_len)
-    extract_label = None
-    if args.extract_cost:
-        retentions.append(extract_cost_retention(config, args.seq_len))
-        extract_label = ",".join(map(str, retentions[-1]))
-    features = real_inputs(load_tokenizer(vocab, cased=False), args.seq_len, args.batch,
-                           args.data_dir)
+    extract_cost = extract_cost_retention(config, args.seq_len) if args.extract_cost else None
+    features = real_inputs(load_tokenizer(vocab, cased=False), args.seq_len, args.data_dir,
+                           args.task, args.rows)
     if features.token_ids.max() >= config.vocab_size:
         raise UserError(f"the vocabulary {vocab} has ids beyond the model's vocab_size "
                         f"{config.vocab_size}: pass the model's own --vocab")
     print(f"model {args.model}: {config.num_hidden_layers} blocks, H {config.hidden_size}, "
-          f"{config.num_attention_heads} heads; weights "
-          f"{checkpoint or 'random'}; XLA {'on' if args.xla else 'off'}; {args.rounds} rounds")
+          f"{config.num_attention_heads} heads; weights {checkpoint or 'random'}; "
+          f"{len(features)} {args.task} dev rows, mean length {features.lengths.mean():.1f}; "
+          f"XLA {'on' if args.xla else 'off'}; {args.rounds} rounds; ms per pass over all rows")
     rows = benchmark(config, args.seq_len, args.batch, retentions, features, checkpoint,
-                     args.rounds, args.warmup, args.xla, keras_hub=not args.no_keras_hub)
+                     args.rounds, args.warmup, args.xla, keras_hub=not args.no_keras_hub,
+                     extract_cost=extract_cost)
     print(format_table(rows))
+    extract_label = None if extract_cost is None else ",".join(map(str, extract_cost))
     for line in summary(rows, config, extract_label):
         print(line)
 

@@ -3,8 +3,9 @@
 Step 1 of PoWER-BERT runs once into OUTPUT_DIR; every LAMBDA gets OUTPUT_DIR/lambda_<value>/
 with a copy of finetune.hdf5, runs steps 2 and 3 there, and so finds its own retention
 configuration. The speedup of every configuration is then measured in one interleaved
-inference benchmark (benchmarks.inference) with BERT, and written with the dev metric to
-tradeoff.csv and tradeoff.png (the paper's trade-off figure, BERT as the reference point).
+inference benchmark (benchmarks.inference) on the task's dev rows, against BERT padded to
+seq_len and BERT on real lengths, and written with the dev metric to tradeoff.csv and
+tradeoff.png (the paper's trade-off figure, with both BERT baselines as reference points).
 
 Long: run it in the background, e.g.
     nohup python -m benchmarks.tradeoff --task mrpc --data-dir ../shared/glue/MRPC \
@@ -25,8 +26,9 @@ from errors import exit_code  # noqa: E402
 
 CSV_NAME = "tradeoff.csv"
 PNG_NAME = "tradeoff.png"
-CSV_COLUMNS = ("model", "lambda", "retention_configuration", "ideal_speedup",
-               "measured_speedup", "ms_median", "metric", "dev_metric")
+CSV_COLUMNS = ("model", "lambda", "retention_configuration", "ideal_vs_padded",
+               "speedup_vs_padded", "ideal_vs_real", "speedup_vs_real", "ms_median", "metric",
+               "dev_metric")
 
 
 def parse_args(argv):
@@ -107,11 +109,11 @@ def sweep(config, checkpoint, task, data, hp, lambdas, output_dir, log, finetune
     return finetuned, results
 
 
-def measure(config, checkpoint, task, retentions, tokenizer, batch, rounds):
-    """benchmarks.inference rows of BERT and each configuration, in one interleaved run."""
-    from benchmarks.inference import DEFAULT_DATA_DIR, benchmark, real_inputs
+def measure(config, checkpoint, task, retentions, features, batch, rounds):
+    """benchmarks.inference rows of both BERT baselines and each configuration, in one
+    interleaved run on `features` (the task's own dev rows)."""
+    from benchmarks.inference import benchmark
 
-    features = real_inputs(tokenizer, task.seq_len, batch, DEFAULT_DATA_DIR)
     return benchmark(config, task.seq_len, batch, retentions, features, checkpoint, rounds,
                      keras_hub=False)
 
@@ -119,29 +121,34 @@ def measure(config, checkpoint, task, retentions, tokenizer, batch, rounds):
 def write_outputs(output_dir, task, finetuned, results, rows):
     """tradeoff.csv and tradeoff.png; returns their paths."""
     from atomic_files import write_atomically
+    from benchmarks.inference import BERT_LABEL, BERT_PADDED_LABEL
     from training.plots import plot_tradeoff
     from training.metrics import primary_metric
 
-    bert_row = rows[0]
     by_label = {row["configuration"]: row for row in rows}
-    lines = [dict(model="BERT", retention_configuration="", ideal_speedup=1.0,
-                  measured_speedup=1.0, ms_median=bert_row["ms_median"], metric=task.metric,
-                  dev_metric=primary_metric(task, finetuned), **{"lambda": ""})]
+    speeds = ("ideal_vs_padded", "speedup_vs_padded", "ideal_vs_real", "speedup_vs_real",
+              "ms_median")
+    # One fine-tuned model: BERT on real lengths gives what BERT padded to seq_len gives.
+    lines = [dict(model=model, retention_configuration="", metric=task.metric,
+                  dev_metric=primary_metric(task, finetuned), **{"lambda": ""},
+                  **{key: by_label[label][key] for key in speeds})
+             for model, label in (("BERT padded to seq_len", BERT_PADDED_LABEL),
+                                  ("BERT on real lengths", BERT_LABEL))]
     for value, retention, metrics in results:
         row = by_label[",".join(map(str, retention))]  # LAMBDAs may find the same one
         lines.append(dict(model="PoWER-BERT", retention_configuration=",".join(map(str, retention)),
-                          ideal_speedup=row["ideal_speedup"], measured_speedup=row["speedup"],
-                          ms_median=row["ms_median"], metric=task.metric,
-                          dev_metric=primary_metric(task, metrics), **{"lambda": value}))
+                          metric=task.metric, dev_metric=primary_metric(task, metrics),
+                          **{"lambda": value}, **{key: row[key] for key in speeds}))
     csv_path, png_path = (os.path.join(output_dir, CSV_NAME), os.path.join(output_dir, PNG_NAME))
     table = io.StringIO()
     writer = csv.DictWriter(table, CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(lines)
     write_atomically(csv_path, table.getvalue())
-    plot_tradeoff(png_path, [(line["measured_speedup"], line["dev_metric"],
-                              f"λ={line['lambda']:g}") for line in lines[1:]],
-                  (1.0, lines[0]["dev_metric"]), task.metric)
+    plot_tradeoff(png_path, {"PoWER-BERT": [(line["speedup_vs_real"], line["dev_metric"],
+                                             f"λ={line['lambda']:g}") for line in lines[2:]]},
+                  [(line["speedup_vs_real"], line["dev_metric"], line["model"])
+                   for line in lines[:2]], task.metric)
     return csv_path, png_path
 
 
@@ -158,9 +165,9 @@ def run(args):
     config, checkpoint, vocab = load_model_spec("minilm")
     tokenizer = load_tokenizer(vocab, cased=False)
     data = load_task_data(task, args.data_dir, tokenizer, args.train_rows, args.dev_rows)
-    hp = Hyperparameters(epochs=args.epochs, batch_size=args.batch_size or task.batch_size,
-                         lr_bert=args.lr_bert or task.lr_bert,
-                         lr_soft_extract=args.lr_soft_extract or task.lr_soft_extract,
+    hp = Hyperparameters(epochs=args.epochs, batch_size=_given_or(args.batch_size, task.batch_size),
+                         lr_bert=_given_or(args.lr_bert, task.lr_bert),
+                         lr_soft_extract=_given_or(args.lr_soft_extract, task.lr_soft_extract),
                          lambda_=task.lambda_)
     os.makedirs(args.output_dir, exist_ok=True)
     log = RunLog(args.output_dir)
@@ -168,10 +175,15 @@ def run(args):
         f"LAMBDA {args.lambdas}, {hp}")
     finetuned, results = sweep(config, checkpoint, task, data, hp, args.lambdas,
                                args.output_dir, log, args.finetuned)
-    rows = measure(config, checkpoint, task, [r for _, r, _ in results], tokenizer,
+    rows = measure(config, checkpoint, task, [r for _, r, _ in results], data.dev,
                    args.bench_batch, args.rounds)
     for path in write_outputs(args.output_dir, task, finetuned, results, rows):
         log(f"Wrote {path}")
+
+
+def _given_or(value, default):
+    """The flag's value if given (0 included), else the task's default."""
+    return default if value is None else value
 
 
 def main(argv=None):

@@ -20,7 +20,7 @@ from modeling.flops import flop_reduction, forward_flops
 from tokenization import load_tokenizer
 
 MRPC_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "glue" / "MRPC"
-SEQ_LEN, BATCH = 24, 4
+SEQ_LEN, BATCH, ROWS = 64, 4, 10
 # Tiny, but with BERT's uncased vocabulary so that real MRPC rows are valid inputs.
 TINY = dict(vocab_size=30522, hidden_size=32, num_hidden_layers=4, num_attention_heads=4,
             intermediate_size=48, max_position_embeddings=SEQ_LEN, type_vocab_size=2)
@@ -35,7 +35,7 @@ def tokenizer():
 
 @pytest.fixture(scope="module")
 def features(tokenizer):
-    return inference.real_inputs(tokenizer, SEQ_LEN, BATCH, MRPC_DIR)
+    return inference.real_inputs(tokenizer, SEQ_LEN, MRPC_DIR, rows=ROWS)
 
 
 def test_flop_count_matches_a_count_by_hand():
@@ -67,37 +67,43 @@ def test_flop_count_matches_a_count_by_hand():
 
 def test_time_interleaved_warms_up_then_runs_each_once_per_round_in_rotated_order():
     calls = []
-
-    class Done:
-        def numpy(self):
-            return None
-
-    def recorder(label):
-        def call(*inputs):
-            calls.append(label)
-            return Done()
-        return call
-
-    times = inference.time_interleaved({k: recorder(k) for k in "abc"}, [], rounds=4, warmup=2)
+    times = inference.time_interleaved({k: (lambda k=k: calls.append(k)) for k in "abc"},
+                                       rounds=4, warmup=2)
     assert calls[:6] == list("aabbcc")
     assert calls[6:] == list("abc" "bca" "cab" "abc")
     assert {k: len(v) for k, v in times.items()} == {"a": 4, "b": 4, "c": 4}
 
 
-def test_benchmark_rows_ideal_speedup_is_the_flop_reduction(features):
+def test_benchmark_rows_speedups_against_both_baselines_with_flop_ideals(features):
     config = BertConfig(**TINY)
+    extract = inference.extract_cost_retention(config, SEQ_LEN)
     rows = inference.benchmark(config, SEQ_LEN, BATCH, RETENTIONS, features, rounds=2,
-                               warmup=1, keras_hub=False)
-    assert [row["configuration"] for row in rows] == ["BERT", "12,6,3,1", "20,16,8,8"]
-    bert = rows[0]
-    for row, retention in zip(rows, [None] + RETENTIONS):
-        ideal = 1.0 if retention is None else flop_reduction(config, SEQ_LEN, retention)
-        assert row["ideal_speedup"] == ideal
-        assert row["speedup"] == pytest.approx(bert["ms_median"] / row["ms_median"])
-        assert row["of_ideal"] == pytest.approx(row["speedup"] / ideal)
-        assert row["examples_per_s"] == pytest.approx(BATCH / row["ms_median"] * 1000)
+                               warmup=1, keras_hub=False, extract_cost=extract)
+    labels = ["BERT-padded", "BERT", "12,6,3,1", "20,16,8,8", ",".join(map(str, extract))]
+    assert [row["configuration"] for row in rows] == labels
+    assert [row["padding"] for row in rows] == ["seq_len", "batch", "batch", "batch", "seq_len"]
+    lengths = features.lengths
+    assert lengths.min() < SEQ_LEN  # real lengths differ from N
+    padded_flops = len(lengths) * forward_flops(config, SEQ_LEN)
+    real_flops = sum(forward_flops(config, int(n)) for n in lengths)
+    by_label = {row["configuration"]: row for row in rows}
+    for label, retention in zip(labels[1:4], [None] + RETENTIONS):
+        flops = sum(forward_flops(config, int(n), retention) for n in lengths)
+        row = by_label[label]
+        assert row["ideal_vs_padded"] == pytest.approx(padded_flops / flops)
+        assert row["ideal_vs_real"] == pytest.approx(real_flops / flops)
+        assert row["of_ideal"] == pytest.approx(row["speedup_vs_real"] / row["ideal_vs_real"])
+    extract_row = by_label[labels[-1]]
+    assert extract_row["ideal_vs_padded"] == pytest.approx(
+        flop_reduction(config, SEQ_LEN, extract))
+    for row in rows:
+        assert row["speedup_vs_padded"] == pytest.approx(
+            by_label["BERT-padded"]["ms_median"] / row["ms_median"])
+        assert row["speedup_vs_real"] == pytest.approx(
+            by_label["BERT"]["ms_median"] / row["ms_median"])
+        assert row["examples_per_s"] == pytest.approx(len(lengths) / row["ms_median"] * 1000)
         assert 0 < row["ms_min"] <= row["ms_median"]
-        assert (row["batch"], row["seq_len"]) == (BATCH, SEQ_LEN)
+        assert (row["rows"], row["batch"], row["seq_len"]) == (len(lengths), BATCH, SEQ_LEN)
 
 
 def test_cli_prints_every_column_for_every_configuration(tmp_path, capsys):
@@ -105,7 +111,8 @@ def test_cli_prints_every_column_for_every_configuration(tmp_path, capsys):
     config_path = tmp_path / "bert_config.json"
     config_path.write_text(json.dumps(TINY))
     args = ["--model", str(config_path), "--batch", str(BATCH), "--seq-len", str(SEQ_LEN),
-            "--rounds", "2", "--warmup", "1", "--extract-cost", "--data-dir", str(MRPC_DIR)]
+            "--rounds", "2", "--warmup", "1", "--extract-cost", "--data-dir", str(MRPC_DIR),
+            "--rows", str(ROWS)]
     for retention in RETENTIONS:
         args += ["--retention", ",".join(map(str, retention))]
     assert inference.main(args) == 0
@@ -113,19 +120,16 @@ def test_cli_prints_every_column_for_every_configuration(tmp_path, capsys):
     header = next(i for i, line in enumerate(out) if line.startswith("configuration"))
     assert out[header].split() == list(inference.COLUMNS)
     table = {}
-    for line in out[header + 1:header + 5]:
-        label, *cells = line.rsplit(None, len(inference.COLUMNS) - 1)
+    for line in out[header + 1:header + 7]:
+        label, *cells = line.split()
         table[label] = cells
     extract = ",".join(str(SEQ_LEN - j) for j in range(1, 5))
-    assert set(table) == {"BERT", "12,6,3,1", "20,16,8,8", extract}
-    assert "keras-hub BertBackbone" in out[header + 5]
-    config = BertConfig(**TINY)
+    assert set(table) == {"BERT-padded", "BERT", "12,6,3,1", "20,16,8,8", extract,
+                          "keras-hub-BertBackbone"}
     for label, cells in table.items():
-        assert len(cells) == len(inference.COLUMNS) - 1 and "-" not in cells
-        retention = None if label == "BERT" else [int(v) for v in label.split(",")]
-        ideal = flop_reduction(config, SEQ_LEN, retention) if retention else 1.0
-        assert cells[inference.COLUMNS.index("ideal_speedup") - 1] == f"{ideal:.2f}"
-    assert any(line.startswith("our BERT vs keras-hub BertBackbone:") for line in out)
+        assert len(cells) == len(inference.COLUMNS) - 1
+        assert ("-" in cells) == (label == "keras-hub-BertBackbone")  # no FLOP ideal there
+    assert any(line.startswith("our BERT vs keras-hub BertBackbone") for line in out)
     assert any(line.startswith("one Extract layer costs") for line in out)
 
 
@@ -160,8 +164,10 @@ def test_pictures_are_written_as_png(tmp_path, features, tokenizer):
     model = build_model(config, SEQ_LEN, 2, retention_configuration=RETENTIONS[0])
     paths = plot_training_outputs(str(tmp_path), config, task, RETENTIONS[0], model, features,
                                   tokenizer, "batch")
-    plot_tradeoff(str(tmp_path / "tradeoff.png"), [(2.1, 0.86, "a"), (3.5, 0.84, "b")],
-                  (1.0, 0.88), "f1")
+    plot_tradeoff(str(tmp_path / "tradeoff.png"),
+                  {"PoWER-BERT": [(2.1, 0.86, "a"), (3.5, 0.84, "b")]},
+                  [(0.4, 0.88, "BERT padded to seq_len"), (1.0, 0.88, "BERT on real lengths")],
+                  "f1")
     for path in [*paths, str(tmp_path / "tradeoff.png")]:
         assert Path(path).read_bytes()[:8] == PNG_SIGNATURE
         image = matplotlib.image.imread(path)
@@ -171,14 +177,22 @@ def test_pictures_are_written_as_png(tmp_path, features, tokenizer):
 
 def test_tradeoff_writes_one_csv_line_per_lambda_even_when_configurations_coincide(tmp_path):
     task = get_task("mrpc")
-    rows = [dict(configuration="BERT", ms_median=100.0, speedup=1.0, ideal_speedup=1.0),
-            dict(configuration="64,32", ms_median=40.0, speedup=2.5, ideal_speedup=2.6)]
+
+    def row(label, ms, vs_padded, vs_real):
+        return dict(configuration=label, ms_median=ms, speedup_vs_padded=vs_padded,
+                    ideal_vs_padded=vs_padded + 0.1, speedup_vs_real=vs_real,
+                    ideal_vs_real=vs_real + 0.1)
+
+    rows = [row("BERT-padded", 250.0, 1.0, 0.4), row("BERT", 100.0, 2.5, 1.0),
+            row("64,32", 40.0, 6.25, 2.5)]
     results = [(0.001, [64, 32], {"f1": 0.85}), (0.002, [64, 32], {"f1": 0.84})]
     csv_path, png_path = tradeoff.write_outputs(str(tmp_path), task, {"f1": 0.88}, results, rows)
     with open(csv_path, encoding="utf-8") as f:
         lines = list(csv.DictReader(f))
-    assert [(line["model"], line["lambda"], line["measured_speedup"], line["dev_metric"])
-            for line in lines] == [("BERT", "", "1.0", "0.88"),
-                                   ("PoWER-BERT", "0.001", "2.5", "0.85"),
-                                   ("PoWER-BERT", "0.002", "2.5", "0.84")]
+    assert [(line["model"], line["lambda"], line["speedup_vs_padded"], line["speedup_vs_real"],
+             line["dev_metric"]) for line in lines] == [
+        ("BERT padded to seq_len", "", "1.0", "0.4", "0.88"),
+        ("BERT on real lengths", "", "2.5", "1.0", "0.88"),
+        ("PoWER-BERT", "0.001", "6.25", "2.5", "0.85"),
+        ("PoWER-BERT", "0.002", "6.25", "2.5", "0.84")]
     assert Path(png_path).read_bytes()[:8] == PNG_SIGNATURE

@@ -82,7 +82,7 @@ def our_features(fine_tuned, task, data_dir):
                   load_tokenizer(fine_tuned.vocab_path, cased=False), task.seq_len)
 
 
-def numpy_predictions(fine_tuned, task_name, data_dir, retention=None):
+def numpy_predictions(fine_tuned, task_name, data_dir, retention=None, padding_votes=False):
     """The NumPy reference's outputs for test.tsv, on the ids our tokenizer gives.
 
     Args:
@@ -90,6 +90,7 @@ def numpy_predictions(fine_tuned, task_name, data_dir, retention=None):
         task_name: the --TASK.
         data_dir: holds test.tsv.
         retention: "l_1,...,l_L", or None for full retention.
+        padding_votes: the original's significance score, on rows padded to seq_len.
 
     Returns:
         outputs [n, num_labels] (probabilities, or the STS-B score).
@@ -102,7 +103,8 @@ def numpy_predictions(fine_tuned, task_name, data_dir, retention=None):
     lengths = None if retention is None else [int(v) for v in retention.split(",")]
     # One BLAS thread: on a busy 2-core machine OpenBLAS's spinning threads made it ~10x slower.
     with threadpool_limits(1):
-        return np.array([numpy_reference.forward(variables, config, ids, segments, mask, lengths)
+        return np.array([numpy_reference.forward(variables, config, ids, segments, mask, lengths,
+                                                 padding_votes)
                          for ids, segments, mask in zip(features.token_ids, features.segment_ids,
                                                         features.input_mask)])
 
@@ -204,14 +206,23 @@ def test_mrpc_pred_glue_writes_the_servers_file(mrpc_full_run, mrpc_test_dir):
     assert {row[1] for row in rows} == {"0", "1"}
 
 
+@pytest.mark.parametrize("padding", ["batch", "seq_len"])
 @pytest.mark.parametrize("retention", REDUCED)
-def test_mrpc_reduced_retention_matches_numpy_reference(retention, tmp_path, mrpc_full_run,
-                                                        fine_tuned_classifier, mrpc_test_dir):
-    predictions = predict(fine_tuned_classifier, "mrpc", mrpc_test_dir, tmp_path, retention)
-    assert_close(predictions, numpy_predictions(fine_tuned_classifier, "mrpc", mrpc_test_dir,
-                                                retention))
+def test_mrpc_reduced_retention_matches_numpy_reference(retention, padding, tmp_path,
+                                                        mrpc_full_run, fine_tuned_classifier,
+                                                        mrpc_test_dir):
+    """--PADDING batch: only real words vote; --PADDING seq_len: the original, where padding
+    votes too (the reference then runs each row padded to seq_len)."""
+    predictions = predict(fine_tuned_classifier, "mrpc", mrpc_test_dir, tmp_path, retention,
+                          "--PADDING", padding)
+    want = numpy_predictions(fine_tuned_classifier, "mrpc", mrpc_test_dir, retention,
+                             padding_votes=padding == "seq_len")
+    assert_close(predictions, want)
     _, full = mrpc_full_run
     assert np.max(np.abs(predictions - full)) > MIN_EFFECT
+    other = numpy_predictions(fine_tuned_classifier, "mrpc", mrpc_test_dir, retention,
+                              padding_votes=padding != "seq_len")
+    assert np.max(np.abs(want - other)) > MIN_EFFECT  # the two scores differ on these rows
 
 
 # ---------------------------------------------------------------- other formats
@@ -354,13 +365,17 @@ def test_originals_hdf5_scores_dev_exactly_as_the_checkpoint(tmp_path, fine_tune
     write_keras2_model_file(hdf5_path, keras2_layers(fine_tuned_classifier.variables, 6, 128))
 
     lines = {}
-    for model_format, checkpoint in (("CKPT", None), ("HDF5", hdf5_path)):
+    # The original's file runs as the original did, padded to seq_len, unless told otherwise.
+    for model_format, checkpoint, flags in (("CKPT", None, ["--PADDING", "seq_len"]),
+                                            ("HDF5", hdf5_path, [])):
         output_dir = tmp_path / model_format
         run_main("--TASK", "mrpc", "--DATA_DIR", data_dir, "--OUTPUT_DIR", output_dir,
                  "--EVAL_ONLY", "--BATCH_SIZE", 2 * BATCH_SIZE,
-                 *fine_tuned_classifier.model_flags(model_format, checkpoint))
+                 *fine_tuned_classifier.model_flags(model_format, checkpoint), *flags)
         assert any("RETENTION_CONFIG not given" in line for line in log_lines(output_dir))
         lines[model_format] = metric_lines(output_dir)
+    assert any(line.startswith("PADDING not given: using seq_len, the original PoWER-BERT's")
+               for line in log_lines(tmp_path / "HDF5"))
     assert len(lines["CKPT"]) == 3
     assert lines["HDF5"] == lines["CKPT"]
 

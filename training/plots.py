@@ -97,27 +97,30 @@ def plot_surviving_words(path, model, features, tokenizer, rows=(0, 1, 2), max_p
     _save(fig, path)
 
 
-def plot_tradeoff(path, points, bert, metric):
-    """Dev metric against measured speedup: the paper's accuracy/speed trade-off figure.
+def plot_tradeoff(path, curves, references, metric):
+    """Dev metric against measured speedup over BERT on real lengths (the paper's trade-off
+    figure, against the strong baseline).
 
     Args:
         path: the PNG file to write.
-        points: (speedup, metric value, label) of each PoWER-BERT model.
-        bert: (speedup, metric value) of BERT (speedup 1).
+        curves: {name: [(speedup, metric value, label)]}, e.g. PoWER-BERT's models.
+        references: [(speedup, metric value, label)] drawn as stars: the BERT baselines
+            (BERT on real lengths at speedup 1, BERT padded to seq_len below 1).
         metric: the metric's name for the axis.
     """
-    fig, ax = plt.subplots(figsize=(5.5, 4))
-    ax.scatter([bert[0]], [bert[1]], marker="*", s=160, color="tab:red", label="BERT",
-               zorder=3)
-    ordered = sorted(points)
-    ax.plot([p[0] for p in ordered], [p[1] for p in ordered], "o-", color="tab:blue",
-            label="PoWER-BERT")
-    for speedup, value, label in ordered:
-        ax.annotate(label, (speedup, value), textcoords="offset points", xytext=(4, 4),
-                    fontsize=7)
-    ax.set(xlabel="measured inference speedup over BERT", ylabel=f"dev {metric}",
-           title="Accuracy against speed",
-           xlim=(0.5, max([bert[0]] + [p[0] for p in points]) * 1.18))  # room for the labels
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    for (speedup, value, label), color in zip(references, ("tab:gray", "tab:red", "tab:green")):
+        ax.scatter([speedup], [value], marker="*", s=160, color=color, label=label, zorder=3)
+    for name, points in curves.items():
+        ordered = sorted(points)
+        ax.plot([p[0] for p in ordered], [p[1] for p in ordered], "o-", label=name)
+        for speedup, value, label in ordered:
+            ax.annotate(label, (speedup, value), textcoords="offset points", xytext=(4, 4),
+                        fontsize=7)
+    every = [p[0] for p in references] + [p[0] for ps in curves.values() for p in ps]
+    ax.set(xlabel="measured inference speedup over BERT on real lengths",
+           ylabel=f"dev {metric}", title="Accuracy against speed",
+           xlim=(0, max(every) * 1.18))  # room for the labels
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     _save(fig, path)
