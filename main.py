@@ -291,17 +291,20 @@ def _padding(args, model_format, notes):
     """
     from checkpoints.hdf5 import read_hdf5_metadata
 
-    if args.PADDING is not None:
-        return args.PADDING
-    padding, why = "batch", "the default"
-    if model_format == "HDF5":
-        record = read_hdf5_metadata(args.CHECKPOINT_PATH)
+    padding, why = args.PADDING, "given"
+    if padding is None:
+        padding, why = "batch", "the default"
+        record = read_hdf5_metadata(args.CHECKPOINT_PATH) if model_format == "HDF5" else {}
         if record is None:
             padding, why = "seq_len", "the original PoWER-BERT's, as this .hdf5 file was not " \
                                       "written by this project"
         elif record.get("padding") in ("batch", "seq_len"):
             padding, why = record["padding"], "what this .hdf5 file was trained with"
-    notes.append(f"PADDING not given: using {padding}, {why}")
+    how = {"batch": "each batch padded to its longest input, only real words vote in the "
+                    "significance score",
+           "seq_len": "every input padded to seq_len, padding votes in the significance "
+                      "score (the original)"}[padding]
+    notes.append(f"PADDING {padding} ({why}): {how}")
     if args.GROUP_BY_LENGTH and padding == "seq_len":
         raise UserError(f"--GROUP_BY_LENGTH saves padding, but {args.CHECKPOINT_PATH} runs "
                         "with --PADDING seq_len: give --PADDING batch, or drop --GROUP_BY_LENGTH")

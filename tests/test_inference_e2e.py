@@ -374,7 +374,7 @@ def test_originals_hdf5_scores_dev_exactly_as_the_checkpoint(tmp_path, fine_tune
                  *fine_tuned_classifier.model_flags(model_format, checkpoint), *flags)
         assert any("RETENTION_CONFIG not given" in line for line in log_lines(output_dir))
         lines[model_format] = metric_lines(output_dir)
-    assert any(line.startswith("PADDING not given: using seq_len, the original PoWER-BERT's")
+    assert any(line.startswith("PADDING seq_len (the original PoWER-BERT's")
                for line in log_lines(tmp_path / "HDF5"))
     assert len(lines["CKPT"]) == 3
     assert lines["HDF5"] == lines["CKPT"]

@@ -125,7 +125,7 @@ def test_training_steps_give_the_same_weights_with_either_padding(search):
                                {"retention_configuration": [10, 7, 4, 2]}))
         assign_weights(model, weights, optional=[layer.name for layer in
                                                  soft_extract_layers(model)])
-        steps._compile(model, task, hp, len(labels),
+        steps.compile_for_training(model, task, hp, len(labels),
                        retention_lr=hp.lr_soft_extract if search else None)
         before = model.get_weights()
         steps._fit(model, data, hp)
@@ -133,3 +133,19 @@ def test_training_steps_give_the_same_weights_with_either_padding(search):
         assert max(np.abs(a - b).max() for a, b in zip(before, trained[padding])) > 1e-3
     for a, b in zip(trained["batch"], trained["seq_len"]):
         np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--GROUP_BY_LENGTH", "--PADDING", "seq_len"], "--PADDING seq_len pads every input"),
+    (["--GROUP_BY_LENGTH", "--EVAL_ONLY"], "--GROUP_BY_LENGTH shapes training batches"),
+    (["--PADDING", "none"], "argument --PADDING: invalid choice"),
+])
+def test_padding_flag_errors_are_one_line(flags, message, tmp_path, capsys):
+    import main
+
+    argv = ["--TASK", "mrpc", "--DATA_DIR", str(GLUE_DIR / "MRPC"), "--OUTPUT_DIR",
+            str(tmp_path / "out"), *flags]
+    assert main.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and message in err
+    assert not (tmp_path / "out").exists()

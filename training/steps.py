@@ -114,7 +114,9 @@ def _scope(strategy):
     return (strategy or tf.distribute.get_strategy()).scope()
 
 
-def _compile(model, task, hp, train_size, retention_lr=None):
+def compile_for_training(model, task, hp, train_size, retention_lr=None):
+    """Compiles with the original's optimizer: Adam, warm-up then linear decay, retention
+    parameters at their own rate `retention_lr` (configuration search only)."""
     steps = hp.epochs * math.ceil(train_size / hp.batch_size)
     retention = None if retention_lr is None else WarmupLinearDecay(retention_lr, steps)
     model.compile(
@@ -128,11 +130,16 @@ def _metadata(task, hp, retention=None):
             "retention_configuration": retention}
 
 
-def _fit(model, data, hp, callbacks=()):
+def training_dataset(data, hp):
+    """The training batches of every epoch, one after another, as a `tf.data.Dataset`.
+
+    Returns:
+        (dataset of ((token, segment, mask), labels) batches, steps per epoch). With
+        `hp.padding` "batch" each batch is cut to its longest row.
+    """
     # Shuffled by a fixed NumPy permutation per epoch rather than tf.data's random ops, whose
     # seeds change when a strategy rewrites the input pipeline: a run must see the same order
     # whatever the devices.
-    n = len(data.train_labels)
     order = training_order(data.train.lengths, hp.batch_size, hp.epochs, hp.group_by_length,
                            SHUFFLE_SEED)  # (epochs, n)
     inputs, labels = tuple(model_inputs(data.train)), data.train_labels
@@ -146,11 +153,15 @@ def _fit(model, data, hp, callbacks=()):
 
     dataset = tf.data.Dataset.from_tensor_slices(order).flat_map(
         lambda epoch: tf.data.Dataset.from_tensor_slices(epoch).batch(hp.batch_size))
-    dataset = dataset.map(batch)
+    return dataset.map(batch), math.ceil(len(labels) / hp.batch_size)
+
+
+def _fit(model, data, hp, callbacks=()):
+    dataset, steps_per_epoch = training_dataset(data, hp)
     fit_under_any_strategy(model)
     # With steps_per_epoch, Keras reads the epochs one after another from one iterator.
-    model.fit(dataset, epochs=hp.epochs, steps_per_epoch=math.ceil(n / hp.batch_size),
-              shuffle=False, callbacks=list(callbacks), verbose=1)
+    model.fit(dataset, epochs=hp.epochs, steps_per_epoch=steps_per_epoch, shuffle=False,
+              callbacks=list(callbacks), verbose=1)
 
 
 def fine_tune(config, task, data, hp, output_dir, load_initial, log, strategy=None):
@@ -166,7 +177,7 @@ def fine_tune(config, task, data, hp, output_dir, load_initial, log, strategy=No
     with _scope(strategy):
         model = build_model(config, task.seq_len, task.num_labels)
         load_initial(model)
-        _compile(model, task, hp, len(data.train))
+        compile_for_training(model, task, hp, len(data.train))
     best = BestEpoch(task, data, hp, log, "Fine-tuning")
     _fit(model, data, hp, [best])
     return best.save(os.path.join(output_dir, FINETUNE))
@@ -184,7 +195,7 @@ def configuration_search(config, task, data, hp, output_dir, log, strategy=None)
                             padding_votes=hp.padding_votes)
         assign_weights(model, read_hdf5_weights(os.path.join(output_dir, FINETUNE)),
                        optional=[layer.name for layer in soft_extract_layers(model)])
-        _compile(model, task, hp, len(data.train), retention_lr=hp.lr_soft_extract)
+        compile_for_training(model, task, hp, len(data.train), retention_lr=hp.lr_soft_extract)
     _fit(model, data, hp)
     retention = derive_retention_configuration(
         [layer.r.numpy() for layer in soft_extract_layers(model)])
@@ -205,7 +216,7 @@ def retrain(config, task, data, hp, retention, output_dir, log, strategy=None):
         model = build_model(config, task.seq_len, task.num_labels,
                             retention_configuration=retention, padding_votes=hp.padding_votes)
         assign_weights(model, read_hdf5_weights(os.path.join(output_dir, SEARCH)))
-        _compile(model, task, hp, len(data.train))
+        compile_for_training(model, task, hp, len(data.train))
     best = BestEpoch(task, data, hp, log, "Re-training", retention)
     _fit(model, data, hp, [best])
     return best.save(os.path.join(output_dir, RETRAINED))
