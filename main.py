@@ -61,6 +61,11 @@ def parse_args(argv):
     p.add_argument("--GROUP_BY_LENGTH", action="store_true",
                    help="training: batch rows of similar length together (batches shuffled), "
                         "as Hugging Face's group_by_length; less padding, faster steps")
+    p.add_argument("--RETENTION_MODE", choices=("absolute", "relative"),
+                   help="absolute: l_j word vectors per block (the original); relative: a "
+                        "share f_j in (0, 1] of each input's own length, e.g. "
+                        "--RETENTION_CONFIG 0.9,0.7,0.5,0.3,0.2,0.1. Default: absolute, or "
+                        "what an .hdf5 file of this project was trained with")
     p.add_argument("--RESUME", action="store_true",
                    help="continue the interrupted training run in OUTPUT_DIR, given the same "
                         "arguments: steps already complete are skipped")
@@ -144,7 +149,7 @@ def _run(args, strategy):
     from data.features import encode, encode_labels
     from data.predictions import write_glue_submission, write_predictions
     from data.tasks import get_task
-    from extract_layers import parse_retention_configuration
+    from extract_layers import parse_relative_configuration, parse_retention_configuration
     from modeling.bert import build_model
     from modeling.config import load_config
     from tokenization import load_tokenizer
@@ -171,14 +176,18 @@ def _run(args, strategy):
     batch_size = args.BATCH_SIZE or task.batch_size
     notes = []
     padding = _padding(args, model_format, notes)
+    mode = _retention_mode(args, model_format, padding, notes)
     if args.BATCH_SIZE is None:
         notes.append(f"BATCH_SIZE not given: using {batch_size}, the original's for {task.name}")
 
     if args.EVAL_ONLY or args.PREDICT_ONLY:
         if args.RETENTION_CONFIG is None:
-            retention = [task.seq_len] * config.num_hidden_layers
-            notes.append(f"RETENTION_CONFIG not given: keeping all {task.seq_len} word vectors "
-                         "in every block (plain BERT)")
+            retention = [1.0 if mode == "relative" else task.seq_len] * config.num_hidden_layers
+            notes.append(f"RETENTION_CONFIG not given: keeping all word vectors in every block "
+                         "(plain BERT)")
+        elif mode == "relative":
+            retention = parse_relative_configuration(args.RETENTION_CONFIG,
+                                                     config.num_hidden_layers)
         else:
             retention = parse_retention_configuration(args.RETENTION_CONFIG,
                                                       config.num_hidden_layers, task.seq_len)
@@ -187,7 +196,7 @@ def _run(args, strategy):
         with strategy.scope():
             model = build_model(config, task.seq_len, task.num_labels,
                                 retention_configuration=retention,
-                                padding_votes=padding == "seq_len")
+                                padding_votes=padding == "seq_len", relative=mode == "relative")
             fresh = load_weights(model, args.CHECKPOINT_PATH, model_format, config,
                                  task.seq_len, optional=("NSP",))
         if fresh:
@@ -225,7 +234,8 @@ def _run(args, strategy):
                          lr_soft_extract=_default(args, "LR_SOFT_EXTRACT", task.lr_soft_extract,
                                                   task, notes),
                          lambda_=_default(args, "LAMBDA", task.lambda_, task, notes),
-                         padding=padding, group_by_length=args.GROUP_BY_LENGTH)
+                         padding=padding, group_by_length=args.GROUP_BY_LENGTH,
+                         retention_mode=mode)
     train, dev = _read_splits(task, args.DATA_DIR, ["train", "dev"], notes)
     optional_layers = ("NSP",)
     # Step 1 loads the checkpoint only once the run has begun: try it now, so that a
@@ -257,10 +267,10 @@ def _run(args, strategy):
             "--RESUME to finish")
         raise
     model = build_model(config, task.seq_len, task.num_labels, retention_configuration=retention,
-                        padding_votes=hp.padding_votes)
+                        padding_votes=hp.padding_votes, relative=hp.relative)
     load_weights(model, os.path.join(args.OUTPUT_DIR, RETRAINED), "HDF5", config, task.seq_len)
     for path in plot_training_outputs(args.OUTPUT_DIR, config, task, retention, model, data.dev,
-                                      tokenizer, padding):
+                                      tokenizer, padding, relative=hp.relative):
         log(f"Wrote {path}")
 
 
@@ -377,7 +387,8 @@ def _training_arguments(args, task, hp, model_format):
                 "BERT_CONFIG_PATH", "CHECKPOINT_PATH", "VOCAB_PATH", "DATA_DIR")},
             "CASED": args.CASED, "EPOCH": hp.epochs, "BATCH_SIZE": hp.batch_size,
             "LR_BERT": hp.lr_bert, "LR_SOFT_EXTRACT": hp.lr_soft_extract, "LAMBDA": hp.lambda_,
-            "PADDING": hp.padding, "GROUP_BY_LENGTH": hp.group_by_length}
+            "PADDING": hp.padding, "GROUP_BY_LENGTH": hp.group_by_length,
+            "RETENTION_MODE": hp.retention_mode}
 
 
 def _check_training_dir(output_dir, arguments, resume):
@@ -419,6 +430,24 @@ def _default(args, flag, value, task, notes):
         return getattr(args, flag)
     notes.append(f"{flag} not given: using {value}, the original's for {task.name}")
     return value
+
+
+def _retention_mode(args, model_format, padding, notes):
+    """`--RETENTION_MODE`, or what an `.hdf5` file of ours records, else absolute."""
+    from checkpoints.hdf5 import read_hdf5_metadata
+
+    mode, why = args.RETENTION_MODE, "given"
+    if mode is None:
+        mode, why = "absolute", "the default"
+        record = read_hdf5_metadata(args.CHECKPOINT_PATH) if model_format == "HDF5" else None
+        if record and record.get("retention_mode") in ("absolute", "relative"):
+            mode, why = record["retention_mode"], "what this .hdf5 file was trained with"
+    if mode == "relative" and padding == "seq_len":
+        raise UserError("--RETENTION_MODE relative keeps a share of each input's real length "
+                        "and runs with --PADDING batch: drop --PADDING seq_len (an .hdf5 file "
+                        "of the original runs with seq_len unless --PADDING batch is given)")
+    notes.append(f"RETENTION_MODE {mode} ({why})")
+    return mode
 
 
 def _log_arguments(log, args, notes):

@@ -1,6 +1,9 @@
 """PoWER-BERT's extract layers: significance score, Extract, Soft-Extract, retention configurations."""
 
 from extract_layers.extract import Extract
-from extract_layers.retention import derive_retention_configuration, parse_retention_configuration
+from extract_layers.retention import (derive_relative_configuration,
+                                      derive_retention_configuration,
+                                      parse_relative_configuration,
+                                      parse_retention_configuration, relative_kept)
 from extract_layers.significance import significance_score
 from extract_layers.soft_extract import SoftExtract

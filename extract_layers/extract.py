@@ -20,17 +20,25 @@ class Extract(keras.layers.Layer):
     is padded to it); rows shorter than n carry padding, which ranks below every real word
     and stays masked if kept.
 
+    In relative mode the layer keeps a share f_j of each input's own length n_b: k_b =
+    min(k_{j-1}, max(1, ceil(f_j * n_b - 1e-6))) vectors of row b. The batch keeps the
+    largest k_b; a row's vectors beyond its own k_b are masked as padding, so that every row
+    gets exactly the output it would get alone.
+
     Args:
         retention: l_j, the number of word vectors kept: min(l_j, n). With l_j >= n the
-            layer keeps everything, so full retention is exactly BERT.
+            layer keeps everything, so full retention is exactly BERT. In relative mode,
+            the share f_j in (0, 1].
         padding_votes: padding queries vote in the significance score (the original
             PoWER-BERT, on inputs padded to seq_len); else only real words do.
+        relative: `retention` is a share of each input's length.
 
     Call args:
         x: (batch, n, H) word vectors.
         attention_probs: (batch, heads, n, n) of this block's self-attention.
         mask: (batch, n), 1 for real words.
         positions: (batch, n) int32, position in the input text of each vector.
+        lengths: (batch,) int32, each input's real length; needed in relative mode only.
 
     Returns:
         (x, mask, positions) of length min(l_j, n) (None in the symbolic shape when n is).
@@ -42,15 +50,18 @@ class Extract(keras.layers.Layer):
     [(2, 3, 16), (2, 3), (2, 3)]
     """
 
-    def __init__(self, retention, padding_votes=False, **kwargs):
+    def __init__(self, retention, padding_votes=False, relative=False, **kwargs):
         super().__init__(**kwargs)
-        self.retention = int(retention)
+        self.relative = bool(relative)
+        self.retention = float(retention) if self.relative else int(retention)
         self.padding_votes = bool(padding_votes)
 
-    def call(self, x, attention_probs, mask, positions):
+    def call(self, x, attention_probs, mask, positions, lengths=None):
+        score = ranking_score(attention_probs, mask, self.padding_votes)
+        if self.relative:
+            return self._keep_shares(x, score, mask, positions, lengths)
         if x.shape[1] is not None and self.retention >= x.shape[1]:
             return x, mask, positions
-        score = ranking_score(attention_probs, mask, self.padding_votes)
         k = ops.minimum(self.retention, ops.shape(x)[1])  # the batch's length is known at run time
         _, kept = tf.math.top_k(score, k=k, sorted=False)
         kept = ops.sort(kept, axis=-1)  # (batch, min(l_j, n)): back to text order
@@ -59,12 +70,26 @@ class Extract(keras.layers.Layer):
         return (tf.gather(x, kept, batch_dims=1), tf.gather(mask, kept, batch_dims=1),
                 tf.gather(positions, kept, batch_dims=1))
 
-    def compute_output_spec(self, x, attention_probs, mask, positions):
-        n = None if x.shape[1] is None else min(self.retention, x.shape[1])
+    def _keep_shares(self, x, score, mask, positions, lengths):
+        share = tf.math.ceil(self.retention * tf.cast(lengths, tf.float32) - 1e-6)
+        row_kept = tf.minimum(tf.reduce_sum(tf.cast(mask, tf.int32), axis=1),
+                              tf.maximum(1, tf.cast(share, tf.int32)))  # (batch,) k_b
+        k = tf.minimum(tf.reduce_max(row_kept), tf.shape(x)[1])
+        # sorted=True: rank r of the kept vector in significance order, ties to lower index.
+        _, kept = tf.math.top_k(score, k=k, sorted=True)  # (batch, k)
+        own = tf.range(k)[None, :] < row_kept[:, None]  # within the row's own k_b
+        order = tf.argsort(kept, axis=-1)  # back to text order
+        kept = tf.gather(kept, order, batch_dims=1)
+        own = tf.gather(own, order, batch_dims=1)
+        mask = tf.gather(mask, kept, batch_dims=1) * tf.cast(own, mask.dtype)
+        return (tf.gather(x, kept, batch_dims=1), mask, tf.gather(positions, kept, batch_dims=1))
+
+    def compute_output_spec(self, x, attention_probs, mask, positions, lengths=None):
+        n = None if x.shape[1] is None or self.relative else min(self.retention, x.shape[1])
         return (keras.KerasTensor((x.shape[0], n, x.shape[2]), x.dtype),
                 keras.KerasTensor((mask.shape[0], n), mask.dtype),
                 keras.KerasTensor((positions.shape[0], n), positions.dtype))
 
     def get_config(self):
         return {**super().get_config(), "retention": self.retention,
-                "padding_votes": self.padding_votes}
+                "padding_votes": self.padding_votes, "relative": self.relative}

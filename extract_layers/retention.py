@@ -1,8 +1,18 @@
-"""Retention configurations: how many word vectors each block keeps."""
+"""Retention configurations: how many word vectors each block keeps.
+
+Absolute (the paper's): l_1 >= ... >= l_L word vectors, whatever the input's length.
+Relative: shares f_1 >= ... >= f_L in (0, 1] of each input's own length n; after block j an
+input keeps k_j = min(k_{j-1}, max(1, ceil(f_j * n - 1e-6))) vectors, k_0 = n (the 1e-6 keeps
+float rounding out of exact products such as 0.7 * 10).
+"""
 
 import math
 
 from errors import UserError
+
+MODES = ("absolute", "relative")
+# Shares are rounded to this many decimals, so that the logged configuration is the one used.
+SHARE_DECIMALS = 4
 
 
 def parse_retention_configuration(text, num_layers, seq_len):
@@ -34,6 +44,73 @@ def parse_retention_configuration(text, num_layers, seq_len):
         raise UserError(f"--RETENTION_CONFIG {text!r} increases: a block cannot get back a word "
                         f"vector an earlier block dropped; {hint}")
     return values
+
+
+def parse_relative_configuration(text, num_layers):
+    """Parses `--RETENTION_CONFIG` in relative mode, e.g. "0.9,0.7,0.5,0.3,0.2,0.1".
+
+    Args:
+        text: N comma-separated numbers in (0, 1], one per encoder block.
+        num_layers: N, the blocks of the model.
+
+    Returns:
+        A list of N floats, non-increasing, each in (0, 1].
+
+    Raises:
+        UserError: anything else.
+    """
+    hint = (f"give {num_layers} comma-separated non-increasing shares in (0, 1], e.g. "
+            f"--RETENTION_CONFIG \"{','.join(['0.5'] * num_layers)}\" with "
+            "--RETENTION_MODE relative")
+    try:
+        values = [float(v) for v in str(text).replace(" ", "").strip("[]").split(",")]
+    except ValueError:
+        raise UserError(f"--RETENTION_CONFIG {text!r} is not a list of numbers: {hint}") from None
+    if len(values) != num_layers:
+        raise UserError(f"--RETENTION_CONFIG has {len(values)} values but the model has "
+                        f"{num_layers} blocks: {hint}")
+    if any(not 0 < v <= 1 for v in values):
+        raise UserError(f"--RETENTION_CONFIG {text!r} has a share outside (0, 1]: {hint}")
+    if any(b > a for a, b in zip(values, values[1:])):
+        raise UserError(f"--RETENTION_CONFIG {text!r} increases: a block cannot get back a word "
+                        f"vector an earlier block dropped; {hint}")
+    return values
+
+
+def relative_kept(shares, n):
+    """k_1..k_L: the word vectors an input of n real tokens keeps after each block.
+
+    Args:
+        shares: f_1..f_L of a relative retention configuration.
+        n: the input's real length, [CLS] and [SEP]s included.
+    """
+    kept, k = [], n
+    for share in shares:
+        k = min(k, max(1, math.ceil(share * n - 1e-6)))
+        kept.append(k)
+    return kept
+
+
+def derive_relative_configuration(retention_parameters):
+    """The relative retention configuration learned by the configuration search.
+
+    f_j = mean_b r_j[b], the share of the relative-rank axis kept, at least one bin's worth,
+    then made non-increasing and rounded to SHARE_DECIMALS.
+
+    Args:
+        retention_parameters: per block, the Soft-Extract parameters r_j over relative-rank
+            bins (a sequence of floats).
+
+    Returns:
+        A list of floats, one per block.
+    """
+    config = []
+    for r in retention_parameters:
+        values = [float(v) for v in r]
+        share = max(sum(values) / len(values), 1 / len(values))
+        share = min(share, config[-1]) if config else min(share, 1.0)
+        config.append(round(share, SHARE_DECIMALS))
+    return config
 
 
 def derive_retention_configuration(retention_parameters):

@@ -43,12 +43,18 @@ class SoftExtract(keras.layers.Layer):
     always kept by Extract. There is one parameter per rank up to seq_len; a batch of
     length n uses those of ranks 0..n-1.
 
+    In relative mode the N parameters are bins of the relative rank k / n_b in [0, 1) of
+    each input's own length n_b: the word of rank k covers [k / n_b, (k + 1) / n_b) and is
+    scaled by the mean of r over the bins it covers, so every bin learns from every input
+    and f_j = mean(r) is the share of each input that the block keeps.
+
     Args:
         seq_len: N, the number of retention parameters.
         lambda_: LAMBDA of the mass penalty.
         block: j, the block index from 1.
         padding_votes: padding queries vote in the significance score (the original);
             must match the Extract layers that re-training will use.
+        relative: the parameters are relative-rank bins (see above).
 
     Call args:
         x: (batch, n, H); attention_probs: (batch, heads, n, n); mask: (batch, n).
@@ -59,12 +65,14 @@ class SoftExtract(keras.layers.Layer):
     (2, 8, 16)
     """
 
-    def __init__(self, seq_len, lambda_=0.0, block=1, padding_votes=False, **kwargs):
+    def __init__(self, seq_len, lambda_=0.0, block=1, padding_votes=False, relative=False,
+                 **kwargs):
         super().__init__(**kwargs)
         self.seq_len = int(seq_len)
         self.lambda_ = float(lambda_)
         self.block = int(block)
         self.padding_votes = bool(padding_votes)
+        self.relative = bool(relative)
 
     def build(self, x_shape, attention_probs_shape=None, mask_shape=None):
         self.r = self.add_weight(name="r", shape=(self.seq_len,), initializer="ones",
@@ -75,11 +83,23 @@ class SoftExtract(keras.layers.Layer):
         score = ranking_score(attention_probs, mask, self.padding_votes)
         order = ops.argsort(-score, axis=-1)  # rank -> position
         rank = ops.argsort(order, axis=-1)  # position -> rank
-        return x * ops.take(self.r, rank)[:, :, None]
+        if not self.relative:
+            return x * ops.take(self.r, rank)[:, :, None]
+        bins = self.seq_len
+        n = ops.maximum(ops.sum(ops.cast(mask, "int32"), axis=1, keepdims=True), 1)  # (batch, 1)
+        # Bins [low, high) covered by [rank / n, (rank + 1) / n); padding ranks (>= n) are
+        # clipped to the last bin, where they change nothing that a real word reads.
+        low = ops.minimum(rank * bins // n, bins - 1)
+        high = ops.clip(-((-(rank + 1) * bins) // n), low + 1, bins)  # ceil
+        cumulative = ops.concatenate([ops.zeros((1,), self.r.dtype), ops.cumsum(self.r)])
+        covered = (ops.take(cumulative, high) - ops.take(cumulative, low)) / \
+            ops.cast(high - low, self.r.dtype)
+        return x * covered[:, :, None]
 
     def compute_output_spec(self, x, attention_probs, mask):
         return keras.KerasTensor(x.shape, x.dtype)
 
     def get_config(self):
         return {**super().get_config(), "seq_len": self.seq_len, "lambda_": self.lambda_,
-                "block": self.block, "padding_votes": self.padding_votes}
+                "block": self.block, "padding_votes": self.padding_votes,
+                "relative": self.relative}

@@ -17,7 +17,7 @@ _EPSILON = 1e-12
 
 
 def build_model(config, seq_len, num_labels, retention_configuration=None, search_lambda=None,
-                padding_votes=False):
+                padding_votes=False, relative=False):
     """Builds a sentence(-pair) classifier, or a regressor for `num_labels == 1`.
 
     The inputs may be of any length n <= seq_len: a batch padded to its longest row costs
@@ -32,6 +32,8 @@ def build_model(config, seq_len, num_labels, retention_configuration=None, searc
             configuration search), with mass penalty LAMBDA * j * sum(r_j).
         padding_votes: padding queries vote in the significance score, as in the original
             PoWER-BERT (run it on inputs padded to seq_len); else only real words vote.
+        relative: the retention configuration holds shares f_1..f_L of each input's length
+            (relative mode), and Soft-Extract learns such shares.
 
     Returns:
         A `keras.Model` with inputs `Input-Token`, `Input-Segment`, `Input-Mask` (each
@@ -73,6 +75,7 @@ def build_model(config, seq_len, num_labels, retention_configuration=None, searc
                                name="Embedding-Mapping")(x)  # E -> H
 
     mask = input_mask  # follows the kept positions through the Extract layers
+    lengths = ops.sum(input_mask, axis=1)  # (batch,): each input's real length n
     positions = ops.cumsum(ops.ones_like(mask), axis=1) - 1  # (batch, n): 0, 1, ..., n-1
     shared = _encoder_sublayers(config, "Encoder") if config.is_albert else None
     for j in range(1, config.num_hidden_layers + 1):
@@ -84,11 +87,12 @@ def build_model(config, seq_len, num_labels, retention_configuration=None, searc
         x = attention_norm(keras.layers.Add(name=f"{name}-MultiHeadSelfAttention-Add")([x, h]))
         if search_lambda is not None:
             x = SoftExtract(seq_len, search_lambda, block=j, padding_votes=padding_votes,
+                            relative=relative,
                             name=f"{name}-MultiHeadSelfAttention-Soft-Extract")(x, probs, mask)
         elif retention_configuration is not None:
-            x, mask, positions = Extract(retention_configuration[j - 1], padding_votes,
+            x, mask, positions = Extract(retention_configuration[j - 1], padding_votes, relative,
                                          name=f"{name}-MultiHeadSelfAttention-Extract")(
-                x, probs, mask, positions)  # (batch, l_j, H)
+                x, probs, mask, positions, lengths)  # (batch, l_j, H)
         h = keras.layers.Dropout(dropout, name=f"{name}-FeedForward-Dropout")(feed_forward(x))
         x = feed_forward_norm(keras.layers.Add(name=f"{name}-FeedForward-Add")([x, h]))
 
@@ -112,17 +116,23 @@ def _encoder_sublayers(config, name):
             keras.layers.LayerNormalization(epsilon=_EPSILON, name=f"{name}-FeedForward-Norm"))
 
 
-def kept_positions_model(model):
+def kept_positions_model(model, real_only=False):
     """A model giving, for every Extract layer, the text positions of the vectors it kept.
 
     Args:
         model: a model built with a `retention_configuration`.
+        real_only: give -1 for kept vectors that are masked (padding, or in relative mode
+            a row's vectors beyond its own share).
 
     Returns:
         A `keras.Model` on the same inputs with one (batch, l_j) int32 output per block.
     """
     extracts = [layer for layer in model.layers if isinstance(layer, Extract)]
-    return keras.Model(model.inputs, [layer.output[2] for layer in extracts])
+    outputs = [layer.output[2] for layer in extracts]
+    if real_only:
+        outputs = [ops.where(layer.output[1] > 0, positions, -1)
+                   for layer, positions in zip(extracts, outputs)]
+    return keras.Model(model.inputs, outputs)
 
 
 def soft_extract_layers(model):

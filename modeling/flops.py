@@ -8,6 +8,8 @@ length). Counted on the real lengths of the rows, this is the work of BERT witho
 
 import numpy as np
 
+from extract_layers.retention import relative_kept
+
 
 def forward_flops(config, seq_len, retention_configuration=None, num_labels=2):
     """FLOPs of one example of length `seq_len` through the model.
@@ -34,7 +36,7 @@ def forward_flops(config, seq_len, retention_configuration=None, num_labels=2):
     return flops + 2 * hidden * hidden + 2 * hidden * num_labels  # pooler and classifier
 
 
-def total_flops(config, lengths, retention_configuration=None, num_labels=2):
+def total_flops(config, lengths, retention_configuration=None, num_labels=2, relative=False):
     """FLOPs of a set of examples, each run at its own length.
 
     Args:
@@ -42,22 +44,29 @@ def total_flops(config, lengths, retention_configuration=None, num_labels=2):
         lengths: the examples' lengths: real lengths for BERT without padding, or seq_len
             for each when every input is padded to it.
         retention_configuration, num_labels: as for `forward_flops`.
+        relative: the configuration holds shares f_j of each example's length.
     """
     counts = np.unique(np.asarray(lengths, dtype=np.int64), return_counts=True)
-    return sum(int(count) * forward_flops(config, int(n), retention_configuration, num_labels)
-               for n, count in zip(*counts))
+    total = 0
+    for n, count in zip(*counts):
+        retention = retention_configuration
+        if relative and retention is not None:
+            retention = relative_kept(retention, int(n))
+        total += int(count) * forward_flops(config, int(n), retention, num_labels)
+    return total
 
 
-def flop_reduction(config, lengths, retention_configuration, num_labels=2):
+def flop_reduction(config, lengths, retention_configuration, num_labels=2, relative=False):
     """How many times fewer FLOPs the configuration needs than BERT (the ideal speedup).
 
     Args:
         config: a `BertConfig`.
         lengths: an int N (every input padded to N, as in the paper), or the real lengths
             of a set of examples (against BERT without padding).
-        retention_configuration: l_1..l_L.
+        retention_configuration: l_1..l_L, or shares f_1..f_L if `relative`.
         num_labels: outputs of the classifier.
+        relative: see `total_flops`.
     """
     lengths = np.atleast_1d(lengths)
     return (total_flops(config, lengths, None, num_labels)
-            / total_flops(config, lengths, retention_configuration, num_labels))
+            / total_flops(config, lengths, retention_configuration, num_labels, relative))

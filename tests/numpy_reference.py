@@ -31,7 +31,7 @@ def _params(variables, prefix):
 
 
 def forward(variables, config, token_ids, segment_ids, mask, retention=None,
-            padding_votes=False):
+            padding_votes=False, relative=False):
     """Class probabilities (or STS-B scores) of one example.
 
     Args:
@@ -41,6 +41,8 @@ def forward(variables, config, token_ids, segment_ids, mask, retention=None,
         retention: l_1..l_L, or None for BERT.
         padding_votes: padding queries vote in the significance score (the original);
             else only real words do.
+        relative: `retention` holds shares f_j: block j keeps
+            min(k_{j-1}, max(1, ceil(f_j * n - 1e-6))) vectors of the n real tokens.
 
     Returns:
         (num_labels,) probabilities, or (1,) score when there is one output.
@@ -55,6 +57,7 @@ def forward(variables, config, token_ids, segment_ids, mask, retention=None,
     if albert:
         x = _dense(x, _params(v, "bert/encoder/embedding_hidden_mapping_in"))
     keep = np.asarray(mask, bool)  # which of the current vectors are real words
+    real_length = int(keep.sum())
     heads = config["num_attention_heads"]
     for j in range(config["num_hidden_layers"]):
         if albert:
@@ -80,12 +83,15 @@ def forward(variables, config, token_ids, segment_ids, mask, retention=None,
         a /= a.sum(-1, keepdims=True)  # (heads, m, m)
         context = (a @ val).transpose(1, 0, 2).reshape(m, width)
         x = _layer_norm(x + _dense(context, p["o"]), p["ln1"])
-        if retention is not None and retention[j] < m:
+        target = retention[j] if retention is not None else m
+        if relative:
+            target = min(int(keep.sum()), max(1, int(np.ceil(retention[j] * real_length - 1e-6))))
+        if target < m:
             mean = a.mean(0)
             voters = mean if padding_votes else mean[keep]
             score = voters.sum(0) - np.diag(mean)
             score[~keep] = -1.0  # padding never beats a real word
-            others = 1 + np.argsort(-score[1:], kind="stable")[: retention[j] - 1]
+            others = 1 + np.argsort(-score[1:], kind="stable")[: target - 1]
             kept = np.sort(np.concatenate([[0], others]))
             x, keep = x[kept], keep[kept]
         tanh = albert or config.get("hidden_act") in ("gelu_new", "gelu_fast")

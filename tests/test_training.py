@@ -111,7 +111,8 @@ def test_weight_hand_over_by_name_keeps_every_bert_weight(tmp_path):
     assert retention == [SEQ_LEN] * CONFIG.num_hidden_layers  # r stayed 1.0
 
 
-def test_readme_training_command_on_minilm_and_real_mrpc(tmp_path, minilm_google):
+@pytest.mark.parametrize("mode", ["absolute", "relative"])
+def test_readme_training_command_on_minilm_and_real_mrpc(mode, tmp_path, minilm_google):
     """The README's command (few rows, short sequences), then EVAL_ONLY reproduces the log."""
     data = tmp_path / "MRPC"
     data.mkdir()
@@ -126,15 +127,18 @@ def test_readme_training_command_on_minilm_and_real_mrpc(tmp_path, minilm_google
               "--TASK_CONFIG_PATH", str(task_config), "--OUTPUT_DIR", str(out)]
     assert main.main(common + ["--CHECKPOINT_PATH", f"{minilm_google}/bert_model.ckpt",
                                "--EPOCH", "1", "--BATCH_SIZE", "32", "--LR_SOFT_EXTRACT", "0.05",
-                               "--LR_BERT", "0.00006", "--LAMBDA", "0.05"]) == 0
+                               "--LR_BERT", "0.00006", "--LAMBDA", "0.05",
+                               "--RETENTION_MODE", mode]) == 0
     for name in (steps.FINETUNE, steps.SEARCH, steps.RETRAINED, "log_file.txt"):
         assert (out / name).is_file()
     for picture in ("retention_configuration.png", "surviving_words.png"):
         assert (out / picture).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     log = (out / "log_file.txt").read_text()
     retention = re.search(r"Retention Configuration : \[(.*)\]", log).group(1).replace(" ", "")
-    assert [int(v) for v in retention.split(",")] != [48] * 6  # the search removed vectors
+    full = [1.0] * 6 if mode == "relative" else [48] * 6
+    assert [float(v) for v in retention.split(",")] != full  # the search removed vectors
     logged = re.search(r"Re-training epoch 1: dev (.*)", log).group(1)
+    # The mode comes from retrained.hdf5's record.
     assert main.main(common + ["--CHECKPOINT_PATH", str(out / steps.RETRAINED), "--EVAL_ONLY",
                                "--MODEL_FORMAT", "HDF5", "--RETENTION_CONFIG", retention,
                                "--BATCH_SIZE", "16"]) == 0

@@ -16,28 +16,31 @@ import numpy as np  # noqa: E402
 
 from atomic_files import replaced_atomically  # noqa: E402
 from modeling.bert import kept_positions_model  # noqa: E402
-from modeling.flops import flop_reduction  # noqa: E402
+from modeling.flops import total_flops  # noqa: E402
 
 RETENTION_PNG = "retention_configuration.png"
 SURVIVING_WORDS_PNG = "surviving_words.png"
 
 
-def plot_retention_configuration(path, retention, seq_len, title=None):
-    """Bar chart of l_j per block, with N (every block of BERT) as a reference line.
+def plot_retention_configuration(path, retention, seq_len, title=None, relative=False):
+    """Bar chart of l_j (or f_j) per block, with BERT's (N, or all) as a reference line.
 
     Args:
         path: the PNG file to write.
-        retention: l_1..l_L.
+        retention: l_1..l_L, or shares f_1..f_L if `relative`.
         seq_len: N.
         title: the figure's title.
+        relative: the configuration holds shares of each input's length.
     """
     blocks = np.arange(1, len(retention) + 1)
     fig, ax = plt.subplots(figsize=(max(4.0, 0.5 * len(retention) + 2), 3.5))
     bars = ax.bar(blocks, retention, color="tab:blue", label="PoWER-BERT")
-    ax.bar_label(bars, fontsize=8)
-    ax.axhline(seq_len, color="tab:red", linestyle="--", label=f"BERT: N = {seq_len}")
-    ax.set(xlabel="block j", ylabel="word vectors kept (l_j)", xticks=blocks,
-           ylim=(0, seq_len * 1.3), title=title or "Retention configuration")
+    ax.bar_label(bars, fontsize=8, fmt="%.2f" if relative else "%g")
+    full, label = (1.0, "BERT: all") if relative else (seq_len, f"BERT: N = {seq_len}")
+    ax.axhline(full, color="tab:red", linestyle="--", label=label)
+    ax.set(xlabel="block j",
+           ylabel="share of each input kept (f_j)" if relative else "word vectors kept (l_j)",
+           xticks=blocks, ylim=(0, full * 1.3), title=title or "Retention configuration")
     ax.legend(loc="upper right", fontsize=8, ncol=2)
     _save(fig, path)
 
@@ -57,13 +60,14 @@ def surviving_words(model, features, tokenizer, rows, padding="batch"):
         block j's Extract layer).
     """
     rows = list(rows)
-    kept = kept_positions_model(model).predict(features.batch(rows, padding), verbose=0)
+    kept = kept_positions_model(model, real_only=True).predict(features.batch(rows, padding),
+                                                                verbose=0)
     result = []
     for i, row in enumerate(rows):
         length = int(features.input_mask[row].sum())
         grid = np.zeros((len(kept), length), dtype=bool)
         for j, positions in enumerate(kept):
-            real = positions[i][positions[i] < length]  # kept padding is not a word
+            real = positions[i][(positions[i] >= 0) & (positions[i] < length)]
             grid[j, real] = True
         pieces = tokenizer.convert_ids_to_tokens(
             [int(t) for t in features.token_ids[row, :length]])
@@ -127,7 +131,7 @@ def plot_tradeoff(path, curves, references, metric):
 
 
 def plot_training_outputs(output_dir, config, task, retention, model, features, tokenizer,
-                          padding, rows=(0, 1, 2)):
+                          padding, rows=(0, 1, 2), relative=False):
     """The pictures of a finished training run, written into OUTPUT_DIR.
 
     Args:
@@ -139,18 +143,21 @@ def plot_training_outputs(output_dir, config, task, retention, model, features, 
         features: dev `Features`; `rows` of them are shown.
         tokenizer: the run's tokenizer.
         padding: "batch" or "seq_len", as the model runs.
+        relative: the configuration holds shares of each input's length.
 
     Returns:
         The paths written.
     """
     paths = [os.path.join(output_dir, RETENTION_PNG),
              os.path.join(output_dir, SURVIVING_WORDS_PNG)]
-    padded = flop_reduction(config, task.seq_len, retention, task.num_labels)
-    real = flop_reduction(config, features.lengths, retention, task.num_labels)
+    found = total_flops(config, features.lengths, retention, task.num_labels, relative)
+    real = total_flops(config, features.lengths, None, task.num_labels) / found
+    padded = total_flops(config, [task.seq_len] * len(features), None, task.num_labels) / found
     plot_retention_configuration(paths[0], retention, task.seq_len,
-                                 f"{task.name}: retention configuration\n"
-                                 f"{padded:.2f}x fewer FLOPs than BERT padded to "
-                                 f"{task.seq_len}, {real:.2f}x than BERT on dev lengths")
+                                 f"{task.name}: {'relative ' if relative else ''}retention "
+                                 f"configuration\n{real:.2f}x fewer FLOPs than BERT on dev "
+                                 f"lengths, {padded:.2f}x than BERT padded to {task.seq_len}",
+                                 relative)
     plot_surviving_words(paths[1], model, features, tokenizer,
                          [r for r in rows if r < len(features)], padding=padding)
     return paths

@@ -19,9 +19,9 @@ from checkpoints.hdf5 import read_hdf5_weights, write_hdf5_weights
 from checkpoints.assign import assign_weights
 from data.batches import training_order
 from data.features import encode, encode_labels
-from extract_layers import derive_retention_configuration
+from extract_layers import derive_relative_configuration, derive_retention_configuration
 from modeling.bert import build_model, soft_extract_layers
-from modeling.flops import flop_reduction
+from modeling.flops import total_flops
 from training.distribute import fit_under_any_strategy
 from training.evaluation import evaluate, format_metrics, model_inputs
 from training.log import RunProgress
@@ -54,10 +54,16 @@ class Hyperparameters:
     lambda_: float
     padding: str = "batch"
     group_by_length: bool = False
+    retention_mode: str = "absolute"
 
     @property
     def padding_votes(self):
         return self.padding == "seq_len"
+
+    @property
+    def relative(self):
+        """The configuration search learns, and re-training keeps, shares of each input."""
+        return self.retention_mode == "relative"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,7 +133,7 @@ def compile_for_training(model, task, hp, train_size, retention_lr=None):
 def _metadata(task, hp, retention=None):
     """What an `.hdf5` file records of how its model runs (see checkpoints.hdf5)."""
     return {"task": task.name, "seq_len": task.seq_len, "padding": hp.padding,
-            "retention_configuration": retention}
+            "retention_mode": hp.retention_mode, "retention_configuration": retention}
 
 
 def training_dataset(data, hp):
@@ -192,21 +198,38 @@ def configuration_search(config, task, data, hp, output_dir, log, strategy=None)
     log("Step 2/3: configuration search")
     with _scope(strategy):
         model = build_model(config, task.seq_len, task.num_labels, search_lambda=hp.lambda_,
-                            padding_votes=hp.padding_votes)
+                            padding_votes=hp.padding_votes, relative=hp.relative)
         assign_weights(model, read_hdf5_weights(os.path.join(output_dir, FINETUNE)),
                        optional=[layer.name for layer in soft_extract_layers(model)])
         compile_for_training(model, task, hp, len(data.train), retention_lr=hp.lr_soft_extract)
     _fit(model, data, hp)
-    retention = derive_retention_configuration(
-        [layer.r.numpy() for layer in soft_extract_layers(model)])
+    derive = derive_relative_configuration if hp.relative else derive_retention_configuration
+    retention = derive([layer.r.numpy() for layer in soft_extract_layers(model)])
     write_hdf5_weights(os.path.join(output_dir, SEARCH), model, _metadata(task, hp, retention))
     log(f"Retention Configuration : {retention}")
-    log(f"FLOP reduction of this configuration: "
-        f"{flop_reduction(config, task.seq_len, retention, task.num_labels):.2f}x against BERT "
-        f"padded to seq_len {task.seq_len}; "
-        f"{flop_reduction(config, data.dev.lengths, retention, task.num_labels):.2f}x against "
-        f"BERT on the real lengths of the dev set")
+    log(flop_report(config, task, data.dev.lengths, retention, hp.relative))
     return retention
+
+
+def flop_report(config, task, lengths, retention, relative=False):
+    """The log line of a configuration's FLOP reduction against both BERT baselines.
+
+    Args:
+        config, task: the model's `BertConfig` and `Task`.
+        lengths: the real lengths of the dev set's rows.
+        retention: the retention configuration; shares if `relative`.
+    """
+    found = total_flops(config, lengths, retention, task.num_labels, relative)
+    real = total_flops(config, lengths, None, task.num_labels)
+    padded = total_flops(config, [task.seq_len] * len(lengths), None, task.num_labels)
+    line = (f"FLOP reduction of this configuration on the dev set: {real / found:.2f}x against "
+            f"BERT on real lengths, {padded / found:.2f}x against BERT padded to seq_len "
+            f"{task.seq_len}")
+    if not relative:  # the paper's number: both padded to seq_len
+        padded_found = total_flops(config, [task.seq_len], retention, task.num_labels)
+        line += (f"; {padded / len(lengths) / padded_found:.2f}x with both padded to seq_len "
+                 "(the paper's count)")
+    return line
 
 
 def retrain(config, task, data, hp, retention, output_dir, log, strategy=None):
@@ -214,7 +237,8 @@ def retrain(config, task, data, hp, retention, output_dir, log, strategy=None):
     log("Step 3/3: re-training")
     with _scope(strategy):
         model = build_model(config, task.seq_len, task.num_labels,
-                            retention_configuration=retention, padding_votes=hp.padding_votes)
+                            retention_configuration=retention, padding_votes=hp.padding_votes,
+                            relative=hp.relative)
         assign_weights(model, read_hdf5_weights(os.path.join(output_dir, SEARCH)))
         compile_for_training(model, task, hp, len(data.train))
     best = BestEpoch(task, data, hp, log, "Re-training", retention)

@@ -1,0 +1,88 @@
+"""Relative retention: each input keeps a share of its own length (`--RETENTION_MODE relative`).
+
+The Keras model against the plain NumPy forward pass of the rule, row by row, on real MRPC
+and SST-2 rows, in batches of mixed lengths and each row alone.
+"""
+
+import json
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+from checkpoints.load import load_weights
+from data.features import encode
+from data.glue import read_examples
+from data.tasks import get_task
+from extract_layers import (derive_relative_configuration, parse_relative_configuration,
+                            relative_kept)
+from errors import UserError
+from modeling.bert import build_model, kept_positions_model
+from modeling.config import load_config
+from tests import numpy_reference
+from tests.conftest import GLUE_DIR
+from tokenization import load_tokenizer
+from training.evaluation import predict
+
+SHARES = [[0.9, 0.7, 0.5, 0.3, 0.2, 0.1], [0.5, 0.35, 0.25, 0.1, 0.05, 0.05]]
+
+
+def test_relative_kept_follows_the_rule():
+    assert relative_kept([0.7, 0.5, 0.5, 0.1], 10) == [7, 5, 5, 1]  # 0.7 * 10 is 7, not 8
+    assert relative_kept([1.0, 0.34, 0.01], 3) == [3, 2, 1]
+    assert relative_kept([0.9, 0.95], 20) == [18, 18]  # never more than the block before
+
+
+def test_parse_and_derive_relative_configurations():
+    assert parse_relative_configuration("0.9,0.7,0.5", 3) == [0.9, 0.7, 0.5]
+    for bad in ("0.9,0.7", "0.9,1.2,0.5", "0.5,0.7,0.1", "0,0,0", "a,b,c"):
+        with pytest.raises(UserError):
+            parse_relative_configuration(bad, 3)
+    r = [np.full(8, 0.75), np.r_[np.ones(4), np.zeros(4)], np.full(8, 0.9), np.zeros(8)]
+    assert derive_relative_configuration(r) == [0.75, 0.5, 0.5, 0.125]
+
+
+def rows(task_name, count, seq_len, vocab):
+    examples = read_examples(get_task(task_name), str(GLUE_DIR / task_name.upper()), "dev")
+    return encode(examples[:count], load_tokenizer(vocab, cased=False), seq_len)
+
+
+@pytest.mark.parametrize("task_name,seq_len", [("mrpc", 128), ("sst-2", 64)])
+@pytest.mark.parametrize("shares", SHARES, ids=lambda s: ",".join(map(str, s)))
+def test_relative_model_matches_numpy_reference_row_by_row(task_name, seq_len, shares,
+                                                           fine_tuned_classifier):
+    config = load_config(str(fine_tuned_classifier.config_path))
+    model = build_model(config, seq_len, 2, retention_configuration=shares, relative=True)
+    load_weights(model, str(fine_tuned_classifier.ckpt_prefix), "CKPT", config, seq_len)
+    features = rows(task_name, 24, seq_len, fine_tuned_classifier.vocab_path)
+    assert np.ptp(features.lengths) > 10  # batches of mixed lengths
+    variables = {k: np.asarray(v, np.float64) for k, v in fine_tuned_classifier.variables.items()}
+    with threadpool_limits(1):
+        want = np.array([numpy_reference.forward(variables, json.loads(
+            fine_tuned_classifier.config_path.read_text()), *(x[i, :n] for x in (
+                features.token_ids, features.segment_ids, features.input_mask)), shares,
+            relative=True) for i, n in enumerate(features.lengths)])
+    mixed = predict(model, features, 8, "seq_len")  # input order: lengths mixed in each batch
+    grouped = predict(model, features, 8, "batch")
+    alone = np.concatenate([model.predict(features.batch([i], "batch"), verbose=0)
+                            for i in range(len(features))])
+    for got in (mixed, grouped, alone):
+        assert np.abs(got - want).max() < 1e-4
+    bert = build_model(config, seq_len, 2)
+    load_weights(bert, str(fine_tuned_classifier.ckpt_prefix), "CKPT", config, seq_len)
+    assert np.abs(predict(bert, features, 8, "batch") - want).max() > 1e-3  # shares matter
+
+
+def test_each_row_keeps_its_own_share(fine_tuned_classifier):
+    config = load_config(str(fine_tuned_classifier.config_path))
+    shares = SHARES[0]
+    model = build_model(config, 128, 2, retention_configuration=shares, relative=True)
+    features = rows("mrpc", 8, 128, fine_tuned_classifier.vocab_path)
+    kept = kept_positions_model(model).predict(features.batch(np.arange(8), "batch"), verbose=0)
+    masks = [layer.output[1] for layer in model.layers if hasattr(layer, "relative")]
+    import keras
+    kept_masks = keras.Model(model.inputs, masks).predict(features.batch(np.arange(8), "batch"),
+                                                          verbose=0)
+    for b, n in enumerate(features.lengths):
+        assert [int(m[b].sum()) for m in kept_masks] == relative_kept(shares, int(n))
+        assert kept[0][b][0] == 0  # [CLS] first
