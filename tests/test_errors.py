@@ -15,7 +15,8 @@ import pytest
 
 import main
 from checkpoints.google import write_google_checkpoint
-from modeling.config import BertConfig
+from errors import UserError
+from modeling.config import BertConfig, load_config
 from tests.test_model import random_variables
 from tests.test_resume import make_tiny_run
 from training import steps
@@ -133,6 +134,12 @@ CASES = {
         _write(tmp / "c.json", json.dumps({"hidden_size": 16, "num_hidden_layers": 2}))),
     "BERT config heads do not divide H": lambda t, tmp: _replace(
         t.argv(), "--BERT_CONFIG_PATH", _config_with(t, tmp, num_attention_heads=3)),
+    "BERT config size as a string": lambda t, tmp: _replace(
+        t.argv(), "--BERT_CONFIG_PATH", _config_with(t, tmp, hidden_size="16")),
+    "BERT config dropout of 1": lambda t, tmp: _replace(
+        t.argv(), "--BERT_CONFIG_PATH", _config_with(t, tmp, hidden_dropout_prob=1.0)),
+    "BERT config block count not whole": lambda t, tmp: _replace(
+        t.argv(), "--BERT_CONFIG_PATH", _config_with(t, tmp, num_hidden_layers=2.5)),
     "checkpoint missing": lambda t, tmp: _replace(t.argv(), "--CHECKPOINT_PATH",
                                                   str(tmp / "bert_model.ckpt")),
     "checkpoint given as its .index file": lambda t, tmp: _replace(
@@ -290,6 +297,8 @@ def test_messages_name_the_file_and_line_and_the_fix(tiny, tmp_path, capsys):
         "checkpoint given as its folder": ["give the prefix, e.g. " + str(tiny.checkpoint)],
         "CKPT format for an HDF5 file": ["--MODEL_FORMAT HDF5"],
         "vocab without [CLS]": ["lacks [CLS]"],
+        "BERT config dropout of 1": [
+            "hidden_dropout_prob is 1.0, but it must be a number from 0 up to (not including) 1"],
     }
     for case, parts in expectations.items():
         argv = _replace(CASES[case](tiny, scratch), "--OUTPUT_DIR", str(tmp_path / "out"))
@@ -297,6 +306,29 @@ def test_messages_name_the_file_and_line_and_the_fix(tiny, tmp_path, capsys):
         line = _assert_one_clean_error(capsys)
         for part in parts:
             assert part in line, (case, line)
+
+
+@pytest.mark.parametrize("field, value, allowed", [
+    ("vocab_size", "30522", "a whole number from 1 to 2147483647"),
+    ("hidden_size", 16.0, "a whole number"),
+    ("num_hidden_layers", True, "a whole number"),
+    ("intermediate_size", 2 ** 40, "a whole number from 1 to 2147483647"),
+    ("max_position_embeddings", None, "a whole number"),
+    ("embedding_size", 0, "a whole number from 1"),
+    ("num_hidden_groups", -1, "a whole number from 1"),
+    ("hidden_dropout_prob", 1.0, "a number from 0 up to (not including) 1"),
+    ("attention_probs_dropout_prob", -0.1, "a number from 0 up to (not including) 1"),
+    ("attention_probs_dropout_prob", float("nan"), "a number from 0 up to (not including) 1"),
+    ("initializer_range", "0.02", "a number >= 0"),
+    ("initializer_range", float("inf"), "a number >= 0"),
+    ("hidden_act", ["gelu"], "one of gelu, gelu_new"),
+])
+def test_every_bert_config_field_is_checked_for_type_and_range(tiny, tmp_path, field, value,
+                                                                 allowed):
+    path = _config_with(tiny, tmp_path, **{field: value})
+    with pytest.raises(UserError) as error:
+        load_config(path)
+    assert f"{path}: {field} is {json.dumps(value)}, but it must be {allowed}" in str(error.value)
 
 
 def test_qqp_short_rows_are_skipped_and_reported(tiny, tmp_path, capsys):
