@@ -12,6 +12,7 @@ import sys
 from atomic_files import write_atomically
 from errors import UserError
 
+LOG_FILE = "log_file.txt"
 PROGRESS = "progress.json"
 
 
@@ -23,12 +24,17 @@ class RunLog:
     """
 
     def __init__(self, output_dir):
-        self.path = os.path.join(output_dir, "log_file.txt")
+        self.path = os.path.join(output_dir, LOG_FILE)
 
     def __call__(self, line):
         print(line, file=sys.stdout, flush=True)
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(line + "\n")
+        try:
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(line + "\n")
+        except OSError as error:  # checked before the run began; a full disk comes later
+            raise UserError(f"cannot write the log {self.path}: {error.strerror}; free space "
+                            "or fix its permissions (a training run goes on with --RESUME)"
+                            ) from None
 
 
 class RunProgress:
