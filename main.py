@@ -123,11 +123,14 @@ def run(args):
     _import_tensorflow_quietly()
     import tensorflow as tf
     from training.distribute import is_chief, make_strategy
+    from training.log import warnings_into_log
 
     strategy = make_strategy(args.DISTRIBUTE)  # first: collective ops are set up at start-up
     try:
-        # `held`: what _run takes and keeps to its end, however it ends (the OUTPUT_DIR lock).
+        # `held`: what lasts to the end of the run, however it ends: warnings going into the
+        # log, and the OUTPUT_DIR lock that _run takes once the inputs are checked.
         with contextlib.ExitStack() as held:
+            held.enter_context(warnings_into_log())
             if is_chief(strategy):
                 _run(args, strategy, held)
                 return
