@@ -14,6 +14,7 @@ import signal
 import sys
 import tempfile
 import time
+import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
 
@@ -353,6 +354,10 @@ def _locked_output_dir(path, exclusive):
             raise UserError(f"another run{f' (pid {pids})' if pids else ''} is using "
                             f"--OUTPUT_DIR {path}; wait for it to end, or give another "
                             "OUTPUT_DIR") from None
+        except OSError as error:
+            # Some network file systems lock no folders: refusing would stop every run there.
+            warnings.warn(f"--OUTPUT_DIR {path} cannot be locked ({error.strerror}): nothing "
+                          "stops another run from writing into it at the same time")
         yield
     finally:
         os.close(fd)

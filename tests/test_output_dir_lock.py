@@ -4,6 +4,7 @@ The runs under test are real `python main.py` processes where two must run at on
 be killed hard; the other side of each check runs in-process.
 """
 
+import errno
 import fcntl
 import os
 import signal
@@ -147,3 +148,17 @@ def test_two_training_runs_started_at_once_then_the_one_killed_hard_resumes(tmp_
         assert (tiny.out / name).is_file(), name
     assert "Step 3/3: re-training" in _log(tiny.out)
     capsys.readouterr()
+
+
+def test_a_folder_that_cannot_be_locked_is_used_and_the_log_says_so(tmp_path, monkeypatch,
+                                                                    capsys):
+    tiny = make_tiny_run(tmp_path, deterministic=True)
+
+    def no_locks(fd, operation):  # as flock on some network file systems answers
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    monkeypatch.setattr(main.fcntl, "flock", no_locks)
+    assert main.main(tiny.argv("--PREDICT_ONLY")) == 0
+    assert capsys.readouterr().err == ""
+    assert (f"warning: --OUTPUT_DIR {tiny.out} cannot be locked (No locks available): nothing "
+            "stops another run") in _log(tiny.out)
