@@ -4,6 +4,8 @@ The command line is the original PoWER-BERT's, flag for flag; see README.md.
 """
 
 import argparse
+import contextlib
+import fcntl
 import glob
 import math
 import os
@@ -12,10 +14,15 @@ import signal
 import sys
 import tempfile
 import time
+import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
 
 from errors import UserError  # noqa: E402
+
+PREDICTIONS = "prediction.txt"
+_PATH_FLAGS = ("BERT_CONFIG_PATH", "CHECKPOINT_PATH", "VOCAB_PATH", "DATA_DIR", "OUTPUT_DIR",
+               "TASK_CONFIG_PATH")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -95,7 +102,18 @@ def parse_args(argv):
         value = getattr(args, flag)
         if value is not None and not (math.isfinite(value) and value >= 0):
             raise UserError(f"--{flag} must be a finite number >= 0, not {value}")
+    _check_path_flags(args)
     return args
+
+
+def _check_path_flags(args):
+    """An empty path is what "$UNSET_VARIABLE" gives: an error, never "flag not given"."""
+    for flag in _PATH_FLAGS:
+        value = getattr(args, flag)
+        if value is not None and not value.strip():
+            optional = flag not in ("DATA_DIR", "OUTPUT_DIR")
+            raise UserError(f"--{flag} is empty (an unset shell variable?); give a path"
+                            + (" or leave the flag out" if optional else ""))
 
 
 def _import_tensorflow_quietly():
@@ -125,14 +143,20 @@ def run(args):
     _import_tensorflow_quietly()
     import tensorflow as tf
     from training.distribute import is_chief, make_strategy
+    from training.log import warnings_into_log
 
     strategy = make_strategy(args.DISTRIBUTE)  # first: collective ops are set up at start-up
     try:
-        if is_chief(strategy):
-            _run(args, strategy)
-            return
-        with tempfile.TemporaryDirectory(prefix="power-bert-worker-") as scratch:
-            _run(argparse.Namespace(**{**vars(args), "OUTPUT_DIR": scratch}), strategy)
+        # `held`: what lasts to the end of the run, however it ends: warnings going into the
+        # log, and the OUTPUT_DIR lock that _run takes once the inputs are checked.
+        with contextlib.ExitStack() as held:
+            held.enter_context(warnings_into_log())
+            if is_chief(strategy):
+                _run(args, strategy, held)
+                return
+            with tempfile.TemporaryDirectory(prefix="power-bert-worker-") as scratch:
+                _run(argparse.Namespace(**{**vars(args), "OUTPUT_DIR": scratch}), strategy,
+                     held)
     except (tf.errors.UnavailableError, tf.errors.CancelledError) as error:
         if args.DISTRIBUTE != "multi_worker":
             raise
@@ -142,8 +166,8 @@ def run(args):
                         "again") from None
 
 
-def _run(args, strategy):
-    """`run`, with the tf.distribute strategy made."""
+def _run(args, strategy, held):
+    """`run`, with the tf.distribute strategy made; `held` is an ExitStack that `run` closes."""
     from checkpoints.default_model import ensure_default_model
     from checkpoints.load import guess_format, load_weights
     from data.features import encode, encode_labels
@@ -159,7 +183,7 @@ def _run(args, strategy):
     from training.steps import RETRAINED, Hyperparameters, TaskData, train_power_bert
 
     task = get_task(args.TASK, args.TASK_CONFIG_PATH)
-    _check_output_dir(args.OUTPUT_DIR)
+    _check_output_dir(args.OUTPUT_DIR, _files_replaced(args, task))
     if not (args.BERT_CONFIG_PATH and args.CHECKPOINT_PATH and args.VOCAB_PATH):
         default = ensure_default_model()
         args.BERT_CONFIG_PATH = args.BERT_CONFIG_PATH or default[0]
@@ -204,7 +228,7 @@ def _run(args, strategy):
                             "(output_weights/NSP): evaluate a fine-tuned checkpoint or "
                             "retrained.hdf5")
         features = encode(examples, tokenizer, task.seq_len)
-        os.makedirs(args.OUTPUT_DIR, exist_ok=True)
+        held.enter_context(_locked_output_dir(args.OUTPUT_DIR, exclusive=False))
         log = RunLog(args.OUTPUT_DIR)
         _log_arguments(log, args, notes)
         log(f"Retention Configuration : {retention}")
@@ -217,7 +241,7 @@ def _run(args, strategy):
             log(f"dev metrics over all {len(examples)} examples: {format_metrics(metrics)}")
         else:
             outputs = _timed_predictions(model, features, batch_size, padding, log)
-            path = os.path.join(args.OUTPUT_DIR, "prediction.txt")
+            path = os.path.join(args.OUTPUT_DIR, PREDICTIONS)
             write_predictions(path, outputs)
             log(f"Wrote {len(outputs)} predictions to {path}")
             if args.PRED_GLUE:
@@ -244,6 +268,10 @@ def _run(args, strategy):
                  model_format, config, task.seq_len, optional=optional_layers)
     arguments = _training_arguments(args, task, hp, model_format)
     _check_training_dir(args.OUTPUT_DIR, arguments, args.RESUME)
+    held.enter_context(_locked_output_dir(args.OUTPUT_DIR, exclusive=True))
+    # Again, now that no other run can start here: one may have started since the check above
+    # (which refuses a folder in use by a finished or interrupted run without touching it).
+    _check_training_dir(args.OUTPUT_DIR, arguments, args.RESUME)
     data = TaskData.from_examples(task, train, dev, tokenizer)
 
     def load_initial(model):
@@ -252,7 +280,6 @@ def _run(args, strategy):
         if fresh:
             log(f"Starting from {args.CHECKPOINT_PATH}; new layers: {', '.join(fresh)}")
 
-    os.makedirs(args.OUTPUT_DIR, exist_ok=True)
     if not args.RESUME:
         RunProgress(args.OUTPUT_DIR).start(arguments)
     log = RunLog(args.OUTPUT_DIR)
@@ -321,8 +348,16 @@ def _padding(args, model_format, notes):
     return padding
 
 
-def _check_output_dir(path):
-    """OUTPUT_DIR must be a folder we can write in, or one we can create."""
+def _check_output_dir(path, replaced):
+    """OUTPUT_DIR must be a folder we can write in, or one we can create, with a log we can append
+    to and no folder where the run will write a file.
+
+    Args:
+        path: `--OUTPUT_DIR`.
+        replaced: the names of the files the run writes whole (renamed into place).
+    """
+    from training.log import LOG_FILE
+
     if os.path.exists(path) and not os.path.isdir(path):
         raise UserError(f"--OUTPUT_DIR {path} is a file, not a folder; give a folder")
     existing = os.path.abspath(path)
@@ -334,6 +369,69 @@ def _check_output_dir(path):
     if not os.access(existing, os.W_OK | os.X_OK):
         raise UserError(f"--OUTPUT_DIR {path}: {existing} is not writable; give a folder you "
                         "can write in")
+    log = os.path.join(path, LOG_FILE)
+    if os.path.lexists(log) and not (os.path.isfile(log) and os.access(log, os.W_OK)):
+        raise UserError(f"--OUTPUT_DIR {path}: its {LOG_FILE} cannot be appended to (it is "
+                        f"{'a folder' if os.path.isdir(log) else 'not a writable file'}); "
+                        "make it a writable file, or give another OUTPUT_DIR")
+    for name in replaced:
+        if os.path.isdir(os.path.join(path, name)):
+            raise UserError(f"--OUTPUT_DIR {path} holds a folder named {name}, where the run "
+                            "writes that file; move the folder, or give another OUTPUT_DIR")
+
+
+def _files_replaced(args, task):
+    """The files of OUTPUT_DIR the run writes whole (training's steps' outputs excepted: a new
+    training run refuses a folder holding any of them, see `_check_training_dir`)."""
+    from training.plots import RETENTION_PNG, SURVIVING_WORDS_PNG
+
+    if args.PREDICT_ONLY:
+        return [PREDICTIONS] + ([task.glue_file] if args.PRED_GLUE else [])
+    return [] if args.EVAL_ONLY else [RETENTION_PNG, SURVIVING_WORDS_PNG]
+
+
+@contextlib.contextmanager
+def _locked_output_dir(path, exclusive):
+    """Creates OUTPUT_DIR if need be and holds a lock on it for the block; UserError if taken.
+
+    A training run holds it alone: two would append to one log and overwrite each other's
+    .hdf5 files. --EVAL_ONLY and --PREDICT_ONLY share it: they only append to the log and
+    rename their files into place, so they can run side by side, but not beside a training
+    run, whose log they would break into. The lock is flock's on the folder itself, so nothing
+    is added to the folder, and the kernel drops it when the process ends, even by SIGKILL.
+    """
+    os.makedirs(path, exist_ok=True)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pids = ", ".join(map(str, _lock_holders(fd)))
+            raise UserError(f"another run{f' (pid {pids})' if pids else ''} is using "
+                            f"--OUTPUT_DIR {path}; wait for it to end, or give another "
+                            "OUTPUT_DIR") from None
+        except OSError as error:
+            # Some network file systems lock no folders: refusing would stop every run there.
+            warnings.warn(f"--OUTPUT_DIR {path} cannot be locked ({error.strerror}): nothing "
+                          "stops another run from writing into it at the same time")
+        yield
+    finally:
+        os.close(fd)
+
+
+def _lock_holders(fd):
+    """The ids of the other processes holding a flock on the file open as `fd`, from
+    /proc/locks (Linux); empty where that cannot be read."""
+    stat = os.fstat(fd)
+    file_id = f"{os.major(stat.st_dev):02x}:{os.minor(stat.st_dev):02x}:{stat.st_ino}"
+    try:
+        with open("/proc/locks", encoding="ascii") as f:
+            rows = [line.split() for line in f]
+    except OSError:
+        return []
+    # "1: FLOCK  ADVISORY  WRITE 4535 fe:00:2146531 0 EOF"; waiters' rows have "->" in [1].
+    return sorted({int(row[4]) for row in rows if len(row) > 5 and row[1] == "FLOCK"
+                   and row[5] == file_id and row[4].isdigit()} - {os.getpid()})
 
 
 def _check_checkpoint_path(path, model_format):
@@ -460,6 +558,17 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def _after_interrupt(args):
+    """What an interrupted run leaves and how to go on, by mode (`args` None: not yet parsed)."""
+    if args is not None and args.EVAL_ONLY:
+        return "the dev set was not scored; run the command again"
+    if args is not None and args.PREDICT_ONLY:
+        return (f"no {PREDICTIONS} was written (an earlier one is kept as it was); run the "
+                "command again")
+    return ("files already complete in OUTPUT_DIR are kept (finish a training run with "
+            "--RESUME)")
+
+
 def main(argv=None):
     """Runs main.py with `argv` (default: the command line); returns the exit status.
 
@@ -467,14 +576,15 @@ def main(argv=None):
     """
     # SIGTERM (kill, timeout, a cluster scheduler) stops a run as cleanly as Ctrl-C does.
     previous_handler = signal.signal(signal.SIGTERM, _interrupt)
+    args = None
     try:
-        run(parse_args(sys.argv[1:] if argv is None else argv))
+        args = parse_args(sys.argv[1:] if argv is None else argv)
+        run(args)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("error: interrupted; files already complete in OUTPUT_DIR are kept (finish a "
-              "training run with --RESUME)", file=sys.stderr)
+        print(f"error: interrupted; {_after_interrupt(args)}", file=sys.stderr)
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous_handler)

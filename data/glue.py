@@ -1,8 +1,10 @@
 """Readers of GLUE's own TSV files (train.tsv, dev.tsv, test.tsv of each task)."""
 
 import dataclasses
+import itertools
 import math
 import os
+import re
 
 from errors import UserError
 
@@ -105,8 +107,9 @@ def read_examples(task, data_dir, split):
         An `ExampleList` (a list of `Example`, with `path` and `skipped_rows`).
 
     Raises:
-        UserError: missing file, bytes that are not UTF-8, a row with too few columns, a
-            label outside the task's set, an STS-B score that is not a number, no examples;
+        UserError: missing file, bytes that are not UTF-8, a row with too few or too many
+            columns (a blank line inside the file is a row with too few), a label outside
+            the task's set, an STS-B score that is not a number, no examples;
             the message names the file and line.
     """
     if split not in SPLITS:
@@ -115,16 +118,33 @@ def read_examples(task, data_dir, split):
     is_test = split == "test"
     layout = _LAYOUTS[task.name][is_test]
     examples = ExampleList(path)
-    for line_number, fields in _rows(path, layout.header):
-        if len(fields) < layout.min_columns:
+    lines = _lines(path)
+    columns = layout.min_columns
+    if layout.header:
+        # The header says how many columns rows have: MNLI's train and dev differ in their
+        # label columns, and a file with an extra column throughout is still read right.
+        header = next(lines, None)
+        columns = 0 if header is None else len(header[1].split("\t"))
+        if header is not None and columns < layout.min_columns:
+            raise UserError(f"{path}, line 1 (the header): {columns} tab-separated column(s), "
+                            f"but {task.name} {split} files have at least "
+                            f"{layout.min_columns}; give the task's GLUE file")
+    for line_number, line in lines:
+        fields = line.split("\t")
+        if len(fields) < columns:
             # GLUE's QQP train/dev really hold rows broken by stray newlines; Google's BERT
             # skips them too. In test every row must be predicted, so no skipping there.
             if task.name == "qqp" and not is_test:
                 examples.skipped_rows += 1
                 continue
-            raise UserError(f"{path}, line {line_number}: {len(fields)} tab-separated "
-                            f"column(s), but {task.name} {split} rows need at least "
-                            f"{layout.min_columns}; fix or remove the row")
+            found = "a blank line" if not line.strip() else \
+                f"{len(fields)} tab-separated column(s)"
+            raise UserError(f"{path}, line {line_number}: {found}, but {task.name} {split} "
+                            f"rows have {columns}; fix or remove the row")
+        if len(fields) > columns:
+            raise UserError(f"{path}, line {line_number}: {len(fields)} tab-separated columns, "
+                            f"but {task.name} {split} rows have {columns}: a tab inside a text "
+                            "would make the model read the wrong text; fix or remove the row")
         examples.append(Example(
             guid=fields[layout.guid] if is_test else f"{split}-{line_number}",
             text_a=fields[layout.text_a],
@@ -149,13 +169,23 @@ def _alternatives(names):
     return " (or ".join(names) + ")" * (len(names) - 1)
 
 
-def _rows(path, header):
-    """Yields (line number from 1, tab-separated fields) of the data rows of a file.
+def _lines(path):
+    """Yields (line number from 1, text) of the lines of a UTF-8 file, without their ends.
 
-    GLUE files have no quoting (quotes are text), so lines are split on tabs only.
+    Lines end in "\n" or "\r\n", or in "\r" alone (old Mac files) where the first line
+    does; blank lines at the end of the file are no lines. GLUE files have no quoting (quotes
+    are text), so a line is a row and splitting it on tabs gives its fields.
     """
     with open(path, "rb") as f:
-        for line_number, raw in enumerate(f, start=1):
+        first = f.readline()
+        # A lone "\r" in text would split a row, so it ends lines only where it ends the
+        # first one; "\r\r\n" (a CRLF file converted twice) still ends in "\n".
+        if re.search(rb"\r(?![\r\n])", first):
+            raw_lines = re.split(rb"\r\n|\r|\n", first + f.read())
+        else:
+            raw_lines = itertools.chain([first], f)
+        blank = []  # blank lines, kept back until a line with text shows they are not the end
+        for line_number, raw in enumerate(raw_lines, start=1):
             try:
                 line = raw.rstrip(b"\r\n").decode("utf-8")
             except UnicodeDecodeError as e:
@@ -164,9 +194,12 @@ def _rows(path, header):
             if line_number == 1:
                 # MRPC's files start with a byte order mark; it is no part of the first field.
                 line = line.removeprefix("\ufeff")
-                if header:
-                    continue
-            yield line_number, line.split("\t")
+            if not line.strip():
+                blank.append((line_number, line))
+                continue
+            yield from blank
+            blank.clear()
+            yield line_number, line
 
 
 def _label(task, text, path, line_number):

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import math
 import os
 
 from errors import UserError
@@ -64,6 +65,21 @@ _ACTIVATIONS = ("gelu", "gelu_new", "gelu_fast", "gelu_pytorch_tanh", "relu", "t
                 "silu")
 
 
+def _allowed(key, value):
+    """What `key` of bert_config.json allows, if `value` is not that; else None."""
+    if key == "hidden_act":
+        return None if value in _ACTIVATIONS else f"one of {', '.join(_ACTIVATIONS)}"
+    number = isinstance(value, (int, float)) and not isinstance(value, bool) and (
+        isinstance(value, int) or math.isfinite(value))
+    if key in ("hidden_dropout_prob", "attention_probs_dropout_prob"):
+        return None if number and 0 <= value < 1 else "a number from 0 up to (not including) 1"
+    if key == "initializer_range":
+        return None if number and value >= 0 else "a number >= 0"
+    # Sizes and counts: Keras takes only whole numbers, TensorFlow indexes with int32.
+    return None if number and isinstance(value, int) and 1 <= value < 2 ** 31 else \
+        f"a whole number from 1 to {2 ** 31 - 1}"
+
+
 def load_config(path):
     """Reads a `bert_config.json`, checking what the model needs.
 
@@ -91,23 +107,16 @@ def load_config(path):
     if missing:
         raise UserError(f"BERT config {path} lacks {', '.join(missing)}: pass the "
                         "bert_config.json that came with the checkpoint")
-    fields = {f.name: f.type for f in dataclasses.fields(BertConfig)}
+    fields = {f.name for f in dataclasses.fields(BertConfig)}
     values = {k: v for k, v in raw.items() if k in fields}
-    for key in ("embedding_size",):
-        if values.get(key) is None:
-            values.pop(key, None)
+    if values.get("embedding_size") is None:
+        values.pop("embedding_size", None)
     for key, value in values.items():
-        if key == "hidden_act":
-            if value not in _ACTIVATIONS:
-                raise UserError(f"BERT config {path}: hidden_act {value!r} is not supported; use "
-                                f"one of {', '.join(_ACTIVATIONS)}")
-        elif isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise UserError(f"BERT config {path}: {key} must be a non-negative number, not "
-                            f"{value!r}")
+        allowed = _allowed(key, value)
+        if allowed:
+            raise UserError(f"BERT config {path}: {key} is {json.dumps(value)}, but it must be "
+                            f"{allowed}; pass the bert_config.json that came with the checkpoint")
     config = BertConfig(**values)
-    for key in _REQUIRED + ("num_hidden_groups", "inner_group_num"):
-        if int(getattr(config, key)) != getattr(config, key) or getattr(config, key) < 1:
-            raise UserError(f"BERT config {path}: {key} must be a positive integer")
     if config.hidden_size % config.num_attention_heads:
         raise UserError(f"BERT config {path}: hidden_size {config.hidden_size} is not a multiple "
                         f"of num_attention_heads {config.num_attention_heads}")

@@ -261,10 +261,20 @@ def test_single_sentence_test_files(tmp_path, task):
         ("0", "Bill whistled .", None, None), ("1", 'a "gem" .', None, None)]
 
 
-def test_crlf_line_ends_are_not_part_of_the_label(tmp_path):
-    (tmp_path / "dev.tsv").write_bytes(b"sentence\tlabel\r\ngood .\t1\r\nbad .\t0\r\n")
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r", "\r\r\n"])
+@pytest.mark.parametrize("tail", [[], [""], ["", "", " ", "\t "]],
+                         ids=["no end", "end", "blank lines"])
+def test_any_line_end_convention_and_blank_lines_at_the_end(tmp_path, newline, tail):
+    content = newline.join(["sentence\tlabel", "good .\t1", "bad .\t0", *tail])
+    (tmp_path / "dev.tsv").write_bytes(content.encode("utf-8"))
     dev = read_examples(TASKS["sst-2"], str(tmp_path), "dev")
     assert [(e.text_a, e.label) for e in dev] == [("good .", "1"), ("bad .", "0")]
+
+
+def test_lone_carriage_return_inside_a_row_of_a_newline_file_is_text(tmp_path):
+    (tmp_path / "dev.tsv").write_bytes(b"sentence\tlabel\ngood\r day .\t1\nbad .\t0\n")
+    dev = read_examples(TASKS["sst-2"], str(tmp_path), "dev")
+    assert [(e.text_a, e.label) for e in dev] == [("good\r day .", "1"), ("bad .", "0")]
 
 
 # ---------------------------------------------------------------- reader errors
@@ -288,6 +298,36 @@ def test_short_row_names_file_and_line(tmp_path):
     _write(tmp_path, "dev.tsv", [["1", "1", "2", "A.", "B."], ["0", "3", "4", "only one"]],
            ["Quality", "#1 ID", "#2 ID", "#1 String", "#2 String"])
     _assert_user_error("mrpc", tmp_path, "dev", str(tmp_path / "dev.tsv"), "line 3", "5")
+
+
+def test_row_with_more_columns_names_file_and_line(tmp_path):
+    """A tab inside a sentence shifts the columns: the model would score the wrong text."""
+    header = ["Quality", "#1 ID", "#2 ID", "#1 String", "#2 String"]
+    _write(tmp_path, "dev.tsv", [["1", "1", "2", "A.", "B."], ["0", "3", "4", "A\ttab.", "B."]],
+           header)
+    _assert_user_error("mrpc", tmp_path, "dev", str(tmp_path / "dev.tsv"), "line 3",
+                       "6 tab-separated columns", "rows have 5", "wrong text")
+    _write(tmp_path, "train.tsv", [["gj", "1", "", "the ."], ["gj", "0", "", "a\tb ."]])
+    _assert_user_error("cola", tmp_path, "train", "train.tsv", "line 2", "5 tab-separated",
+                       "rows have 4")
+    # MNLI: as many columns as the header, whose label columns differ between train and dev.
+    dev_head = _MNLI_HEAD + ["label1", "gold_label"]
+    _write(tmp_path, "dev_matched.tsv", [_mnli_row("0", "A.", "B.", "neutral", "neutral"),
+                                         _mnli_row("1", "C.", "D\t.", "neutral", "neutral")],
+           dev_head)
+    _assert_user_error("mnli-m", tmp_path, "dev", "dev_matched.tsv", "line 3",
+                       "13 tab-separated columns", "rows have 12")
+
+
+def test_header_with_too_few_columns(tmp_path):
+    _write(tmp_path, "dev.tsv", [["1", "1", "2", "A.", "B."]], ["Quality", "#1 ID"])
+    _assert_user_error("mrpc", tmp_path, "dev", "dev.tsv", "line 1 (the header)",
+                       "2 tab-separated", "at least 5")
+
+
+def test_blank_line_inside_a_file(tmp_path):
+    (tmp_path / "dev.tsv").write_bytes(b"sentence\tlabel\ngood .\t1\n\nbad .\t0\n")
+    _assert_user_error("sst-2", tmp_path, "dev", "dev.tsv", "line 3: a blank line")
 
 
 def test_label_outside_the_task_set(tmp_path):

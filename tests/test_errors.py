@@ -15,7 +15,8 @@ import pytest
 
 import main
 from checkpoints.google import write_google_checkpoint
-from modeling.config import BertConfig
+from errors import UserError
+from modeling.config import BertConfig, load_config
 from tests.test_model import random_variables
 from tests.test_resume import make_tiny_run
 from training import steps
@@ -87,6 +88,16 @@ def _index_only(tiny, tmp):
     return str(tmp / "x.ckpt")
 
 
+def _folder(path):
+    path.mkdir(parents=True)
+    return path
+
+
+def _log_folder(tmp):
+    """An OUTPUT_DIR whose log_file.txt cannot be appended to: it is a folder (even for root)."""
+    return str(_folder(tmp / "out" / "log_file.txt").parent)
+
+
 def _damaged_progress(run):
     """The earlier run's folder, with a progress.json that is not JSON."""
     (run / "progress.json").write_text("{not json")
@@ -104,6 +115,12 @@ def _stsb_dir(tmp):
 # id -> function(tiny, tmp) giving the argv; `tmp` is a scratch folder for broken files.
 CASES = {
     "unknown flag": lambda t, tmp: t.argv("--EPOCHS", "3"),
+    # What "$UNSET_VARIABLE" gives: not "flag not given" (the embedded MiniLM, no task config).
+    "empty --BERT_CONFIG_PATH": lambda t, tmp: _replace(t.argv(), "--BERT_CONFIG_PATH", ""),
+    "empty --CHECKPOINT_PATH": lambda t, tmp: _replace(t.argv(), "--CHECKPOINT_PATH", ""),
+    "empty --VOCAB_PATH": lambda t, tmp: _replace(_eval(t), "--VOCAB_PATH", ""),
+    "empty --DATA_DIR": lambda t, tmp: _replace(t.argv(), "--DATA_DIR", ""),
+    "blank --TASK_CONFIG_PATH": lambda t, tmp: _replace(t.argv(), "--TASK_CONFIG_PATH", " "),
     "missing --TASK": lambda t, tmp: t.argv()[2:],
     "unknown task": lambda t, tmp: _replace(t.argv(), "--TASK", "mrcp"),
     "BATCH_SIZE 0": lambda t, tmp: _replace(t.argv(), "--BATCH_SIZE", "0"),
@@ -133,6 +150,12 @@ CASES = {
         _write(tmp / "c.json", json.dumps({"hidden_size": 16, "num_hidden_layers": 2}))),
     "BERT config heads do not divide H": lambda t, tmp: _replace(
         t.argv(), "--BERT_CONFIG_PATH", _config_with(t, tmp, num_attention_heads=3)),
+    "BERT config size as a string": lambda t, tmp: _replace(
+        t.argv(), "--BERT_CONFIG_PATH", _config_with(t, tmp, hidden_size="16")),
+    "BERT config dropout of 1": lambda t, tmp: _replace(
+        t.argv(), "--BERT_CONFIG_PATH", _config_with(t, tmp, hidden_dropout_prob=1.0)),
+    "BERT config block count not whole": lambda t, tmp: _replace(
+        t.argv(), "--BERT_CONFIG_PATH", _config_with(t, tmp, num_hidden_layers=2.5)),
     "checkpoint missing": lambda t, tmp: _replace(t.argv(), "--CHECKPOINT_PATH",
                                                   str(tmp / "bert_model.ckpt")),
     "checkpoint given as its .index file": lambda t, tmp: _replace(
@@ -201,6 +224,16 @@ OUTPUT_CASES = {
     "RESUME with other arguments": lambda t, tmp, run: t.argv("--RESUME", out=run),
     "RESUME with a damaged progress.json": lambda t, tmp, run: t.argv(
         "--RESUME", out=_damaged_progress(run)),
+    "OUTPUT_DIR empty": lambda t, tmp, run: _replace(t.argv(), "--OUTPUT_DIR", ""),
+    "training with log_file.txt a folder": lambda t, tmp, run: t.argv(out=_log_folder(tmp)),
+    "EVAL_ONLY with log_file.txt a folder": lambda t, tmp, run: _eval(t, "--OUTPUT_DIR",
+                                                                      _log_folder(tmp)),
+    "PREDICT_ONLY with prediction.txt a folder": lambda t, tmp, run: t.argv(
+        "--PREDICT_ONLY", out=_folder(tmp / "out" / "prediction.txt").parent),
+    "PRED_GLUE with MRPC.tsv a folder": lambda t, tmp, run: t.argv(
+        "--PREDICT_ONLY", "--PRED_GLUE", out=_folder(tmp / "out" / "MRPC.tsv").parent),
+    "training with a plot's name a folder": lambda t, tmp, run: t.argv(
+        out=_folder(tmp / "out" / "surviving_words.png").parent),
 }
 
 
@@ -260,8 +293,18 @@ def test_wrong_output_dir_gives_one_line_exit_2_and_changes_nothing(case, tiny, 
     assert main.main([str(a) for a in argv]) == 2
     line = _assert_one_clean_error(capsys)
     assert {root: _snapshot(root) for root in (scratch, earlier_run)} == before
-    if case == "RESUME with other arguments":
-        assert "EPOCH 3 then, 1 now" in line
+    assert OUTPUT_MESSAGES.get(case, "") in line
+
+
+OUTPUT_MESSAGES = {
+    "RESUME with other arguments": "EPOCH 3 then, 1 now",
+    "OUTPUT_DIR empty": "--OUTPUT_DIR is empty (an unset shell variable?); give a path",
+    "training with log_file.txt a folder": "log_file.txt cannot be appended to (it is a folder)",
+    "EVAL_ONLY with log_file.txt a folder": "log_file.txt cannot be appended to (it is a folder)",
+    "PREDICT_ONLY with prediction.txt a folder": "holds a folder named prediction.txt",
+    "PRED_GLUE with MRPC.tsv a folder": "holds a folder named MRPC.tsv",
+    "training with a plot's name a folder": "holds a folder named surviving_words.png",
+}
 
 
 @pytest.mark.parametrize("tf_config", [None, "worker0", '{"cluster": {"worker": ["a:1"]}}',
@@ -290,6 +333,12 @@ def test_messages_name_the_file_and_line_and_the_fix(tiny, tmp_path, capsys):
         "checkpoint given as its folder": ["give the prefix, e.g. " + str(tiny.checkpoint)],
         "CKPT format for an HDF5 file": ["--MODEL_FORMAT HDF5"],
         "vocab without [CLS]": ["lacks [CLS]"],
+        "empty --BERT_CONFIG_PATH": [
+            "--BERT_CONFIG_PATH is empty (an unset shell variable?); give a path or leave the "
+            "flag out"],
+        "empty --DATA_DIR": ["--DATA_DIR is empty (an unset shell variable?); give a path"],
+        "BERT config dropout of 1": [
+            "hidden_dropout_prob is 1.0, but it must be a number from 0 up to (not including) 1"],
     }
     for case, parts in expectations.items():
         argv = _replace(CASES[case](tiny, scratch), "--OUTPUT_DIR", str(tmp_path / "out"))
@@ -297,6 +346,29 @@ def test_messages_name_the_file_and_line_and_the_fix(tiny, tmp_path, capsys):
         line = _assert_one_clean_error(capsys)
         for part in parts:
             assert part in line, (case, line)
+
+
+@pytest.mark.parametrize("field, value, allowed", [
+    ("vocab_size", "30522", "a whole number from 1 to 2147483647"),
+    ("hidden_size", 16.0, "a whole number"),
+    ("num_hidden_layers", True, "a whole number"),
+    ("intermediate_size", 2 ** 40, "a whole number from 1 to 2147483647"),
+    ("max_position_embeddings", None, "a whole number"),
+    ("embedding_size", 0, "a whole number from 1"),
+    ("num_hidden_groups", -1, "a whole number from 1"),
+    ("hidden_dropout_prob", 1.0, "a number from 0 up to (not including) 1"),
+    ("attention_probs_dropout_prob", -0.1, "a number from 0 up to (not including) 1"),
+    ("attention_probs_dropout_prob", float("nan"), "a number from 0 up to (not including) 1"),
+    ("initializer_range", "0.02", "a number >= 0"),
+    ("initializer_range", float("inf"), "a number >= 0"),
+    ("hidden_act", ["gelu"], "one of gelu, gelu_new"),
+])
+def test_every_bert_config_field_is_checked_for_type_and_range(tiny, tmp_path, field, value,
+                                                                 allowed):
+    path = _config_with(tiny, tmp_path, **{field: value})
+    with pytest.raises(UserError) as error:
+        load_config(path)
+    assert f"{path}: {field} is {json.dumps(value)}, but it must be {allowed}" in str(error.value)
 
 
 def test_qqp_short_rows_are_skipped_and_reported(tiny, tmp_path, capsys):

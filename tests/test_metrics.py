@@ -1,10 +1,15 @@
 """training/metrics.py against scipy and hand-written confusion-matrix formulas."""
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy import stats
 
+import main
 from data.tasks import TASKS
+from tests.test_resume import make_tiny_run
+from training.log import RunLog, warnings_into_log
 from training.metrics import glue_metrics, glue_prediction_label, primary_metric
 
 
@@ -107,3 +112,60 @@ def test_glue_prediction_labels():
     assert glue_prediction_label(TASKS["cola"], [0.6, 0.4]) == "0"
     assert float(glue_prediction_label(TASKS["sts-b"], np.array([3.14159]))) == pytest.approx(3.142)
     assert float(glue_prediction_label(TASKS["sts-b"], np.float32(4.5))) == 4.5
+
+
+def _glue_metrics_warnings(task, labels, outputs):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = glue_metrics(TASKS[task], np.array(labels), np.array(outputs))
+    return result, [str(w.message) for w in caught]
+
+
+@pytest.mark.parametrize("task, labels, note", [
+    ("cola", [1, 1, 1], "every dev example has label 1: Matthews' correlation is undefined on "
+                        "such a set and is scored 0"),
+    ("cola", [0, 0, 0], "every dev example has label 0: Matthews' correlation is undefined"),
+    ("mrpc", [0, 0, 0], "no dev example has label 1: F1 is undefined on such a set and is "
+                        "scored 0"),
+])
+@pytest.mark.parametrize("predicted", [0, 1])
+def test_a_metric_undefined_on_a_one_class_dev_set_is_one_note(task, labels, note, predicted):
+    outputs = np.eye(2)[[predicted] * len(labels)]
+    result, caught = _glue_metrics_warnings(task, labels, outputs)
+    assert result[TASKS[task].metric] == 0.0
+    assert len(caught) == 1 and caught[0].startswith(note), caught  # none of scikit-learn's
+
+
+def test_no_note_where_the_metric_is_defined():
+    for task, labels in (("cola", [0, 1, 1]), ("mrpc", [1, 1, 1]), ("mrpc", [0, 1, 0])):
+        assert _glue_metrics_warnings(task, labels, np.eye(2)[[1, 1, 1]])[1] == []
+
+
+def test_warnings_go_into_the_log_once_each_and_not_to_stderr(tmp_path, capsys):
+    # `outside` stands for Python's printing to stderr, which the block must keep them from.
+    with warnings.catch_warnings(record=True) as outside:
+        warnings.simplefilter("always")
+        with warnings_into_log():
+            warnings.warn("given before the log exists\n(second line)", UserWarning)
+            log = RunLog(tmp_path)
+            log("first line")
+            for _ in range(3):
+                warnings.warn("a library's noise", DeprecationWarning)
+        warnings.warn("after the block", UserWarning)
+    assert (tmp_path / "log_file.txt").read_text().splitlines() == [
+        "warning: given before the log exists (second line)", "first line",
+        "warning: a library's noise"]
+    assert [str(w.message) for w in outside] == ["after the block"]
+    assert capsys.readouterr().err == ""
+
+
+def test_a_run_logs_the_note_of_a_one_class_dev_set_and_keeps_stderr_clean(tmp_path, capsys):
+    run = make_tiny_run(tmp_path, deterministic=True)
+    lines = (run.data_dir / "dev.tsv").read_text(encoding="utf-8").splitlines()
+    (run.data_dir / "dev.tsv").write_text(
+        "\n".join([lines[0]] + [line for line in lines[1:] if line.startswith("0\t")]) + "\n",
+        encoding="utf-8")
+    assert main.main(run.argv("--EVAL_ONLY")) == 0
+    assert capsys.readouterr().err == ""
+    log = (run.out / "log_file.txt").read_text(encoding="utf-8")
+    assert log.count("warning: no dev example has label 1: F1 is undefined") == 1

@@ -189,3 +189,23 @@ def test_progress_forgets_later_steps_when_a_step_is_redone(tmp_path):
     assert RunProgress(tmp_path).record["steps"] == {fine_tuning: {"done": fine_tuning},
                                                      search: {"done": "again"}}
     assert RunProgress(tmp_path).finished(retraining, retrained_file) is None
+
+
+@pytest.mark.parametrize("mode, stage, words", [
+    ("--EVAL_ONLY", "training.evaluation.evaluate", "the dev set was not scored"),
+    ("--PREDICT_ONLY", "main._timed_predictions", "no prediction.txt was written"),
+])
+def test_interrupted_eval_or_predict_says_what_it_left(tmp_path, monkeypatch, capsys, mode,
+                                                       stage, words):
+    """Their interrupt message speaks of what they do, not of --RESUME (a training flag)."""
+    run = make_tiny_run(tmp_path, deterministic=True)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(stage, interrupted)
+    assert main.main(run.argv(mode)) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: interrupted; " + words), err
+    assert "RESUME" not in err[0] and "run the command again" in err[0]
+    assert not (run.out / "prediction.txt").exists()

@@ -5,14 +5,19 @@ training arguments and the steps finished; it is rewritten whole under a tempora
 renamed, so it is always either the old or the new record.
 """
 
+import contextlib
 import json
 import os
 import sys
+import warnings
 
 from atomic_files import write_atomically
 from errors import UserError
 
+LOG_FILE = "log_file.txt"
 PROGRESS = "progress.json"
+
+_warning_lines = None  # the `_WarningLines` of the `warnings_into_log` block running now
 
 
 class RunLog:
@@ -23,12 +28,59 @@ class RunLog:
     """
 
     def __init__(self, output_dir):
-        self.path = os.path.join(output_dir, "log_file.txt")
+        self.path = os.path.join(output_dir, LOG_FILE)
+        if _warning_lines is not None and _warning_lines.log is None:
+            _warning_lines.log = self
+            _warning_lines.flush()
 
     def __call__(self, line):
         print(line, file=sys.stdout, flush=True)
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(line + "\n")
+        try:
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(line + "\n")
+        except OSError as error:  # checked before the run began; a full disk comes later
+            raise UserError(f"cannot write the log {self.path}: {error.strerror}; free space "
+                            "or fix its permissions (a training run goes on with --RESUME)"
+                            ) from None
+
+
+class _WarningLines:
+    """Python warnings as log lines: each text once, kept back until the run's RunLog exists."""
+
+    def __init__(self):
+        self.log, self.pending, self.seen = None, [], set()
+
+    def show(self, message, category, filename, lineno, file=None, line=None):
+        text = "warning: " + " ".join(str(message).split())
+        if text not in self.seen:
+            self.seen.add(text)
+            self.pending.append(text)
+            self.flush()
+
+    def flush(self):
+        if self.log is not None:
+            lines, self.pending = self.pending, []
+            for line in lines:
+                self.log(line)
+
+
+@contextlib.contextmanager
+def warnings_into_log():
+    """Within the block, Python warnings (scikit-learn's, Keras's, ours) go into the run's log
+    as one line each, once, not onto stderr, which holds nothing but an error's one line.
+
+    A warning given before the first RunLog of the block exists waits for it; if the run ends
+    before (bad input), the warning goes with it.
+    """
+    global _warning_lines
+    outer = _warning_lines
+    with warnings.catch_warnings():
+        _warning_lines = _WarningLines()
+        warnings.showwarning = _warning_lines.show
+        try:
+            yield
+        finally:
+            _warning_lines = outer
 
 
 class RunProgress:

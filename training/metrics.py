@@ -1,5 +1,7 @@
 """GLUE metrics over a whole dev set, and GLUE's spelling of predictions."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn import metrics as sk_metrics
@@ -31,13 +33,30 @@ def glue_metrics(task, labels, outputs):
         raise ValueError(f"expected outputs of shape {(n, task.num_labels)}, got {outputs.shape}")
     predictions = outputs.argmax(axis=-1)
     result = {"accuracy": float(np.mean(predictions == labels))}
-    if task.metric == "f1":
-        result["f1"] = float(sk_metrics.f1_score(labels, predictions,
-                                                 pos_label=task.labels.index("1"),
-                                                 zero_division=0))
-    elif task.metric == "mcc":
-        result["mcc"] = float(sk_metrics.matthews_corrcoef(labels, predictions))
+    if task.metric in ("f1", "mcc"):
+        _note_if_undefined(task, labels)
+    # scikit-learn's warnings here are about its confusion matrix's shape when a dev set or the
+    # predictions have one class; what that means for the metric is the note above.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if task.metric == "f1":
+            result["f1"] = float(sk_metrics.f1_score(labels, predictions,
+                                                     pos_label=task.labels.index("1"),
+                                                     zero_division=0))
+        elif task.metric == "mcc":
+            result["mcc"] = float(sk_metrics.matthews_corrcoef(labels, predictions))
     return result
+
+
+def _note_if_undefined(task, labels):
+    """Warns (main.py logs it as one line) where the dev set leaves the task's metric undefined."""
+    present = [task.labels[i] for i in np.unique(labels)]
+    if task.metric == "mcc" and len(present) == 1:
+        warnings.warn(f"every dev example has label {present[0]}: Matthews' correlation is "
+                      "undefined on such a set and is scored 0", stacklevel=3)
+    elif task.metric == "f1" and "1" not in present:
+        warnings.warn("no dev example has label 1: F1 is undefined on such a set and is scored 0",
+                      stacklevel=3)
 
 
 def _pearson(x, y):
