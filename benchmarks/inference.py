@@ -63,6 +63,9 @@ def parse_args(argv):
     p.add_argument("--retention", action="append", default=[],
                    help="l_1,...,l_L of a PoWER-BERT configuration (repeatable); default: "
                         "three progressively halving configurations")
+    p.add_argument("--relative", action="append", default=[],
+                   help="f_1,...,f_L of a relative configuration, shares of each input's "
+                        "length (repeatable)")
     p.add_argument("--threads", type=int,
                    help="TensorFlow intra- and inter-op threads (default: TensorFlow's)")
     p.add_argument("--xla", action="store_true", help="compile with XLA (jit_compile)")
@@ -164,15 +167,16 @@ def extract_cost_retention(config, seq_len):
     return [max(1, seq_len - j) for j in range(1, config.num_hidden_layers + 1)]
 
 
-def build_models(config, seq_len, retentions, checkpoint=None, num_labels=2):
+def build_models(config, seq_len, retentions, checkpoint=None, num_labels=2, relative=()):
     """BERT and one PoWER-BERT model per retention configuration, all with the same weights.
 
     Args:
         config: a `BertConfig`.
         seq_len: N.
-        retentions: lists l_1..l_L.
+        retentions: lists l_1..l_L (or shares f_1..f_L, for those in `relative`).
         checkpoint: Google checkpoint prefix or .hdf5 to load (None: BERT's random weights).
         num_labels: classes of the classifier on top.
+        relative: the indices in `retentions` of relative configurations.
 
     Returns:
         (BERT model, [PoWER-BERT models]); only real words vote in their significance score.
@@ -187,8 +191,9 @@ def build_models(config, seq_len, retentions, checkpoint=None, num_labels=2):
                      optional=("NSP",))
     weights = {layer.name: layer.get_weights() for layer in bert.layers if layer.weights}
     models = []
-    for retention in retentions:
-        model = build_model(config, seq_len, num_labels, retention_configuration=retention)
+    for i, retention in enumerate(retentions):
+        model = build_model(config, seq_len, num_labels, retention_configuration=retention,
+                            relative=i in relative)
         assign_weights(model, weights)
         models.append(model)
     return bert, models
@@ -283,15 +288,21 @@ def time_interleaved(passes, rounds, warmup=2):
     return times
 
 
+def relative_label(shares):
+    """The table's label of a relative configuration: "rel:0.9,0.7,..."."""
+    return "rel:" + ",".join(f"{share:g}" for share in shares)
+
+
 def benchmark(config, seq_len, batch, retentions, features, checkpoint=None, rounds=10,
-              warmup=2, xla=False, keras_hub=True, extract_cost=None):
+              warmup=2, xla=False, keras_hub=True, extract_cost=None, relatives=()):
     """Times one pass over `features` of BERT both ways, PoWER-BERT and keras-hub's BERT.
 
     - BERT padded to seq_len (the paper's baseline): rows in input order, every batch
       (batch, seq_len).
     - BERT on real lengths (the strong baseline): rows sorted by length, each batch padded
       to its longest row, as with Hugging Face's `group_by_length`.
-    - PoWER-BERT at each configuration, on the same length-aware batches.
+    - PoWER-BERT at each configuration, absolute then relative, on the same length-aware
+      batches.
     - keras-hub's BertBackbone (if asked), on the same length-aware batches.
     - `extract_cost` (if given), PoWER-BERT on inputs padded to seq_len.
 
@@ -307,6 +318,7 @@ def benchmark(config, seq_len, batch, retentions, features, checkpoint=None, rou
         keras_hub: also time keras-hub's BertBackbone.
         extract_cost: a configuration to time padded to seq_len (see
             `extract_cost_retention`), or None.
+        relatives: relative configurations, shares f_1..f_L (labelled by `relative_label`).
 
     Returns:
         A list of row dicts with the keys of COLUMNS, in the order above. Ideal speedups
@@ -316,33 +328,38 @@ def benchmark(config, seq_len, batch, retentions, features, checkpoint=None, rou
     from modeling.flops import total_flops
 
     retentions = [list(r) for r in dict.fromkeys(map(tuple, retentions))]
+    relatives = [list(r) for r in dict.fromkeys(map(tuple, relatives))]
     extra = [] if extract_cost is None else [list(extract_cost)]
-    bert, models = build_models(config, seq_len, retentions + extra, checkpoint)
+    every = retentions + relatives + extra
+    relative_indices = range(len(retentions), len(retentions) + len(relatives))
+    bert, models = build_models(config, seq_len, every, checkpoint, relative=relative_indices)
     padded, real = input_batches(features, batch, "seq_len"), input_batches(features, batch,
                                                                              "batch")
     lengths = features.lengths
     padded_lengths = np.full(len(features), seq_len)
-    # (label, function, batches, lengths the model really runs on, retention)
-    entries = [(BERT_PADDED_LABEL, compiled_forward(bert, xla), padded, padded_lengths, None),
-               (BERT_LABEL, compiled_forward(bert, xla), real, lengths, None)]
-    for retention, model in zip(retentions + extra, models):
-        on_padded = retention in extra
-        entries.append((",".join(map(str, retention)), compiled_forward(model, xla),
-                        padded if on_padded else real,
-                        padded_lengths if on_padded else lengths, retention))
+    # (label, function, batches, lengths the model really runs on, retention, relative)
+    entries = [(BERT_PADDED_LABEL, compiled_forward(bert, xla), padded, padded_lengths, None,
+                False),
+               (BERT_LABEL, compiled_forward(bert, xla), real, lengths, None, False)]
+    for i, (retention, model) in enumerate(zip(every, models)):
+        on_padded, relative = i >= len(every) - len(extra), i in relative_indices
+        entries.append((relative_label(retention) if relative else ",".join(map(str, retention)),
+                        compiled_forward(model, xla), padded if on_padded else real,
+                        padded_lengths if on_padded else lengths, retention, relative))
     if keras_hub:
         hub = keras_hub_forward(config, xla)
         if hub is not None:
-            entries.append((KERAS_HUB_LABEL, hub, real, None, None))
-    times = time_interleaved({label: one_pass(function, batches)
-                              for label, function, batches, _, _ in entries}, rounds, warmup)
+            entries.append((KERAS_HUB_LABEL, hub, real, None, None, False))
+    times = time_interleaved({entry[0]: one_pass(entry[1], entry[2]) for entry in entries},
+                             rounds, warmup)
     flops_padded = total_flops(config, padded_lengths)
     flops_real = total_flops(config, lengths)
     median = {label: statistics.median(seconds) for label, seconds in times.items()}
     threads = effective_threads()
     rows = []
-    for label, _, batches, run_lengths, retention in entries:
-        flops = None if run_lengths is None else total_flops(config, run_lengths, retention)
+    for label, _, batches, run_lengths, retention, relative in entries:
+        flops = None if run_lengths is None else total_flops(config, run_lengths, retention,
+                                                             relative=relative)
         row = dict(configuration=label, padding="seq_len" if batches is padded else "batch",
                    rows=len(features), batch=batch, seq_len=seq_len, threads=threads,
                    ms_min=1000 * min(times[label]), ms_median=1000 * median[label],
@@ -398,7 +415,7 @@ def summary(rows, config, extract_label=None):
 
 
 def run(args):
-    from extract_layers import parse_retention_configuration
+    from extract_layers import parse_relative_configuration, parse_retention_configuration
     from tokenization import load_tokenizer
 
     if args.threads is not None:
@@ -408,7 +425,11 @@ def run(args):
         raise UserError(f"--seq-len {args.seq_len} exceeds the model's "
                         f"{config.max_position_embeddings} positions")
     retentions = [parse_retention_configuration(r, config.num_hidden_layers, args.seq_len)
-                  for r in args.retention] or default_retentions(config, args.seq_len)
+                  for r in args.retention]
+    if not (retentions or args.relative):
+        retentions = default_retentions(config, args.seq_len)
+    relatives = [parse_relative_configuration(r, config.num_hidden_layers)
+                 for r in args.relative]
     extract_cost = extract_cost_retention(config, args.seq_len) if args.extract_cost else None
     features = real_inputs(load_tokenizer(vocab, cased=False), args.seq_len, args.data_dir,
                            args.task, args.rows)
@@ -421,7 +442,7 @@ def run(args):
           f"XLA {'on' if args.xla else 'off'}; {args.rounds} rounds; ms per pass over all rows")
     rows = benchmark(config, args.seq_len, args.batch, retentions, features, checkpoint,
                      args.rounds, args.warmup, args.xla, keras_hub=not args.no_keras_hub,
-                     extract_cost=extract_cost)
+                     extract_cost=extract_cost, relatives=relatives)
     print(format_table(rows))
     extract_label = None if extract_cost is None else ",".join(map(str, extract_cost))
     for line in summary(rows, config, extract_label):

@@ -24,6 +24,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from errors import exit_code  # noqa: E402
 
+MODELS = {"absolute": "PoWER-BERT", "relative": "PoWER-BERT, relative retention"}
 CSV_NAME = "tradeoff.csv"
 PNG_NAME = "tradeoff.png"
 CSV_COLUMNS = ("model", "lambda", "retention_configuration", "ideal_vs_padded",
@@ -37,7 +38,12 @@ def parse_args(argv):
     p.add_argument("--task", default="mrpc")
     p.add_argument("--data-dir", required=True, help="the task's GLUE folder")
     p.add_argument("--output-dir", required=True)
-    p.add_argument("--lambdas", required=True, help="comma-separated LAMBDA values")
+    p.add_argument("--lambdas", default="",
+                   help="comma-separated LAMBDA values of absolute-mode searches")
+    p.add_argument("--relative-lambdas", default="",
+                   help="comma-separated LAMBDA values of relative-mode searches")
+    p.add_argument("--group-by-length", action="store_true",
+                   help="train on batches of similar lengths (faster)")
     p.add_argument("--finetuned", help="a finetune.hdf5 of an earlier run: skips step 1")
     p.add_argument("--epochs", type=int, default=3, help="epochs of each step (default 3)")
     p.add_argument("--batch-size", type=int, help="default: the task's")
@@ -49,10 +55,15 @@ def parse_args(argv):
     p.add_argument("--rounds", type=int, default=10, help="rounds of the speed benchmark")
     p.add_argument("--threads", type=int, help="TensorFlow threads (default: TensorFlow's)")
     args = p.parse_args(argv)
-    try:
-        args.lambdas = [float(v) for v in args.lambdas.split(",")]
-    except ValueError:
-        p.error(f"--lambdas {args.lambdas!r} is not a comma-separated list of numbers")
+    for flag in ("lambdas", "relative_lambdas"):
+        text = getattr(args, flag)
+        try:
+            setattr(args, flag, [float(v) for v in text.split(",")] if text else [])
+        except ValueError:
+            p.error(f"--{flag.replace('_', '-')} {text!r} is not a comma-separated list of "
+                    "numbers")
+    if not (args.lambdas or args.relative_lambdas):
+        p.error("give --lambdas, --relative-lambdas or both")
     return args
 
 
@@ -65,19 +76,19 @@ def load_task_data(task, data_dir, tokenizer, train_rows=None, dev_rows=None):
                                   read_examples(task, data_dir, "dev")[:dev_rows], tokenizer)
 
 
-def sweep(config, checkpoint, task, data, hp, lambdas, output_dir, log, finetuned_path=None):
+def sweep(config, checkpoint, task, data, hp, runs, output_dir, log, finetuned_path=None):
     """Fine-tunes once (or takes an earlier fine-tuning), then runs steps 2 and 3 per LAMBDA.
 
     Args:
         config, checkpoint: the pre-trained model (Google checkpoint prefix).
         finetuned_path: finetune.hdf5 of an earlier run of the same task, instead of step 1.
         task, data, hp: as for `training.steps`; `hp.lambda_` is replaced per LAMBDA.
-        lambdas: the LAMBDA values.
+        runs: (retention mode, LAMBDA) pairs.
         output_dir: the fine-tuning's folder; each LAMBDA gets a sub-folder.
         log: function(line).
 
     Returns:
-        (fine-tuned dev metrics, [(LAMBDA, retention configuration, dev metrics)]).
+        (fine-tuned dev metrics, [(mode, LAMBDA, retention configuration, dev metrics)]).
     """
     import dataclasses
 
@@ -97,31 +108,33 @@ def sweep(config, checkpoint, task, data, hp, lambdas, output_dir, log, finetune
                               lambda model: load_weights(model, checkpoint, "CKPT", config,
                                                          task.seq_len, optional=("NSP",)), log)
     results = []
-    for value in lambdas:
-        run_dir = os.path.join(output_dir, f"lambda_{value:g}")
+    for mode, value in runs:
+        run_dir = os.path.join(output_dir, f"{mode}_lambda_{value:g}")
         os.makedirs(run_dir, exist_ok=True)
         shutil.copyfile(os.path.join(output_dir, FINETUNE), os.path.join(run_dir, FINETUNE))
-        log(f"LAMBDA {value:g} in {run_dir}")
-        run_hp = dataclasses.replace(hp, lambda_=value)
+        log(f"{mode} retention, LAMBDA {value:g} in {run_dir}")
+        run_hp = dataclasses.replace(hp, lambda_=value, retention_mode=mode)
         retention = configuration_search(config, task, data, run_hp, run_dir, log)
         metrics = retrain(config, task, data, run_hp, retention, run_dir, log)
-        results.append((value, retention, metrics))
+        results.append((mode, value, retention, metrics))
     return finetuned, results
 
 
-def measure(config, checkpoint, task, retentions, features, batch, rounds):
-    """benchmarks.inference rows of both BERT baselines and each configuration, in one
-    interleaved run on `features` (the task's own dev rows)."""
+def measure(config, checkpoint, task, results, features, batch, rounds):
+    """benchmarks.inference rows of both BERT baselines and each configuration of `results`
+    (from `sweep`), in one interleaved run on `features` (the task's own dev rows)."""
     from benchmarks.inference import benchmark
 
-    return benchmark(config, task.seq_len, batch, retentions, features, checkpoint, rounds,
-                     keras_hub=False)
+    return benchmark(config, task.seq_len, batch,
+                     [r for mode, _, r, _ in results if mode == "absolute"], features,
+                     checkpoint, rounds, keras_hub=False,
+                     relatives=[r for mode, _, r, _ in results if mode == "relative"])
 
 
 def write_outputs(output_dir, task, finetuned, results, rows):
     """tradeoff.csv and tradeoff.png; returns their paths."""
     from atomic_files import write_atomically
-    from benchmarks.inference import BERT_LABEL, BERT_PADDED_LABEL
+    from benchmarks.inference import BERT_LABEL, BERT_PADDED_LABEL, relative_label
     from training.plots import plot_tradeoff
     from training.metrics import primary_metric
 
@@ -134,9 +147,10 @@ def write_outputs(output_dir, task, finetuned, results, rows):
                   **{key: by_label[label][key] for key in speeds})
              for model, label in (("BERT padded to seq_len", BERT_PADDED_LABEL),
                                   ("BERT on real lengths", BERT_LABEL))]
-    for value, retention, metrics in results:
-        row = by_label[",".join(map(str, retention))]  # LAMBDAs may find the same one
-        lines.append(dict(model="PoWER-BERT", retention_configuration=",".join(map(str, retention)),
+    for mode, value, retention, metrics in results:
+        label = relative_label(retention) if mode == "relative" else ",".join(map(str, retention))
+        row = by_label[label]  # LAMBDAs may find the same one
+        lines.append(dict(model=MODELS[mode], retention_configuration=label,
                           metric=task.metric, dev_metric=primary_metric(task, metrics),
                           **{"lambda": value}, **{key: row[key] for key in speeds}))
     csv_path, png_path = (os.path.join(output_dir, CSV_NAME), os.path.join(output_dir, PNG_NAME))
@@ -145,8 +159,10 @@ def write_outputs(output_dir, task, finetuned, results, rows):
     writer.writeheader()
     writer.writerows(lines)
     write_atomically(csv_path, table.getvalue())
-    plot_tradeoff(png_path, {"PoWER-BERT": [(line["speedup_vs_real"], line["dev_metric"],
-                                             f"λ={line['lambda']:g}") for line in lines[2:]]},
+    plot_tradeoff(png_path, {name: [(line["speedup_vs_real"], line["dev_metric"],
+                                     f"λ={line['lambda']:g}") for line in lines[2:]
+                                    if line["model"] == name] for name in MODELS.values()
+                             if any(line["model"] == name for line in lines)},
                   [(line["speedup_vs_real"], line["dev_metric"], line["model"])
                    for line in lines[:2]], task.metric)
     return csv_path, png_path
@@ -168,15 +184,16 @@ def run(args):
     hp = Hyperparameters(epochs=args.epochs, batch_size=_given_or(args.batch_size, task.batch_size),
                          lr_bert=_given_or(args.lr_bert, task.lr_bert),
                          lr_soft_extract=_given_or(args.lr_soft_extract, task.lr_soft_extract),
-                         lambda_=task.lambda_)
+                         lambda_=task.lambda_, group_by_length=args.group_by_length)
     os.makedirs(args.output_dir, exist_ok=True)
     log = RunLog(args.output_dir)
     log(f"Trade-off sweep: {task.name}, {len(data.train)} train / {len(data.dev)} dev rows, "
-        f"LAMBDA {args.lambdas}, {hp}")
-    finetuned, results = sweep(config, checkpoint, task, data, hp, args.lambdas,
+        f"LAMBDA {args.lambdas}, relative LAMBDA {args.relative_lambdas}, {hp}")
+    runs = [("absolute", value) for value in args.lambdas] + \
+        [("relative", value) for value in args.relative_lambdas]
+    finetuned, results = sweep(config, checkpoint, task, data, hp, runs,
                                args.output_dir, log, args.finetuned)
-    rows = measure(config, checkpoint, task, [r for _, r, _ in results], data.dev,
-                   args.bench_batch, args.rounds)
+    rows = measure(config, checkpoint, task, results, data.dev, args.bench_batch, args.rounds)
     for path in write_outputs(args.output_dir, task, finetuned, results, rows):
         log(f"Wrote {path}")
 

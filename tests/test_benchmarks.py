@@ -16,6 +16,7 @@ from data.glue import read_examples
 from data.tasks import get_task
 from modeling.bert import build_model
 from modeling.config import BertConfig
+from extract_layers import relative_kept
 from modeling.flops import flop_reduction, forward_flops
 from tokenization import load_tokenizer
 
@@ -77,11 +78,14 @@ def test_time_interleaved_warms_up_then_runs_each_once_per_round_in_rotated_orde
 def test_benchmark_rows_speedups_against_both_baselines_with_flop_ideals(features):
     config = BertConfig(**TINY)
     extract = inference.extract_cost_retention(config, SEQ_LEN)
+    shares = [0.5, 0.3, 0.2, 0.1]
     rows = inference.benchmark(config, SEQ_LEN, BATCH, RETENTIONS, features, rounds=2,
-                               warmup=1, keras_hub=False, extract_cost=extract)
-    labels = ["BERT-padded", "BERT", "12,6,3,1", "20,16,8,8", ",".join(map(str, extract))]
+                               warmup=1, keras_hub=False, extract_cost=extract,
+                               relatives=[shares])
+    labels = ["BERT-padded", "BERT", "12,6,3,1", "20,16,8,8", "rel:0.5,0.3,0.2,0.1",
+              ",".join(map(str, extract))]
     assert [row["configuration"] for row in rows] == labels
-    assert [row["padding"] for row in rows] == ["seq_len", "batch", "batch", "batch", "seq_len"]
+    assert [row["padding"] for row in rows] == ["seq_len"] + ["batch"] * 4 + ["seq_len"]
     lengths = features.lengths
     assert lengths.min() < SEQ_LEN  # real lengths differ from N
     padded_flops = len(lengths) * forward_flops(config, SEQ_LEN)
@@ -93,6 +97,9 @@ def test_benchmark_rows_speedups_against_both_baselines_with_flop_ideals(feature
         assert row["ideal_vs_padded"] == pytest.approx(padded_flops / flops)
         assert row["ideal_vs_real"] == pytest.approx(real_flops / flops)
         assert row["of_ideal"] == pytest.approx(row["speedup_vs_real"] / row["ideal_vs_real"])
+    relative_flops = sum(forward_flops(config, int(n), relative_kept(shares, int(n)))
+                         for n in lengths)
+    assert by_label[labels[4]]["ideal_vs_real"] == pytest.approx(real_flops / relative_flops)
     extract_row = by_label[labels[-1]]
     assert extract_row["ideal_vs_padded"] == pytest.approx(
         flop_reduction(config, SEQ_LEN, extract))
@@ -184,8 +191,10 @@ def test_tradeoff_writes_one_csv_line_per_lambda_even_when_configurations_coinci
                     ideal_vs_real=vs_real + 0.1)
 
     rows = [row("BERT-padded", 250.0, 1.0, 0.4), row("BERT", 100.0, 2.5, 1.0),
-            row("64,32", 40.0, 6.25, 2.5)]
-    results = [(0.001, [64, 32], {"f1": 0.85}), (0.002, [64, 32], {"f1": 0.84})]
+            row("64,32", 40.0, 6.25, 2.5), row("rel:0.5,0.25", 50.0, 5.0, 2.0)]
+    results = [("absolute", 0.001, [64, 32], {"f1": 0.85}),
+               ("absolute", 0.002, [64, 32], {"f1": 0.84}),
+               ("relative", 0.001, [0.5, 0.25], {"f1": 0.86})]
     csv_path, png_path = tradeoff.write_outputs(str(tmp_path), task, {"f1": 0.88}, results, rows)
     with open(csv_path, encoding="utf-8") as f:
         lines = list(csv.DictReader(f))
@@ -194,5 +203,6 @@ def test_tradeoff_writes_one_csv_line_per_lambda_even_when_configurations_coinci
         ("BERT padded to seq_len", "", "1.0", "0.4", "0.88"),
         ("BERT on real lengths", "", "2.5", "1.0", "0.88"),
         ("PoWER-BERT", "0.001", "6.25", "2.5", "0.85"),
-        ("PoWER-BERT", "0.002", "6.25", "2.5", "0.84")]
+        ("PoWER-BERT", "0.002", "6.25", "2.5", "0.84"),
+        ("PoWER-BERT, relative retention", "0.001", "5.0", "2.0", "0.86")]
     assert Path(png_path).read_bytes()[:8] == PNG_SIGNATURE

@@ -86,3 +86,29 @@ def test_each_row_keeps_its_own_share(fine_tuned_classifier):
     for b, n in enumerate(features.lengths):
         assert [int(m[b].sum()) for m in kept_masks] == relative_kept(shares, int(n))
         assert kept[0][b][0] == 0  # [CLS] first
+
+
+def test_relative_soft_extract_scales_by_the_bins_a_word_covers():
+    import tensorflow as tf
+    from extract_layers import SoftExtract
+
+    # Row 0: 4 real words of 6 (each covers 2 of 8 bins); row 1: 3 real words.
+    received = np.array([0.1, 3.0, 1.0, 2.0, 0.0, 0.0])
+    probs = np.tile(received / received.sum(), (6, 1))[None, None].repeat(2, 0).astype(np.float32)
+    mask = np.array([[1, 1, 1, 1, 0, 0], [1, 1, 1, 0, 0, 0]], np.int32)
+    layer = SoftExtract(8, 0.0, block=1, relative=True)
+    x = np.ones((2, 6, 1), np.float32)
+    layer(x, probs, mask)
+    r = np.array([1.0, 0.9, 0.8, 0.6, 0.5, 0.4, 0.2, 0.1], np.float32)
+    layer.r.assign(r)
+    with tf.GradientTape() as tape:
+        out = layer(x, probs, mask)
+        total = tf.reduce_sum(out * mask[:, :, None])
+    out = np.asarray(out)[:, :, 0]
+    # Row 0 ranks: [CLS] 0, position 1 (3.0) 1, position 3 (2.0) 2, position 2 (1.0) 3.
+    np.testing.assert_allclose(out[0, :4], [r[0:2].mean(), r[2:4].mean(), r[6:8].mean(),
+                                            r[4:6].mean()], rtol=1e-6)
+    # Row 1, n = 3: rank k covers [8k/3, 8(k+1)/3): bins 0-2, 2-5, 5-7.
+    np.testing.assert_allclose(out[1, :3], [r[0:3].mean(), r[2:6].mean(), r[5:8].mean()],
+                               rtol=1e-6)
+    assert (np.asarray(tape.gradient(total, layer.r)) > 0).all()  # every bin learns
