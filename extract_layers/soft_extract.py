@@ -61,7 +61,7 @@ class SoftExtract(keras.layers.Layer):
 
     Example:
     >>> x = keras.ops.ones((2, 8, 16)); probs = keras.ops.ones((2, 4, 8, 8)) / 8
-    >>> SoftExtract(8, 1e-3, block=1)(x, probs, keras.ops.ones((2, 8))).shape
+    >>> tuple(SoftExtract(8, 1e-3, block=1)(x, probs, keras.ops.ones((2, 8))).shape)
     (2, 8, 16)
     """
 

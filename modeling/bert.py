@@ -43,7 +43,8 @@ def build_model(config, seq_len, num_labels, retention_configuration=None, searc
     Example:
     >>> from modeling.config import BertConfig
     >>> config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
-    ...                     num_attention_heads=4, intermediate_size=64)
+    ...                     num_attention_heads=4, intermediate_size=64,
+    ...                     max_position_embeddings=16, type_vocab_size=2)
     >>> model = build_model(config, seq_len=16, num_labels=2, retention_configuration=[8, 4])
     >>> model.predict([keras.ops.ones((3, 10), "int32")] * 3, verbose=0).shape
     (3, 2)

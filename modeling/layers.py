@@ -40,7 +40,7 @@ class PositionEmbedding(keras.layers.Layer):
         initializer_range: stddev of the truncated-normal initializer.
 
     Example:
-    >>> PositionEmbedding(128)(keras.ops.zeros((2, 128, 768))).shape
+    >>> tuple(PositionEmbedding(128)(keras.ops.zeros((2, 128, 768))).shape)
     (2, 128, 768)
     """
 
@@ -83,7 +83,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
     Example:
     >>> x = keras.ops.ones((2, 16, 64)); mask = keras.ops.ones((2, 16))
     >>> out, probs = MultiHeadSelfAttention(num_heads=4)(x, mask)
-    >>> probs.shape
+    >>> tuple(probs.shape)
     (2, 4, 16, 16)
     """
 
@@ -148,7 +148,7 @@ class FeedForward(keras.layers.Layer):
         initializer_range: stddev of the truncated-normal initializer.
 
     Example:
-    >>> FeedForward(256)(keras.ops.ones((2, 8, 64))).shape
+    >>> tuple(FeedForward(256)(keras.ops.ones((2, 8, 64))).shape)
     (2, 8, 64)
     """
 
