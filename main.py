@@ -207,7 +207,7 @@ def _run(args, strategy, held):
     if args.EVAL_ONLY or args.PREDICT_ONLY:
         if args.RETENTION_CONFIG is None:
             retention = [1.0 if mode == "relative" else task.seq_len] * config.num_hidden_layers
-            notes.append(f"RETENTION_CONFIG not given: keeping all word vectors in every block "
+            notes.append("RETENTION_CONFIG not given: keeping all word vectors in every block "
                          "(plain BERT)")
         elif mode == "relative":
             retention = parse_relative_configuration(args.RETENTION_CONFIG,

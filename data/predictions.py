@@ -1,7 +1,8 @@
 """The files `--PREDICT_ONLY` writes: `prediction.txt` and the GLUE server's TSV."""
 
+import numpy as np
+
 from atomic_files import write_atomically
-from training.metrics import glue_prediction_label
 
 
 def write_predictions(path, outputs):
@@ -14,3 +15,18 @@ def write_glue_submission(path, task, examples, outputs):
     rows = [f"{example.guid}\t{glue_prediction_label(task, row)}\n"
             for example, row in zip(examples, outputs)]
     write_atomically(path, "index\tprediction\n" + "".join(rows))
+
+
+def glue_prediction_label(task, output_row):
+    """One prediction as the GLUE server expects it in a submission file.
+
+    Args:
+        task: a `Task`.
+        output_row: the model output of one example: class probabilities, or the score.
+
+    Returns:
+        The label string (e.g. "entailment", "1"), or the STS-B score as a decimal number.
+    """
+    if task.is_regression:
+        return f"{float(np.ravel(output_row)[0]):.3f}"
+    return task.labels[int(np.argmax(output_row))]

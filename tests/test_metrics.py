@@ -10,7 +10,8 @@ import main
 from data.tasks import TASKS
 from tests.test_resume import make_tiny_run
 from training.log import RunLog, warnings_into_log
-from training.metrics import glue_metrics, glue_prediction_label, primary_metric
+from data.predictions import glue_prediction_label
+from training.metrics import glue_metrics, primary_metric
 
 
 def _probabilities(rng, n, classes):

@@ -1,4 +1,4 @@
-"""GLUE metrics over a whole dev set, and GLUE's spelling of predictions."""
+"""GLUE metrics over a whole dev set."""
 
 import warnings
 
@@ -80,18 +80,3 @@ def primary_metric(task, metrics):
         metrics: the dict `glue_metrics` returned.
     """
     return metrics[task.metric]
-
-
-def glue_prediction_label(task, output_row):
-    """One prediction as the GLUE server expects it in a submission file.
-
-    Args:
-        task: a `Task`.
-        output_row: the model output of one example: class probabilities, or the score.
-
-    Returns:
-        The label string (e.g. "entailment", "1"), or the STS-B score as a decimal number.
-    """
-    if task.is_regression:
-        return f"{float(np.ravel(output_row)[0]):.3f}"
-    return task.labels[int(np.argmax(output_row))]
