@@ -23,8 +23,8 @@ from modeling.bert import build_model, soft_extract_layers
 from modeling.flops import flop_reduction
 from training.distribute import fit_under_any_strategy
 from training.evaluation import evaluate, format_metrics, model_inputs
-from training.log import RunProgress
-from training.metrics import primary_metric
+from training.log import RunProgress, original_epochs_line, original_retention_line
+from training.metrics import original_validation_metric, primary_metric
 from training.optimizer import PowerBertAdam, WarmupLinearDecay
 
 FINETUNE = "finetune.hdf5"
@@ -78,11 +78,13 @@ class BestEpoch(keras.callbacks.Callback):
         self.log, self.step_name = log, step_name
         self.best = -math.inf
         self.best_metrics = self.best_weights = None
+        self.history = []  # the original's validation metric, per epoch
 
     def on_epoch_end(self, epoch, logs=None):
         metrics = evaluate(self.model, self.task, self.data.dev, self.data.dev_labels,
                            self.batch_size)
         self.log(f"{self.step_name} epoch {epoch + 1}: dev {format_metrics(metrics)}")
+        self.history.append(original_validation_metric(self.task, metrics))
         # The first epoch is kept even if its metric is NaN, so that a step always has output.
         if self.best_weights is None or primary_metric(self.task, metrics) > self.best:
             self.best, self.best_metrics = primary_metric(self.task, metrics), metrics
@@ -93,6 +95,7 @@ class BestEpoch(keras.callbacks.Callback):
         self.model.set_weights(self.best_weights)
         write_hdf5_weights(path, self.model)
         self.log(f"{self.step_name} best epoch: dev {format_metrics(self.best_metrics)}")
+        self.log(original_epochs_line(self.step_name.lower(), self.history))
         return {name: float(value) for name, value in self.best_metrics.items()}
 
 
@@ -163,6 +166,7 @@ def configuration_search(config, task, data, hp, output_dir, log, strategy=None)
     retention = derive_retention_configuration(
         [layer.r.numpy() for layer in soft_extract_layers(model)])
     log(f"Retention Configuration : {retention}")
+    log(original_retention_line(retention))
     log(f"FLOP reduction of this configuration: "
         f"{flop_reduction(config, task.seq_len, retention, task.num_labels):.2f}x")
     return retention
