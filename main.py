@@ -48,7 +48,8 @@ def parse_args(argv):
     p.add_argument("--MODEL_FORMAT", type=str.upper, choices=("CKPT", "HDF5"),
                    help="format of --CHECKPOINT_PATH (default: HDF5 for .hdf5/.h5, else CKPT)")
     p.add_argument("--RETENTION_CONFIG",
-                   help="word vectors kept per block, e.g. 128,128,64,64,32,32 (eval/predict)")
+                   help="word vectors kept per block, e.g. 128,128,64,64,32,32 (eval/predict; "
+                        "default: the configuration an .hdf5 of ours records, else all)")
     p.add_argument("--DISTRIBUTE", choices=("none", "mirrored", "multi_worker"), default="none",
                    help="tf.distribute strategy: none (one device), mirrored (all local GPUs) "
                         "or multi_worker (the workers in TF_CONFIG; the chief writes the "
@@ -126,11 +127,10 @@ def run(args):
 def _run(args, strategy):
     """`run`, with the tf.distribute strategy made."""
     from checkpoints.default_model import ensure_default_model
-    from checkpoints.load import guess_format, load_weights
+    from checkpoints.load import guess_format, load_weights, resolve_retention
     from data.features import encode, encode_labels
     from data.predictions import write_glue_submission, write_predictions
     from data.tasks import get_task
-    from extract_layers import parse_retention_configuration
     from modeling.bert import build_model
     from modeling.config import load_config
     from tokenization import load_tokenizer
@@ -160,13 +160,11 @@ def _run(args, strategy):
         notes.append(f"BATCH_SIZE not given: using {batch_size}, the original's for {task.name}")
 
     if args.EVAL_ONLY or args.PREDICT_ONLY:
-        if args.RETENTION_CONFIG is None:
-            retention = [task.seq_len] * config.num_hidden_layers
-            notes.append(f"RETENTION_CONFIG not given: keeping all {task.seq_len} word vectors "
-                         "in every block (plain BERT)")
-        else:
-            retention = parse_retention_configuration(args.RETENTION_CONFIG,
-                                                      config.num_hidden_layers, task.seq_len)
+        retention, note = resolve_retention(args.RETENTION_CONFIG, args.CHECKPOINT_PATH,
+                                            model_format, config.num_hidden_layers,
+                                            task.seq_len)
+        if note:
+            notes.append(note)
         (examples,) = _read_splits(task, args.DATA_DIR, ["dev" if args.EVAL_ONLY else "test"],
                                    notes)
         with strategy.scope():

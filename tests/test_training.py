@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 import main
-from checkpoints.hdf5 import read_hdf5_weights
+from checkpoints.hdf5 import read_hdf5_metadata, read_hdf5_weights
 from data.features import Features
 from data.tasks import TASKS
 from modeling.bert import build_model, soft_extract_layers
@@ -141,3 +141,36 @@ def test_log_has_the_originals_lines_parsable_as_its_scripts_parse_them(readme_t
     retention = original_log_value(log, " Retention Configuration :")
     ours = re.search(r"^Retention Configuration : (\[.*\])$", log, re.MULTILINE).group(1)
     assert retention == ast.literal_eval(ours) and len(retention) == 6
+
+
+def test_files_record_their_retention_configuration(readme_training):
+    log = (readme_training.out / "log_file.txt").read_text()
+    retention = ast.literal_eval(
+        re.search(r"^Retention Configuration : (\[.*\])$", log, re.MULTILINE).group(1))
+    expected = {steps.FINETUNE: None, steps.SEARCH: retention, steps.RETRAINED: retention}
+    for name, recorded in expected.items():
+        assert read_hdf5_metadata(readme_training.out / name) == {
+            "task": "mrpc", "seq_len": 48, "retention_configuration": recorded}, name
+
+
+def test_eval_only_without_retention_config_uses_the_recorded_one(readme_training):
+    """EVAL_ONLY of retrained.hdf5, no --RETENTION_CONFIG, reproduces the logged dev metrics."""
+    out = readme_training.out
+    log = (out / "log_file.txt").read_text()
+    retention = re.search(r"^Retention Configuration : (\[.*\])$", log, re.MULTILINE).group(1)
+    logged = re.search(r"Re-training best epoch: dev (.*)", log).group(1)
+    checkpoint = ["--CHECKPOINT_PATH", str(out / steps.RETRAINED), "--EVAL_ONLY",
+                  "--MODEL_FORMAT", "HDF5", "--BATCH_SIZE", "16"]
+    assert main.main(readme_training.common + checkpoint) == 0
+    evaluated = (out / "log_file.txt").read_text()[len(log):]
+    assert f"RETENTION_CONFIG not given: using {retention}, which " in evaluated
+    assert f"Retention Configuration : {retention}" in evaluated
+    assert f"dev metrics over all 48 examples: {logged}" in evaluated
+
+    # A configuration given on the command line wins, with a note.
+    other = ",".join(["48"] * 6)
+    log = (out / "log_file.txt").read_text()
+    assert main.main(readme_training.common + checkpoint + ["--RETENTION_CONFIG", other]) == 0
+    evaluated = (out / "log_file.txt").read_text()[len(log):]
+    assert f"RETENTION_CONFIG {[48] * 6} given: it replaces {retention}" in evaluated
+    assert f"Retention Configuration : {[48] * 6}" in evaluated

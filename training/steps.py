@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from checkpoints.hdf5 import read_hdf5_weights, write_hdf5_weights
+from checkpoints.hdf5 import model_record, read_hdf5_weights, write_hdf5_weights
 from checkpoints.assign import assign_weights
 from data.features import encode, encode_labels
 from extract_layers import derive_retention_configuration
@@ -90,10 +90,15 @@ class BestEpoch(keras.callbacks.Callback):
             self.best, self.best_metrics = primary_metric(self.task, metrics), metrics
             self.best_weights = self.model.get_weights()
 
-    def save(self, path):
-        """Writes the best epoch's weights to `path` (atomically) and returns its metrics."""
+    def save(self, path, metadata):
+        """Writes the best epoch's weights to `path` (atomically) and returns its metrics.
+
+        Args:
+            path: the step's `.hdf5` file.
+            metadata: its `checkpoints.hdf5.model_record`.
+        """
         self.model.set_weights(self.best_weights)
-        write_hdf5_weights(path, self.model)
+        write_hdf5_weights(path, self.model, metadata)
         self.log(f"{self.step_name} best epoch: dev {format_metrics(self.best_metrics)}")
         self.log(original_epochs_line(self.step_name.lower(), self.history))
         return {name: float(value) for name, value in self.best_metrics.items()}
@@ -146,7 +151,7 @@ def fine_tune(config, task, data, hp, output_dir, load_initial, log, strategy=No
         _compile(model, task, hp, len(data.train))
     best = BestEpoch(task, data, hp.batch_size, log, "Fine-tuning")
     _fit(model, data, hp, [best])
-    return best.save(os.path.join(output_dir, FINETUNE))
+    return best.save(os.path.join(output_dir, FINETUNE), model_record(task, None))
 
 
 def configuration_search(config, task, data, hp, output_dir, log, strategy=None):
@@ -162,9 +167,10 @@ def configuration_search(config, task, data, hp, output_dir, log, strategy=None)
                        optional=[layer.name for layer in soft_extract_layers(model)])
         _compile(model, task, hp, len(data.train), retention_lr=hp.lr_soft_extract)
     _fit(model, data, hp)
-    write_hdf5_weights(os.path.join(output_dir, SEARCH), model)
     retention = derive_retention_configuration(
         [layer.r.numpy() for layer in soft_extract_layers(model)])
+    # The search model records the configuration its retention parameters give.
+    write_hdf5_weights(os.path.join(output_dir, SEARCH), model, model_record(task, retention))
     log(f"Retention Configuration : {retention}")
     log(original_retention_line(retention))
     log(f"FLOP reduction of this configuration: "
@@ -182,7 +188,7 @@ def retrain(config, task, data, hp, retention, output_dir, log, strategy=None):
         _compile(model, task, hp, len(data.train))
     best = BestEpoch(task, data, hp.batch_size, log, "Re-training")
     _fit(model, data, hp, [best])
-    return best.save(os.path.join(output_dir, RETRAINED))
+    return best.save(os.path.join(output_dir, RETRAINED), model_record(task, retention))
 
 
 def train_power_bert(config, task, data, hp, output_dir, load_initial, log, strategy=None):
