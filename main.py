@@ -54,6 +54,9 @@ def parse_args(argv):
                    help="tf.distribute strategy: none (one device), mirrored (all local GPUs) "
                         "or multi_worker (the workers in TF_CONFIG; the chief writes the "
                         "outputs); BATCH_SIZE is the global batch")
+    p.add_argument("--SEED", type=int, default=0,
+                   help="seed of dropout and of new layers' initial weights: the same command "
+                        "with the same seed trains the same weights (default 0)")
     p.add_argument("--RESUME", action="store_true",
                    help="continue the interrupted training run in OUTPUT_DIR, given the same "
                         "arguments: steps already complete are skipped")
@@ -73,6 +76,8 @@ def parse_args(argv):
     for flag in ("EPOCH", "BATCH_SIZE"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             raise UserError(f"--{flag} must be a positive integer")
+    if not 0 <= args.SEED < 2 ** 32:  # NumPy's seeds, which Keras seeds too
+        raise UserError(f"--SEED must be an integer from 0 to {2 ** 32 - 1}, not {args.SEED}")
     for flag in ("LR_SOFT_EXTRACT", "LR_BERT", "LAMBDA"):
         value = getattr(args, flag)
         if value is not None and not (math.isfinite(value) and value >= 0):
@@ -206,7 +211,8 @@ def _run(args, strategy):
                          lr_bert=_default(args, "LR_BERT", task.lr_bert, task, notes),
                          lr_soft_extract=_default(args, "LR_SOFT_EXTRACT", task.lr_soft_extract,
                                                   task, notes),
-                         lambda_=_default(args, "LAMBDA", task.lambda_, task, notes))
+                         lambda_=_default(args, "LAMBDA", task.lambda_, task, notes),
+                         seed=args.SEED)
     train, dev = _read_splits(task, args.DATA_DIR, ["train", "dev"], notes)
     optional_layers = ("NSP",)
     # Step 1 loads the checkpoint only once the run has begun: try it now, so that a
@@ -328,7 +334,8 @@ def _training_arguments(args, task, hp, model_format):
             **{flag: os.path.abspath(getattr(args, flag)) for flag in (
                 "BERT_CONFIG_PATH", "CHECKPOINT_PATH", "VOCAB_PATH", "DATA_DIR")},
             "CASED": args.CASED, "EPOCH": hp.epochs, "BATCH_SIZE": hp.batch_size,
-            "LR_BERT": hp.lr_bert, "LR_SOFT_EXTRACT": hp.lr_soft_extract, "LAMBDA": hp.lambda_}
+            "LR_BERT": hp.lr_bert, "LR_SOFT_EXTRACT": hp.lr_soft_extract, "LAMBDA": hp.lambda_,
+            "SEED": hp.seed}
 
 
 def _check_training_dir(output_dir, arguments, resume):

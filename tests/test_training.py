@@ -14,6 +14,7 @@ from checkpoints.hdf5 import read_hdf5_metadata, read_hdf5_weights
 from data.features import Features
 from data.tasks import TASKS
 from modeling.bert import build_model, soft_extract_layers
+from tests.conftest import run_readme_training
 from tests.test_model import CONFIGS, SEQ_LEN, random_inputs
 from training import steps
 from training.optimizer import PowerBertAdam, WarmupLinearDecay
@@ -174,3 +175,24 @@ def test_eval_only_without_retention_config_uses_the_recorded_one(readme_trainin
     evaluated = (out / "log_file.txt").read_text()[len(log):]
     assert f"RETENTION_CONFIG {[48] * 6} given: it replaces {retention}" in evaluated
     assert f"Retention Configuration : {[48] * 6}" in evaluated
+
+
+def test_the_same_command_twice_trains_the_same_weights(tmp_path_factory, minilm_google,
+                                                        readme_training):
+    """--SEED's default makes runs reproducible: weights and logged metrics are identical."""
+    again = run_readme_training(tmp_path_factory, minilm_google, "readme_training_again",
+                                readme_training.data_dir)
+    for name in (steps.FINETUNE, steps.SEARCH, steps.RETRAINED):
+        first, second = (read_hdf5_weights(run.out / name) for run in (readme_training, again))
+        assert first.keys() == second.keys()
+        for layer in first:
+            for a, b in zip(first[layer], second[layer]):
+                np.testing.assert_array_equal(a, b, err_msg=f"{name} {layer}")
+
+    def metric_lines(run):  # the training's, not those of later commands on the same run
+        return [line for line in (run.out / "log_file.txt").read_text().splitlines()
+                if line.startswith(("Fine-tuning ", "Re-training ", " Fine-tuned ",
+                                    " Re-trained ", " Retention Configuration :", "FLOP "))]
+
+    assert metric_lines(again) == metric_lines(readme_training)
+    assert len(metric_lines(again)) >= 6

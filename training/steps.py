@@ -38,13 +38,14 @@ STEP_OUTPUTS = (("fine-tuning", FINETUNE), ("configuration search", SEARCH),
 
 @dataclasses.dataclass(frozen=True)
 class Hyperparameters:
-    """The training flags: EPOCH, BATCH_SIZE, LR_BERT, LR_SOFT_EXTRACT, LAMBDA."""
+    """The training flags: EPOCH, BATCH_SIZE, LR_BERT, LR_SOFT_EXTRACT, LAMBDA, SEED."""
 
     epochs: int
     batch_size: int
     lr_bert: float
     lr_soft_extract: float
     lambda_: float
+    seed: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,6 +146,8 @@ def fine_tune(config, task, data, hp, output_dir, load_initial, log, strategy=No
         The dev metrics of the best epoch, as floats.
     """
     log("Step 1/3: fine-tuning")
+    # Seeded per step, so that a step run again by --RESUME draws what it drew the first time.
+    keras.utils.set_random_seed(hp.seed)
     with _scope(strategy):
         model = build_model(config, task.seq_len, task.num_labels)
         load_initial(model)
@@ -161,6 +164,7 @@ def configuration_search(config, task, data, hp, output_dir, log, strategy=None)
     LAMBDA * j * sum(r_j) for block j.
     """
     log("Step 2/3: configuration search")
+    keras.utils.set_random_seed(hp.seed)
     with _scope(strategy):
         model = build_model(config, task.seq_len, task.num_labels, search_lambda=hp.lambda_)
         assign_weights(model, read_hdf5_weights(os.path.join(output_dir, FINETUNE)),
@@ -181,6 +185,7 @@ def configuration_search(config, task, data, hp, output_dir, log, strategy=None)
 def retrain(config, task, data, hp, retention, output_dir, log, strategy=None):
     """Step 3: Extract layers at the retention configuration; best epoch -> retrained.hdf5."""
     log("Step 3/3: re-training")
+    keras.utils.set_random_seed(hp.seed)
     with _scope(strategy):
         model = build_model(config, task.seq_len, task.num_labels,
                             retention_configuration=retention)
