@@ -196,8 +196,11 @@ def featurizer(tokenizer, seq_len, cased, pair):
     from tokenization import FullTokenizer
 
     if not isinstance(tokenizer, FullTokenizer):
-        raise UserError("exporting an ALBERT model (SentencePiece vocab) is not supported yet: "
-                        "export a BERT model with a WordPiece vocab.txt")
+        # Tried: on runs of one character ("$900000") TensorFlow Text's SentencePiece breaks
+        # ties between equally likely segmentations unlike the sentencepiece package.
+        raise UserError("exporting an ALBERT model (SentencePiece vocab) is not supported: "
+                        "TensorFlow Text's SentencePiece does not always split words as ours "
+                        "does; export a BERT model with a WordPiece vocab.txt")
     table, tokenize = _wordpiece_tokenizer(tokenizer, cased)
 
     def featurize(text_a, text_b):
@@ -207,21 +210,19 @@ def featurizer(tokenizer, seq_len, cased, pair):
     return table, featurize
 
 
-def serving_module(model, tokenizer, task, cased, pair):
+def serving_module(model, table, featurize, task):
     """A `tf.Module` whose `serve(text_a, text_b)` runs tokenization and the model.
 
     Args:
         model: the Keras model of `build_serving_model`.
-        tokenizer: our `FullTokenizer` for the model's vocab.
+        table, featurize: what `featurizer` returns.
         task: the `Task`.
-        cased: the model is cased.
-        pair: the task's examples are sentence pairs.
     """
     import tensorflow as tf
 
     module = tf.Module()
     module.model = model
-    module.table, featurize = featurizer(tokenizer, task.seq_len, cased, pair)
+    module.table = table
     output_name = "score" if task.is_regression else "probabilities"
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text_a"),
@@ -262,8 +263,9 @@ def export(args):
     model_format = args.MODEL_FORMAT or guess_format(args.CHECKPOINT_PATH)
     retention, note = resolve_retention(args.RETENTION_CONFIG, args.CHECKPOINT_PATH,
                                         model_format, config.num_hidden_layers, task.seq_len)
+    table, featurize = featurizer(tokenizer, task.seq_len, args.CASED, is_pair_task(task))
     model = build_serving_model(config, task, retention, args.CHECKPOINT_PATH, model_format)
-    module = serving_module(model, tokenizer, task, args.CASED, is_pair_task(task))
+    module = serving_module(model, table, featurize, task)
     with folder_written_atomically(args.OUT_DIR) as temp:
         tf.saved_model.save(module, temp, signatures={"serving_default": module.serve})
     for line in ([note] if note else []) + [

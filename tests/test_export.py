@@ -20,6 +20,7 @@ from data.features import encode
 from data.glue import Example, is_pair_task, read_examples
 from data.tasks import get_task
 from tests.conftest import GLUE_DIR
+from tests.test_albert import albert  # noqa: F401  (a fixture: an ALBERT with its SentencePiece model)
 from tokenization import load_tokenizer
 from training import steps
 
@@ -86,6 +87,16 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys):
         assert export.main(argv) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and err.startswith("error: ") and problem in err, err
+    assert not (tmp_path / "new").exists()
+
+
+def test_albert_is_refused_in_one_line(tmp_path, capsys, albert):
+    """TensorFlow Text's SentencePiece splits "$900000" unlike ours, so no export is made."""
+    assert export.main([str(tmp_path / "new"), "--TASK", "mrpc", "--CHECKPOINT_PATH", albert.ckpt,
+                        "--BERT_CONFIG_PATH", albert.config_path, "--VOCAB_PATH",
+                        albert.spm]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "ALBERT" in err, err
     assert not (tmp_path / "new").exists()
 
 
