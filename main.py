@@ -55,7 +55,8 @@ def parse_args(argv):
     p.add_argument("--MODEL_FORMAT", type=str.upper, choices=("CKPT", "HDF5"),
                    help="format of --CHECKPOINT_PATH (default: HDF5 for .hdf5/.h5, else CKPT)")
     p.add_argument("--RETENTION_CONFIG",
-                   help="word vectors kept per block, e.g. 128,128,64,64,32,32 (eval/predict)")
+                   help="word vectors kept per block, e.g. 128,128,64,64,32,32 (eval/predict; "
+                        "default: the configuration an .hdf5 of ours records, else all)")
     p.add_argument("--DISTRIBUTE", choices=("none", "mirrored", "multi_worker"), default="none",
                    help="tf.distribute strategy: none (one device), mirrored (all local GPUs) "
                         "or multi_worker (the workers in TF_CONFIG; the chief writes the "
@@ -68,6 +69,9 @@ def parse_args(argv):
     p.add_argument("--GROUP_BY_LENGTH", action="store_true",
                    help="training: batch rows of similar length together (batches shuffled), "
                         "as Hugging Face's group_by_length; less padding, faster steps")
+    p.add_argument("--SEED", type=int, default=0,
+                   help="seed of dropout and of new layers' initial weights: the same command "
+                        "with the same seed trains the same weights (default 0)")
     p.add_argument("--RESUME", action="store_true",
                    help="continue the interrupted training run in OUTPUT_DIR, given the same "
                         "arguments: steps already complete are skipped")
@@ -93,6 +97,8 @@ def parse_args(argv):
     for flag in ("EPOCH", "BATCH_SIZE"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             raise UserError(f"--{flag} must be a positive integer")
+    if not 0 <= args.SEED < 2 ** 32:  # NumPy's seeds, which Keras seeds too
+        raise UserError(f"--SEED must be an integer from 0 to {2 ** 32 - 1}, not {args.SEED}")
     for flag in ("LR_SOFT_EXTRACT", "LR_BERT", "LAMBDA"):
         value = getattr(args, flag)
         if value is not None and not (math.isfinite(value) and value >= 0):
@@ -164,11 +170,10 @@ def run(args):
 def _run(args, strategy, held):
     """`run`, with the tf.distribute strategy made; `held` is an ExitStack that `run` closes."""
     from checkpoints.default_model import ensure_default_model
-    from checkpoints.load import guess_format, load_weights
+    from checkpoints.load import guess_format, load_weights, resolve_retention
     from data.features import encode, encode_labels
     from data.predictions import write_glue_submission, write_predictions
     from data.tasks import get_task
-    from extract_layers import parse_retention_configuration
     from modeling.bert import build_model
     from modeling.config import load_config
     from tokenization import load_tokenizer
@@ -199,13 +204,11 @@ def _run(args, strategy, held):
         notes.append(f"BATCH_SIZE not given: using {batch_size}, the original's for {task.name}")
 
     if args.EVAL_ONLY or args.PREDICT_ONLY:
-        if args.RETENTION_CONFIG is None:
-            retention = [task.seq_len] * config.num_hidden_layers
-            notes.append(f"RETENTION_CONFIG not given: keeping all {task.seq_len} word vectors "
-                         "in every block (plain BERT)")
-        else:
-            retention = parse_retention_configuration(args.RETENTION_CONFIG,
-                                                      config.num_hidden_layers, task.seq_len)
+        retention, note = resolve_retention(args.RETENTION_CONFIG, args.CHECKPOINT_PATH,
+                                            model_format, config.num_hidden_layers,
+                                            task.seq_len)
+        if note:
+            notes.append(note)
         (examples,) = _read_splits(task, args.DATA_DIR, ["dev" if args.EVAL_ONLY else "test"],
                                    notes)
         with strategy.scope():
@@ -249,7 +252,8 @@ def _run(args, strategy, held):
                          lr_soft_extract=_default(args, "LR_SOFT_EXTRACT", task.lr_soft_extract,
                                                   task, notes),
                          lambda_=_default(args, "LAMBDA", task.lambda_, task, notes),
-                         padding=padding, group_by_length=args.GROUP_BY_LENGTH)
+                         padding=padding, group_by_length=args.GROUP_BY_LENGTH,
+                         seed=args.SEED)
     train, dev = _read_splits(task, args.DATA_DIR, ["train", "dev"], notes)
     optional_layers = ("NSP",)
     # Step 1 loads the checkpoint only once the run has begun: try it now, so that a
@@ -310,28 +314,11 @@ def _timed_predictions(model, features, batch_size, padding, log):
 
 
 def _padding(args, model_format, notes):
-    """`--PADDING`, or its default for the checkpoint: what the model was trained with.
+    """`--PADDING`, or the checkpoint's (see `checkpoints.load.resolve_padding`)."""
+    from checkpoints.load import resolve_padding
 
-    Files that this project wrote record the padding they were trained with; an `.hdf5`
-    file without that record is the original's (or ours from before the record), trained
-    with padding to seq_len and padding votes, so it runs that way.
-    """
-    from checkpoints.hdf5 import read_hdf5_metadata
-
-    padding, why = args.PADDING, "given"
-    if padding is None:
-        padding, why = "batch", "the default"
-        record = read_hdf5_metadata(args.CHECKPOINT_PATH) if model_format == "HDF5" else {}
-        if record is None:
-            padding, why = "seq_len", "the original PoWER-BERT's, as this .hdf5 file was not " \
-                                      "written by this project"
-        elif record.get("padding") in ("batch", "seq_len"):
-            padding, why = record["padding"], "what this .hdf5 file was trained with"
-    how = {"batch": "each batch padded to its longest input, only real words vote in the "
-                    "significance score",
-           "seq_len": "every input padded to seq_len, padding votes in the significance "
-                      "score (the original)"}[padding]
-    notes.append(f"PADDING {padding} ({why}): {how}")
+    padding, note = resolve_padding(args.PADDING, args.CHECKPOINT_PATH, model_format)
+    notes.append(note)
     if args.GROUP_BY_LENGTH and padding == "seq_len":
         raise UserError(f"--GROUP_BY_LENGTH saves padding, but {args.CHECKPOINT_PATH} runs "
                         "with --PADDING seq_len: give --PADDING batch, or drop --GROUP_BY_LENGTH")
@@ -475,7 +462,8 @@ def _training_arguments(args, task, hp, model_format):
                 "BERT_CONFIG_PATH", "CHECKPOINT_PATH", "VOCAB_PATH", "DATA_DIR")},
             "CASED": args.CASED, "EPOCH": hp.epochs, "BATCH_SIZE": hp.batch_size,
             "LR_BERT": hp.lr_bert, "LR_SOFT_EXTRACT": hp.lr_soft_extract, "LAMBDA": hp.lambda_,
-            "PADDING": hp.padding, "GROUP_BY_LENGTH": hp.group_by_length}
+            "PADDING": hp.padding, "GROUP_BY_LENGTH": hp.group_by_length,
+            "SEED": hp.seed}
 
 
 def _check_training_dir(output_dir, arguments, resume):

@@ -82,6 +82,16 @@ def primary_metric(task, metrics):
     return metrics[task.metric]
 
 
+def original_validation_metric(task, metrics):
+    """The dev metric the original logs per epoch: accuracy as a fraction, Pearson's r for STS-B.
+
+    Args:
+        task: a `Task`.
+        metrics: the `glue_metrics` of one epoch.
+    """
+    return metrics["pearson" if task.is_regression else "accuracy"]
+
+
 def glue_prediction_label(task, output_row):
     """One prediction as the GLUE server expects it in a submission file.
 
