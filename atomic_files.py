@@ -7,6 +7,7 @@ OUTPUT_DIR (weights, logs, predictions, pictures) goes through here.
 
 import contextlib
 import os
+import shutil
 import tempfile
 
 from errors import UserError
@@ -42,3 +43,29 @@ def write_atomically(path, text):
     """Writes a UTF-8 text file through `replaced_atomically`."""
     with replaced_atomically(path) as temp, open(temp, "w", encoding="utf-8") as f:
         f.write(text)
+
+
+@contextlib.contextmanager
+def folder_written_atomically(path):
+    """Yields a temporary folder beside `path`; renames it to `path` once the block succeeds.
+
+    Raises:
+        UserError: `path` exists already, or its parent folder is missing or not writable.
+    """
+    path = os.path.abspath(os.fspath(path))
+    if os.path.lexists(path):
+        raise UserError(f"{path} exists already; give a new folder, or remove it first")
+    try:
+        temp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
+                                dir=os.path.dirname(path))
+    except OSError as error:
+        raise UserError(f"cannot write {path}: {error.strerror}; check that its parent folder "
+                        "exists and is writable") from None
+    try:
+        yield temp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp, 0o777 & ~umask)  # mkdtemp's 0700 would hide the folder from other users
+        os.rename(temp, path)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)

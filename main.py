@@ -55,7 +55,8 @@ def parse_args(argv):
     p.add_argument("--MODEL_FORMAT", type=str.upper, choices=("CKPT", "HDF5"),
                    help="format of --CHECKPOINT_PATH (default: HDF5 for .hdf5/.h5, else CKPT)")
     p.add_argument("--RETENTION_CONFIG",
-                   help="word vectors kept per block, e.g. 128,128,64,64,32,32 (eval/predict)")
+                   help="word vectors kept per block, e.g. 128,128,64,64,32,32 (eval/predict; "
+                        "default: the configuration an .hdf5 of ours records, else all)")
     p.add_argument("--DISTRIBUTE", choices=("none", "mirrored", "multi_worker"), default="none",
                    help="tf.distribute strategy: none (one device), mirrored (all local GPUs) "
                         "or multi_worker (the workers in TF_CONFIG; the chief writes the "
@@ -73,6 +74,9 @@ def parse_args(argv):
                         "share f_j in (0, 1] of each input's own length, e.g. "
                         "--RETENTION_CONFIG 0.9,0.7,0.5,0.3,0.2,0.1. Default: absolute, or "
                         "what an .hdf5 file of this project was trained with")
+    p.add_argument("--SEED", type=int, default=0,
+                   help="seed of dropout and of new layers' initial weights: the same command "
+                        "with the same seed trains the same weights (default 0)")
     p.add_argument("--RESUME", action="store_true",
                    help="continue the interrupted training run in OUTPUT_DIR, given the same "
                         "arguments: steps already complete are skipped")
@@ -98,6 +102,8 @@ def parse_args(argv):
     for flag in ("EPOCH", "BATCH_SIZE"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             raise UserError(f"--{flag} must be a positive integer")
+    if not 0 <= args.SEED < 2 ** 32:  # NumPy's seeds, which Keras seeds too
+        raise UserError(f"--SEED must be an integer from 0 to {2 ** 32 - 1}, not {args.SEED}")
     for flag in ("LR_SOFT_EXTRACT", "LR_BERT", "LAMBDA"):
         value = getattr(args, flag)
         if value is not None and not (math.isfinite(value) and value >= 0):
@@ -169,11 +175,10 @@ def run(args):
 def _run(args, strategy, held):
     """`run`, with the tf.distribute strategy made; `held` is an ExitStack that `run` closes."""
     from checkpoints.default_model import ensure_default_model
-    from checkpoints.load import guess_format, load_weights
+    from checkpoints.load import guess_format, load_weights, resolve_retention
     from data.features import encode, encode_labels
     from data.predictions import write_glue_submission, write_predictions
     from data.tasks import get_task
-    from extract_layers import parse_relative_configuration, parse_retention_configuration
     from modeling.bert import build_model
     from modeling.config import load_config
     from tokenization import load_tokenizer
@@ -205,16 +210,12 @@ def _run(args, strategy, held):
         notes.append(f"BATCH_SIZE not given: using {batch_size}, the original's for {task.name}")
 
     if args.EVAL_ONLY or args.PREDICT_ONLY:
-        if args.RETENTION_CONFIG is None:
-            retention = [1.0 if mode == "relative" else task.seq_len] * config.num_hidden_layers
-            notes.append("RETENTION_CONFIG not given: keeping all word vectors in every block "
-                         "(plain BERT)")
-        elif mode == "relative":
-            retention = parse_relative_configuration(args.RETENTION_CONFIG,
-                                                     config.num_hidden_layers)
-        else:
-            retention = parse_retention_configuration(args.RETENTION_CONFIG,
-                                                      config.num_hidden_layers, task.seq_len)
+        retention, note = resolve_retention(args.RETENTION_CONFIG, args.CHECKPOINT_PATH,
+                                            model_format, config.num_hidden_layers,
+                                            task.seq_len,
+                                            relative=mode == "relative")
+        if note:
+            notes.append(note)
         (examples,) = _read_splits(task, args.DATA_DIR, ["dev" if args.EVAL_ONLY else "test"],
                                    notes)
         with strategy.scope():
@@ -259,7 +260,7 @@ def _run(args, strategy, held):
                                                   task, notes),
                          lambda_=_default(args, "LAMBDA", task.lambda_, task, notes),
                          padding=padding, group_by_length=args.GROUP_BY_LENGTH,
-                         retention_mode=mode)
+                         retention_mode=mode, seed=args.SEED)
     train, dev = _read_splits(task, args.DATA_DIR, ["train", "dev"], notes)
     optional_layers = ("NSP",)
     # Step 1 loads the checkpoint only once the run has begun: try it now, so that a
@@ -320,28 +321,11 @@ def _timed_predictions(model, features, batch_size, padding, log):
 
 
 def _padding(args, model_format, notes):
-    """`--PADDING`, or its default for the checkpoint: what the model was trained with.
+    """`--PADDING`, or the checkpoint's (see `checkpoints.load.resolve_padding`)."""
+    from checkpoints.load import resolve_padding
 
-    Files that this project wrote record the padding they were trained with; an `.hdf5`
-    file without that record is the original's (or ours from before the record), trained
-    with padding to seq_len and padding votes, so it runs that way.
-    """
-    from checkpoints.hdf5 import read_hdf5_metadata
-
-    padding, why = args.PADDING, "given"
-    if padding is None:
-        padding, why = "batch", "the default"
-        record = read_hdf5_metadata(args.CHECKPOINT_PATH) if model_format == "HDF5" else {}
-        if record is None:
-            padding, why = "seq_len", "the original PoWER-BERT's, as this .hdf5 file was not " \
-                                      "written by this project"
-        elif record.get("padding") in ("batch", "seq_len"):
-            padding, why = record["padding"], "what this .hdf5 file was trained with"
-    how = {"batch": "each batch padded to its longest input, only real words vote in the "
-                    "significance score",
-           "seq_len": "every input padded to seq_len, padding votes in the significance "
-                      "score (the original)"}[padding]
-    notes.append(f"PADDING {padding} ({why}): {how}")
+    padding, note = resolve_padding(args.PADDING, args.CHECKPOINT_PATH, model_format)
+    notes.append(note)
     if args.GROUP_BY_LENGTH and padding == "seq_len":
         raise UserError(f"--GROUP_BY_LENGTH saves padding, but {args.CHECKPOINT_PATH} runs "
                         "with --PADDING seq_len: give --PADDING batch, or drop --GROUP_BY_LENGTH")
@@ -486,7 +470,8 @@ def _training_arguments(args, task, hp, model_format):
             "CASED": args.CASED, "EPOCH": hp.epochs, "BATCH_SIZE": hp.batch_size,
             "LR_BERT": hp.lr_bert, "LR_SOFT_EXTRACT": hp.lr_soft_extract, "LAMBDA": hp.lambda_,
             "PADDING": hp.padding, "GROUP_BY_LENGTH": hp.group_by_length,
-            "RETENTION_MODE": hp.retention_mode}
+            "RETENTION_MODE": hp.retention_mode,
+            "SEED": hp.seed}
 
 
 def _check_training_dir(output_dir, arguments, resume):
@@ -531,20 +516,15 @@ def _default(args, flag, value, task, notes):
 
 
 def _retention_mode(args, model_format, padding, notes):
-    """`--RETENTION_MODE`, or what an `.hdf5` file of ours records, else absolute."""
-    from checkpoints.hdf5 import read_hdf5_metadata
+    """`--RETENTION_MODE`, or the checkpoint's (see `checkpoints.load.resolve_retention_mode`)."""
+    from checkpoints.load import resolve_retention_mode
 
-    mode, why = args.RETENTION_MODE, "given"
-    if mode is None:
-        mode, why = "absolute", "the default"
-        record = read_hdf5_metadata(args.CHECKPOINT_PATH) if model_format == "HDF5" else None
-        if record and record.get("retention_mode") in ("absolute", "relative"):
-            mode, why = record["retention_mode"], "what this .hdf5 file was trained with"
+    mode, note = resolve_retention_mode(args.RETENTION_MODE, args.CHECKPOINT_PATH, model_format)
     if mode == "relative" and padding == "seq_len":
         raise UserError("--RETENTION_MODE relative keeps a share of each input's real length "
                         "and runs with --PADDING batch: drop --PADDING seq_len (an .hdf5 file "
                         "of the original runs with seq_len unless --PADDING batch is given)")
-    notes.append(f"RETENTION_MODE {mode} ({why})")
+    notes.append(note)
     return mode
 
 

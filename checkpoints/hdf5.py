@@ -96,6 +96,23 @@ def _weight_names(layer: keras.layers.Layer) -> list[str]:
     return names
 
 
+def model_record(task, retention_configuration, padding, retention_mode="absolute") -> dict:
+    """The `power_bert` record of a model trained for `task`: what decides how it runs.
+
+    Args:
+        task: the `data.tasks.Task` (its name and seq_len are recorded).
+        retention_configuration: l_1..l_L the model runs with (shares f_1..f_L in relative
+            mode), or None for plain BERT.
+        padding: "batch" or "seq_len", the `--PADDING` it was trained with.
+        retention_mode: "absolute" or "relative".
+    """
+    kind = float if retention_mode == "relative" else int
+    return {"task": task.name, "seq_len": task.seq_len, "padding": padding,
+            "retention_mode": retention_mode,
+            "retention_configuration": None if retention_configuration is None
+            else [kind(value) for value in retention_configuration]}
+
+
 def read_hdf5_metadata(path) -> dict | None:
     """The `power_bert` record of a file this project wrote; None for any other `.hdf5` file.
 

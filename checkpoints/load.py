@@ -2,9 +2,13 @@
 
 import os
 
+import h5py
+
 from checkpoints.assign import assign_weights
 from checkpoints.google import read_google_checkpoint
-from checkpoints.hdf5 import read_hdf5_weights
+from checkpoints.hdf5 import read_hdf5_metadata, read_hdf5_weights
+from errors import UserError
+from extract_layers import parse_relative_configuration, parse_retention_configuration
 
 FORMATS = ("CKPT", "HDF5")
 
@@ -34,3 +38,119 @@ def load_weights(model, path, model_format, config, seq_len, optional=()):
         weights = read_google_checkpoint(path, config.num_hidden_layers, seq_len,
                                          albert=config.is_albert)
     return assign_weights(model, weights, optional)
+
+
+PADDING_EFFECTS = {
+    "batch": "each batch padded to its longest input, only real words vote in the "
+             "significance score",
+    "seq_len": "every input padded to seq_len, padding votes in the significance score "
+               "(the original)"}
+
+
+def resolve_padding(flag, path, model_format):
+    """The padding to run a checkpoint with (see `--PADDING`), and a note saying why.
+
+    The flag wins. Files that this project wrote record the padding they were trained with;
+    an `.hdf5` file without that record is the original's (or ours from before the record),
+    trained with every input padded to seq_len and padding voting, so it runs that way.
+    Anything else runs with batch padding.
+
+    Args:
+        flag: `--PADDING`, or None.
+        path: `--CHECKPOINT_PATH`.
+        model_format: "CKPT" or "HDF5".
+
+    Returns:
+        ("batch" or "seq_len", a note for the log).
+    """
+    padding, why = flag, "given"
+    if padding is None:
+        padding, why = "batch", "the default"
+        record = (read_hdf5_metadata(path) if model_format == "HDF5" and h5py.is_hdf5(path)
+                  else {})
+        if record is None:
+            padding, why = "seq_len", ("the original PoWER-BERT's, as this .hdf5 file was not "
+                                       "written by this project")
+        elif record.get("padding") in PADDING_EFFECTS:
+            padding, why = record["padding"], "what this .hdf5 file was trained with"
+    return padding, f"PADDING {padding} ({why}): {PADDING_EFFECTS[padding]}"
+
+
+def resolve_retention_mode(flag, path, model_format):
+    """`--RETENTION_MODE`, or what an `.hdf5` file of ours records, else absolute; and a note.
+
+    Args:
+        flag: `--RETENTION_MODE`, or None.
+        path: `--CHECKPOINT_PATH`.
+        model_format: "CKPT" or "HDF5".
+
+    Returns:
+        ("absolute" or "relative", a note for the log).
+    """
+    mode, why = flag, "given"
+    if mode is None:
+        mode, why = "absolute", "the default"
+        record = read_hdf5_metadata(path) if model_format == "HDF5" and h5py.is_hdf5(path) \
+            else None
+        if record and record.get("retention_mode") in ("absolute", "relative"):
+            mode, why = record["retention_mode"], "what this .hdf5 file was trained with"
+    return mode, f"RETENTION_MODE {mode} ({why})"
+
+
+def resolve_retention(flag, path, model_format, num_layers, seq_len, relative=False):
+    """The retention configuration to run a checkpoint with, and a note saying where it came from.
+
+    `--RETENTION_CONFIG` wins; without it, an `.hdf5` file of ours runs at the configuration it
+    records (if recorded for the same retention mode); any other checkpoint (the original's
+    files, Google checkpoints) runs as plain BERT, every block keeping all word vectors.
+
+    Args:
+        flag: `--RETENTION_CONFIG`, or None.
+        path: `--CHECKPOINT_PATH`.
+        model_format: "CKPT" or "HDF5".
+        num_layers: the model's blocks.
+        seq_len: the task's sequence length.
+        relative: the configuration holds shares of each input's length
+            (`--RETENTION_MODE relative`).
+
+    Returns:
+        (list of num_layers ints, or of shares if `relative`; a note for the log or None).
+
+    Raises:
+        UserError: the flag is invalid, or the recorded configuration does not fit the model.
+    """
+    def parse(text):
+        if relative:
+            return parse_relative_configuration(text, num_layers)
+        return parse_retention_configuration(text, num_layers, seq_len)
+
+    mode = "relative" if relative else "absolute"
+    # A file that is not HDF5 gets its one-line error when the weights are loaded.
+    record = read_hdf5_metadata(path) if model_format == "HDF5" and h5py.is_hdf5(path) else None
+    recorded = None if record is None else record.get("retention_configuration")
+    if recorded is not None and record.get("retention_mode", "absolute") != mode:
+        recorded, record = None, {"retention_mode": record.get("retention_mode")}
+    if flag is not None:
+        retention = parse(flag)
+        if recorded is not None and recorded != retention:
+            return retention, (f"RETENTION_CONFIG {retention} given: it replaces {recorded}, "
+                               f"which {path} records")
+        return retention, None
+    if recorded is None:
+        if record is None:
+            what = "records no configuration"
+        elif record.get("retention_mode", mode) != mode:
+            what = f"records a {record['retention_mode']} one, not a {mode} one"
+        else:
+            what = "records plain BERT"
+        full = [1.0 if relative else seq_len] * num_layers
+        return full, (f"RETENTION_CONFIG not given and {path} {what}: keeping all word vectors "
+                      "in every block (plain BERT)")
+    try:
+        retention = parse(",".join(map(str, recorded)))
+    except (UserError, TypeError):
+        raise UserError(f"{path} records the retention configuration {recorded}, which does not "
+                        f"fit a model of {num_layers} blocks at seq_len {seq_len}; give the "
+                        "--BERT_CONFIG_PATH and --TASK_CONFIG_PATH it was trained with, or "
+                        "--RETENTION_CONFIG") from None
+    return retention, f"RETENTION_CONFIG not given: using {retention}, which {path} records"

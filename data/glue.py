@@ -85,6 +85,15 @@ _MNLI_FILES = {
 }
 
 
+def is_pair_task(task):
+    """Whether the task's examples are sentence pairs (else single sentences).
+
+    Args:
+        task: a `Task`.
+    """
+    return _LAYOUTS[task.name][0].text_b is not None
+
+
 def split_file_names(task, split):
     """The accepted file names of a split, preferred first.
 

@@ -97,3 +97,66 @@ def fine_tuned_classifier(tmp_path_factory, minilm_google):
 def fine_tuned_regressor(tmp_path_factory, minilm_google):
     """MiniLM fine-tuned for STS-B (one output unit): a `FineTuned`."""
     return _fine_tune(tmp_path_factory, minilm_google, num_labels=1, seed=2021)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingRun:
+    """A finished run of the README's training command on a few real MRPC rows.
+
+    Args:
+        out: its OUTPUT_DIR.
+        data_dir: its DATA_DIR (64 train, 48 dev rows of the real MRPC).
+        model_flags: main.py's task and model flags of the run, --CHECKPOINT_PATH aside
+            (task, bert_config.json, vocab.txt, seq_len 48).
+        common: `model_flags` with DATA_DIR and OUTPUT_DIR: what every later command on this
+            run shares; add --CHECKPOINT_PATH and the mode's flags.
+        training: the training-only flags the run was given after `common`.
+    """
+
+    out: Path
+    data_dir: Path
+    model_flags: list
+    common: list
+    training: list
+
+
+def run_readme_training(tmp_path_factory, minilm_google, name="readme_training", data_dir=None):
+    """Runs the README's training command (1 epoch, seq_len 48) on 64 real MRPC training rows.
+
+    Args:
+        tmp_path_factory: pytest's factory, for the folders.
+        minilm_google: the converted MiniLM folder.
+        name: the run's folder name.
+        data_dir: an existing DATA_DIR to reuse (default: made here from real MRPC rows).
+
+    Returns:
+        A `TrainingRun`.
+    """
+    import main
+
+    base = tmp_path_factory.mktemp(name)
+    if data_dir is None:
+        data_dir = base / "MRPC"
+        data_dir.mkdir()
+        for split, rows in (("train", 64), ("dev", 48)):
+            lines = (GLUE_DIR / "MRPC" / f"{split}.tsv").read_text(encoding="utf-8-sig").splitlines()
+            (data_dir / f"{split}.tsv").write_text("\n".join(lines[: rows + 1]) + "\n",
+                                                   encoding="utf-8")
+    task_config = base / "task_config.json"
+    task_config.write_text('{"mrpc": {"seq_len": 48}}')
+    out = base / "out"
+    model_flags = ["--TASK", "mrpc", "--BERT_CONFIG_PATH", f"{minilm_google}/bert_config.json",
+                   "--VOCAB_PATH", f"{minilm_google}/vocab.txt",
+                   "--TASK_CONFIG_PATH", str(task_config)]
+    common = model_flags + ["--DATA_DIR", str(data_dir), "--OUTPUT_DIR", str(out)]
+    training = ["--CHECKPOINT_PATH", f"{minilm_google}/bert_model.ckpt", "--EPOCH", "1",
+                "--BATCH_SIZE", "32", "--LR_SOFT_EXTRACT", "0.05", "--LR_BERT", "0.00006",
+                "--LAMBDA", "0.05"]
+    assert main.main(common + training) == 0
+    return TrainingRun(out, data_dir, model_flags, common, training)
+
+
+@pytest.fixture(scope="session")
+def readme_training(tmp_path_factory, minilm_google):
+    """The README's training command, run once per session on real MRPC rows: a `TrainingRun`."""
+    return run_readme_training(tmp_path_factory, minilm_google)

@@ -1,5 +1,6 @@
 """The three training steps: Soft-Extract training, two learning rates, weight hand-over."""
 
+import ast
 import dataclasses
 import re
 
@@ -9,11 +10,11 @@ import pytest
 import tensorflow as tf
 
 import main
-from checkpoints.hdf5 import read_hdf5_weights
+from checkpoints.hdf5 import read_hdf5_metadata, read_hdf5_weights
 from data.features import Features
 from data.tasks import TASKS
 from modeling.bert import build_model, soft_extract_layers
-from tests.conftest import GLUE_DIR as GLUE
+from tests.conftest import run_readme_training
 from tests.test_model import CONFIGS, SEQ_LEN, random_inputs
 from training import steps
 from training.optimizer import PowerBertAdam, WarmupLinearDecay
@@ -111,36 +112,88 @@ def test_weight_hand_over_by_name_keeps_every_bert_weight(tmp_path):
     assert retention == [SEQ_LEN] * CONFIG.num_hidden_layers  # r stayed 1.0
 
 
-@pytest.mark.parametrize("mode", ["absolute", "relative"])
-def test_readme_training_command_on_minilm_and_real_mrpc(mode, tmp_path, minilm_google):
-    """The README's command (few rows, short sequences), then EVAL_ONLY reproduces the log."""
-    data = tmp_path / "MRPC"
-    data.mkdir()
-    for split, rows in (("train", 64), ("dev", 48)):
-        lines = (GLUE / "MRPC" / f"{split}.tsv").read_text(encoding="utf-8-sig").splitlines()
-        (data / f"{split}.tsv").write_text("\n".join(lines[: rows + 1]) + "\n", encoding="utf-8")
-    task_config = tmp_path / "task_config.json"
-    task_config.write_text('{"mrpc": {"seq_len": 48}}')
-    out = tmp_path / "out"
-    common = ["--TASK", "mrpc", "--BERT_CONFIG_PATH", f"{minilm_google}/bert_config.json",
-              "--VOCAB_PATH", f"{minilm_google}/vocab.txt", "--DATA_DIR", str(data),
-              "--TASK_CONFIG_PATH", str(task_config), "--OUTPUT_DIR", str(out)]
-    assert main.main(common + ["--CHECKPOINT_PATH", f"{minilm_google}/bert_model.ckpt",
-                               "--EPOCH", "1", "--BATCH_SIZE", "32", "--LR_SOFT_EXTRACT", "0.05",
-                               "--LR_BERT", "0.00006", "--LAMBDA", "0.05",
-                               "--RETENTION_MODE", mode]) == 0
+def test_readme_training_command_on_minilm_and_real_mrpc(readme_training):
+    """The README's command (few rows, short sequences) leaves every output and a full log."""
+    out = readme_training.out
     for name in (steps.FINETUNE, steps.SEARCH, steps.RETRAINED, "log_file.txt"):
         assert (out / name).is_file()
     for picture in ("retention_configuration.png", "surviving_words.png"):
         assert (out / picture).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     log = (out / "log_file.txt").read_text()
     retention = re.search(r"Retention Configuration : \[(.*)\]", log).group(1).replace(" ", "")
-    full = [1.0] * 6 if mode == "relative" else [48] * 6
-    assert [float(v) for v in retention.split(",")] != full  # the search removed vectors
-    logged = re.search(r"Re-training epoch 1: dev (.*)", log).group(1)
-    # The mode comes from retrained.hdf5's record.
-    assert main.main(common + ["--CHECKPOINT_PATH", str(out / steps.RETRAINED), "--EVAL_ONLY",
-                               "--MODEL_FORMAT", "HDF5", "--RETENTION_CONFIG", retention,
-                               "--BATCH_SIZE", "16"]) == 0
+    assert [int(v) for v in retention.split(",")] != [48] * 6  # the search removed vectors
+
+
+def original_log_value(log, prefix):
+    """What a script written for the original reads from its log: the list after `prefix`."""
+    (line,) = [line for line in log.splitlines() if line.startswith(prefix)]
+    return ast.literal_eval(line[len(prefix):])
+
+
+def test_log_has_the_originals_lines_parsable_as_its_scripts_parse_them(readme_training):
+    log = (readme_training.out / "log_file.txt").read_text()
+    for step, ours in (("Fine-tuned", "Fine-tuning"), ("Re-trained", "Re-training")):
+        values = original_log_value(
+            log, f" {step} model accuracies for all epochs on the Dev set:")
+        # One value per epoch: the dev accuracy as a fraction, as Keras 2 logged it.
+        logged = [float(v) for v in re.findall(rf"{ours} epoch \d+: dev .*accuracy ([\d.]+)", log)]
+        assert len(values) == len(logged) == 1
+        assert values == pytest.approx([v / 100 for v in logged], abs=5e-5)
+    retention = original_log_value(log, " Retention Configuration :")
+    ours = re.search(r"^Retention Configuration : (\[.*\])$", log, re.MULTILINE).group(1)
+    assert retention == ast.literal_eval(ours) and len(retention) == 6
+
+
+def test_files_record_their_retention_configuration(readme_training):
+    log = (readme_training.out / "log_file.txt").read_text()
+    retention = ast.literal_eval(
+        re.search(r"^Retention Configuration : (\[.*\])$", log, re.MULTILINE).group(1))
+    expected = {steps.FINETUNE: None, steps.SEARCH: retention, steps.RETRAINED: retention}
+    for name, recorded in expected.items():
+        record = read_hdf5_metadata(readme_training.out / name)
+        assert {key: record.get(key) for key in ("task", "seq_len", "retention_configuration")} \
+            == {"task": "mrpc", "seq_len": 48, "retention_configuration": recorded}, name
+
+
+def test_eval_only_without_retention_config_uses_the_recorded_one(readme_training):
+    """EVAL_ONLY of retrained.hdf5, no --RETENTION_CONFIG, reproduces the logged dev metrics."""
+    out = readme_training.out
+    log = (out / "log_file.txt").read_text()
+    retention = re.search(r"^Retention Configuration : (\[.*\])$", log, re.MULTILINE).group(1)
+    logged = re.search(r"Re-training best epoch: dev (.*)", log).group(1)
+    checkpoint = ["--CHECKPOINT_PATH", str(out / steps.RETRAINED), "--EVAL_ONLY",
+                  "--MODEL_FORMAT", "HDF5", "--BATCH_SIZE", "16"]
+    assert main.main(readme_training.common + checkpoint) == 0
     evaluated = (out / "log_file.txt").read_text()[len(log):]
+    assert f"RETENTION_CONFIG not given: using {retention}, which " in evaluated
+    assert f"Retention Configuration : {retention}" in evaluated
     assert f"dev metrics over all 48 examples: {logged}" in evaluated
+
+    # A configuration given on the command line wins, with a note.
+    other = ",".join(["48"] * 6)
+    log = (out / "log_file.txt").read_text()
+    assert main.main(readme_training.common + checkpoint + ["--RETENTION_CONFIG", other]) == 0
+    evaluated = (out / "log_file.txt").read_text()[len(log):]
+    assert f"RETENTION_CONFIG {[48] * 6} given: it replaces {retention}" in evaluated
+    assert f"Retention Configuration : {[48] * 6}" in evaluated
+
+
+def test_the_same_command_twice_trains_the_same_weights(tmp_path_factory, minilm_google,
+                                                        readme_training):
+    """--SEED's default makes runs reproducible: weights and logged metrics are identical."""
+    again = run_readme_training(tmp_path_factory, minilm_google, "readme_training_again",
+                                readme_training.data_dir)
+    for name in (steps.FINETUNE, steps.SEARCH, steps.RETRAINED):
+        first, second = (read_hdf5_weights(run.out / name) for run in (readme_training, again))
+        assert first.keys() == second.keys()
+        for layer in first:
+            for a, b in zip(first[layer], second[layer]):
+                np.testing.assert_array_equal(a, b, err_msg=f"{name} {layer}")
+
+    def metric_lines(run):  # the training's, not those of later commands on the same run
+        return [line for line in (run.out / "log_file.txt").read_text().splitlines()
+                if line.startswith(("Fine-tuning ", "Re-training ", " Fine-tuned ",
+                                    " Re-trained ", " Retention Configuration :", "FLOP "))]
+
+    assert metric_lines(again) == metric_lines(readme_training)
+    assert len(metric_lines(again)) >= 6

@@ -16,7 +16,7 @@ MAX_INPUT_CHARS_PER_WORD = 200
 
 # CJK Unified Ideographs blocks, as Google lists them; Hangul and Japanese kana are not in
 # the list, so BERT keeps them inside words like any other letters.
-_CJK_RANGES = (
+CJK_RANGES = (
     (0x4E00, 0x9FFF),
     (0x3400, 0x4DBF),
     (0x20000, 0x2A6DF),
@@ -53,7 +53,7 @@ def _is_punctuation(char: str) -> bool:
 def _is_cjk(char: str) -> bool:
     """Whether `char` is a CJK ideograph, which BERT tokenizes one character at a time."""
     code = ord(char)
-    return any(low <= code <= high for low, high in _CJK_RANGES)
+    return any(low <= code <= high for low, high in CJK_RANGES)
 
 
 class _CleaningTable(dict):

@@ -16,6 +16,8 @@ from errors import UserError
 
 LOG_FILE = "log_file.txt"
 PROGRESS = "progress.json"
+# The original names its two trained models so in its per-epoch lines.
+ORIGINAL_MODEL_NAMES = {"fine-tuning": "Fine-tuned", "re-training": "Re-trained"}
 
 _warning_lines = None  # the `_WarningLines` of the `warnings_into_log` block running now
 
@@ -81,6 +83,34 @@ def warnings_into_log():
             yield
         finally:
             _warning_lines = outer
+
+
+def original_epochs_line(step, values):
+    """The original's line listing a step's dev metric per epoch, spelled as it writes it.
+
+    The original writes a newline before each line, not after, so its lines start with a
+    space; keeping that space lets scripts written for its log_file.txt match ours exactly.
+
+    Args:
+        step: "fine-tuning" or "re-training".
+        values: the original's validation metric of each epoch (accuracy as a fraction, or
+            Pearson's r for STS-B), first epoch first.
+
+    Returns:
+        e.g. " Re-trained model accuracies for all epochs on the Dev set:[0.68, 0.7]"; the
+        list parses with `ast.literal_eval`.
+    """
+    return (f" {ORIGINAL_MODEL_NAMES[step]} model accuracies for all epochs on the Dev set:"
+            f"{[float(value) for value in values]}")
+
+
+def original_retention_line(retention):
+    """The original's retention configuration line, spelled as it writes it (see above).
+
+    Args:
+        retention: the configuration, a list of ints.
+    """
+    return f" Retention Configuration :{[int(value) for value in retention]}"
 
 
 class RunProgress:

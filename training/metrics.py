@@ -80,3 +80,14 @@ def primary_metric(task, metrics):
         metrics: the dict `glue_metrics` returned.
     """
     return metrics[task.metric]
+
+
+def original_validation_metric(task, metrics):
+    """The dev metric the original logs per epoch: accuracy as a fraction, Pearson's r for STS-B.
+
+    Args:
+        task: a `Task`.
+        metrics: the `glue_metrics` of one epoch.
+    """
+    return metrics["pearson" if task.is_regression else "accuracy"]
+

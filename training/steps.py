@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from checkpoints.hdf5 import read_hdf5_weights, write_hdf5_weights
+from checkpoints.hdf5 import model_record, read_hdf5_weights, write_hdf5_weights
 from checkpoints.assign import assign_weights
 from data.batches import training_order
 from data.features import encode, encode_labels
@@ -24,8 +24,8 @@ from modeling.bert import build_model, soft_extract_layers
 from modeling.flops import total_flops
 from training.distribute import fit_under_any_strategy
 from training.evaluation import evaluate, format_metrics, model_inputs
-from training.log import RunProgress
-from training.metrics import primary_metric
+from training.log import RunProgress, original_epochs_line, original_retention_line
+from training.metrics import original_validation_metric, primary_metric
 from training.optimizer import PowerBertAdam, WarmupLinearDecay
 
 FINETUNE = "finetune.hdf5"
@@ -40,7 +40,7 @@ STEP_OUTPUTS = (("fine-tuning", FINETUNE), ("configuration search", SEARCH),
 @dataclasses.dataclass(frozen=True)
 class Hyperparameters:
     """The training flags: EPOCH, BATCH_SIZE, LR_BERT, LR_SOFT_EXTRACT, LAMBDA, PADDING,
-    GROUP_BY_LENGTH.
+    GROUP_BY_LENGTH, SEED.
 
     `padding` "batch" pads every batch to its longest row and lets only real words vote in
     the significance score; "seq_len" pads every input to seq_len and lets padding vote
@@ -55,6 +55,7 @@ class Hyperparameters:
     padding: str = "batch"
     group_by_length: bool = False
     retention_mode: str = "absolute"
+    seed: int = 0
 
     @property
     def padding_votes(self):
@@ -91,27 +92,35 @@ class BestEpoch(keras.callbacks.Callback):
     after some epochs leaves no file that looks like its finished output.
     """
 
-    def __init__(self, task, data, hp, log, step_name, retention=None):
+    def __init__(self, task, data, hp, log, step_name):
         super().__init__()
-        self.task, self.data, self.hp, self.retention = task, data, hp, retention
+        self.task, self.data, self.hp = task, data, hp
         self.log, self.step_name = log, step_name
         self.best = -math.inf
         self.best_metrics = self.best_weights = None
+        self.history = []  # the original's validation metric, per epoch
 
     def on_epoch_end(self, epoch, logs=None):
         metrics = evaluate(self.model, self.task, self.data.dev, self.data.dev_labels,
                            self.hp.batch_size, self.hp.padding)
         self.log(f"{self.step_name} epoch {epoch + 1}: dev {format_metrics(metrics)}")
+        self.history.append(original_validation_metric(self.task, metrics))
         # The first epoch is kept even if its metric is NaN, so that a step always has output.
         if self.best_weights is None or primary_metric(self.task, metrics) > self.best:
             self.best, self.best_metrics = primary_metric(self.task, metrics), metrics
             self.best_weights = self.model.get_weights()
 
-    def save(self, path):
-        """Writes the best epoch's weights to `path` (atomically) and returns its metrics."""
+    def save(self, path, metadata):
+        """Writes the best epoch's weights to `path` (atomically) and returns its metrics.
+
+        Args:
+            path: the step's `.hdf5` file.
+            metadata: its `checkpoints.hdf5.model_record`.
+        """
         self.model.set_weights(self.best_weights)
-        write_hdf5_weights(path, self.model, _metadata(self.task, self.hp, self.retention))
+        write_hdf5_weights(path, self.model, metadata)
         self.log(f"{self.step_name} best epoch: dev {format_metrics(self.best_metrics)}")
+        self.log(original_epochs_line(self.step_name.lower(), self.history))
         return {name: float(value) for name, value in self.best_metrics.items()}
 
 
@@ -128,12 +137,6 @@ def compile_for_training(model, task, hp, train_size, retention_lr=None):
     model.compile(
         optimizer=PowerBertAdam(WarmupLinearDecay(hp.lr_bert, steps), retention),
         loss="mse" if task.is_regression else "sparse_categorical_crossentropy")
-
-
-def _metadata(task, hp, retention=None):
-    """What an `.hdf5` file records of how its model runs (see checkpoints.hdf5)."""
-    return {"task": task.name, "seq_len": task.seq_len, "padding": hp.padding,
-            "retention_mode": hp.retention_mode, "retention_configuration": retention}
 
 
 def training_dataset(data, hp):
@@ -180,13 +183,16 @@ def fine_tune(config, task, data, hp, output_dir, load_initial, log, strategy=No
         The dev metrics of the best epoch, as floats.
     """
     log("Step 1/3: fine-tuning")
+    # Seeded per step, so that a step run again by --RESUME draws what it drew the first time.
+    keras.utils.set_random_seed(hp.seed)
     with _scope(strategy):
         model = build_model(config, task.seq_len, task.num_labels)
         load_initial(model)
         compile_for_training(model, task, hp, len(data.train))
     best = BestEpoch(task, data, hp, log, "Fine-tuning")
     _fit(model, data, hp, [best])
-    return best.save(os.path.join(output_dir, FINETUNE))
+    return best.save(os.path.join(output_dir, FINETUNE),
+                     model_record(task, None, hp.padding, hp.retention_mode))
 
 
 def configuration_search(config, task, data, hp, output_dir, log, strategy=None):
@@ -196,6 +202,7 @@ def configuration_search(config, task, data, hp, output_dir, log, strategy=None)
     LAMBDA * j * sum(r_j) for block j.
     """
     log("Step 2/3: configuration search")
+    keras.utils.set_random_seed(hp.seed)
     with _scope(strategy):
         model = build_model(config, task.seq_len, task.num_labels, search_lambda=hp.lambda_,
                             padding_votes=hp.padding_votes, relative=hp.relative)
@@ -205,8 +212,11 @@ def configuration_search(config, task, data, hp, output_dir, log, strategy=None)
     _fit(model, data, hp)
     derive = derive_relative_configuration if hp.relative else derive_retention_configuration
     retention = derive([layer.r.numpy() for layer in soft_extract_layers(model)])
-    write_hdf5_weights(os.path.join(output_dir, SEARCH), model, _metadata(task, hp, retention))
+    # The search model records the configuration its retention parameters give.
+    write_hdf5_weights(os.path.join(output_dir, SEARCH), model,
+                       model_record(task, retention, hp.padding, hp.retention_mode))
     log(f"Retention Configuration : {retention}")
+    log(original_retention_line(retention))
     log(flop_report(config, task, data.dev.lengths, retention, hp.relative))
     return retention
 
@@ -235,15 +245,17 @@ def flop_report(config, task, lengths, retention, relative=False):
 def retrain(config, task, data, hp, retention, output_dir, log, strategy=None):
     """Step 3: Extract layers at the retention configuration; best epoch -> retrained.hdf5."""
     log("Step 3/3: re-training")
+    keras.utils.set_random_seed(hp.seed)
     with _scope(strategy):
         model = build_model(config, task.seq_len, task.num_labels,
                             retention_configuration=retention, padding_votes=hp.padding_votes,
                             relative=hp.relative)
         assign_weights(model, read_hdf5_weights(os.path.join(output_dir, SEARCH)))
         compile_for_training(model, task, hp, len(data.train))
-    best = BestEpoch(task, data, hp, log, "Re-training", retention)
+    best = BestEpoch(task, data, hp, log, "Re-training")
     _fit(model, data, hp, [best])
-    return best.save(os.path.join(output_dir, RETRAINED))
+    return best.save(os.path.join(output_dir, RETRAINED),
+                     model_record(task, retention, hp.padding, hp.retention_mode))
 
 
 def train_power_bert(config, task, data, hp, output_dir, load_initial, log, strategy=None):
