@@ -120,7 +120,8 @@ class TrainingRun:
     training: list
 
 
-def run_readme_training(tmp_path_factory, minilm_google, name="readme_training", data_dir=None):
+def run_readme_training(tmp_path_factory, minilm_google, name="readme_training", data_dir=None,
+                        extra=()):
     """Runs the README's training command (1 epoch, seq_len 48) on 64 real MRPC training rows.
 
     Args:
@@ -128,6 +129,7 @@ def run_readme_training(tmp_path_factory, minilm_google, name="readme_training",
         minilm_google: the converted MiniLM folder.
         name: the run's folder name.
         data_dir: an existing DATA_DIR to reuse (default: made here from real MRPC rows).
+        extra: more main.py flags for the training run.
 
     Returns:
         A `TrainingRun`.
@@ -151,7 +153,7 @@ def run_readme_training(tmp_path_factory, minilm_google, name="readme_training",
     common = model_flags + ["--DATA_DIR", str(data_dir), "--OUTPUT_DIR", str(out)]
     training = ["--CHECKPOINT_PATH", f"{minilm_google}/bert_model.ckpt", "--EPOCH", "1",
                 "--BATCH_SIZE", "32", "--LR_SOFT_EXTRACT", "0.05", "--LR_BERT", "0.00006",
-                "--LAMBDA", "0.05"]
+                "--LAMBDA", "0.05", *extra]
     assert main.main(common + training) == 0
     return TrainingRun(out, data_dir, model_flags, common, training)
 

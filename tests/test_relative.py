@@ -112,3 +112,49 @@ def test_relative_soft_extract_scales_by_the_bins_a_word_covers():
     np.testing.assert_allclose(out[1, :3], [r[0:3].mean(), r[2:6].mean(), r[5:8].mean()],
                                rtol=1e-6)
     assert (np.asarray(tape.gradient(total, layer.r)) > 0).all()  # every bin learns
+
+
+@pytest.fixture(scope="module")
+def relative_training(tmp_path_factory, minilm_google):
+    from tests.conftest import run_readme_training
+
+    return run_readme_training(tmp_path_factory, minilm_google, "relative_training",
+                               extra=["--RETENTION_MODE", "relative", "--GROUP_BY_LENGTH"])
+
+
+def test_relative_training_learns_shares_and_eval_reproduces_them(relative_training):
+    import ast
+    import re
+
+    import main
+    from checkpoints.hdf5 import read_hdf5_metadata
+    from training import steps
+
+    out = relative_training.out
+    log = (out / "log_file.txt").read_text()
+    shares = ast.literal_eval(
+        re.search(r"^Retention Configuration : (\[.*\])$", log, re.MULTILINE).group(1))
+    assert len(shares) == 6 and all(0 < f <= 1 for f in shares) and shares != [1.0] * 6
+    assert all(b <= a for a, b in zip(shares, shares[1:]))
+    assert "against BERT on real lengths" in log
+    record = read_hdf5_metadata(out / steps.RETRAINED)
+    assert (record["retention_mode"], record["retention_configuration"]) == ("relative", shares)
+    logged = re.search(r"Re-training best epoch: dev (.*)", log).group(1)
+    # Neither the mode nor the shares given: both come from retrained.hdf5's record.
+    assert main.main(relative_training.common + [
+        "--CHECKPOINT_PATH", str(out / steps.RETRAINED), "--EVAL_ONLY", "--BATCH_SIZE", "16"]) == 0
+    evaluated = (out / "log_file.txt").read_text()[len(log):]
+    assert "RETENTION_MODE relative (what this .hdf5 file was trained with)" in evaluated
+    assert f"dev metrics over all 48 examples: {logged}" in evaluated
+
+
+def test_relative_mode_with_seq_len_padding_is_one_line(tmp_path, capsys):
+    import main
+
+    argv = ["--TASK", "mrpc", "--DATA_DIR", str(GLUE_DIR / "MRPC"), "--OUTPUT_DIR",
+            str(tmp_path / "out"), "--RETENTION_MODE", "relative", "--PADDING", "seq_len",
+            "--EVAL_ONLY", "--RETENTION_CONFIG", "0.9,0.7,0.5,0.3,0.2,0.1"]
+    assert main.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "runs with --PADDING batch" in err
+    assert not (tmp_path / "out").exists()
