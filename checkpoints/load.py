@@ -40,6 +40,25 @@ def load_weights(model, path, model_format, config, seq_len, optional=()):
     return assign_weights(model, weights, optional)
 
 
+def _record(path, model_format):
+    """The `power_bert` record of an `.hdf5` file of ours, None for another `.hdf5` file,
+    {} for any other checkpoint (a file that is not HDF5 gets its one-line error when the
+    weights are loaded)."""
+    if model_format == "HDF5" and h5py.is_hdf5(path):
+        return read_hdf5_metadata(path)
+    return {}
+
+
+def _recorded_choice(flag, record, key, choices, default):
+    """(value, why): the flag if given, else the record's `key` if it is one of `choices`,
+    else `default`."""
+    if flag is not None:
+        return flag, "given"
+    if record and record.get(key) in choices:
+        return record[key], "what this .hdf5 file was trained with"
+    return default, "the default"
+
+
 PADDING_EFFECTS = {
     "batch": "each batch padded to its longest input, only real words vote in the "
              "significance score",
@@ -63,16 +82,12 @@ def resolve_padding(flag, path, model_format):
     Returns:
         ("batch" or "seq_len", a note for the log).
     """
-    padding, why = flag, "given"
-    if padding is None:
-        padding, why = "batch", "the default"
-        record = (read_hdf5_metadata(path) if model_format == "HDF5" and h5py.is_hdf5(path)
-                  else {})
-        if record is None:
-            padding, why = "seq_len", ("the original PoWER-BERT's, as this .hdf5 file was not "
-                                       "written by this project")
-        elif record.get("padding") in PADDING_EFFECTS:
-            padding, why = record["padding"], "what this .hdf5 file was trained with"
+    record = _record(path, model_format)
+    if flag is None and record is None:
+        padding, why = "seq_len", ("the original PoWER-BERT's, as this .hdf5 file was not "
+                                   "written by this project")
+    else:
+        padding, why = _recorded_choice(flag, record, "padding", PADDING_EFFECTS, "batch")
     return padding, f"PADDING {padding} ({why}): {PADDING_EFFECTS[padding]}"
 
 
@@ -87,13 +102,8 @@ def resolve_retention_mode(flag, path, model_format):
     Returns:
         ("absolute" or "relative", a note for the log).
     """
-    mode, why = flag, "given"
-    if mode is None:
-        mode, why = "absolute", "the default"
-        record = read_hdf5_metadata(path) if model_format == "HDF5" and h5py.is_hdf5(path) \
-            else None
-        if record and record.get("retention_mode") in ("absolute", "relative"):
-            mode, why = record["retention_mode"], "what this .hdf5 file was trained with"
+    mode, why = _recorded_choice(flag, _record(path, model_format), "retention_mode",
+                                 ("absolute", "relative"), "absolute")
     return mode, f"RETENTION_MODE {mode} ({why})"
 
 
@@ -125,8 +135,7 @@ def resolve_retention(flag, path, model_format, num_layers, seq_len, relative=Fa
         return parse_retention_configuration(text, num_layers, seq_len)
 
     mode = "relative" if relative else "absolute"
-    # A file that is not HDF5 gets its one-line error when the weights are loaded.
-    record = read_hdf5_metadata(path) if model_format == "HDF5" and h5py.is_hdf5(path) else None
+    record = _record(path, model_format) or None
     recorded = None if record is None else record.get("retention_configuration")
     if recorded is not None and record.get("retention_mode", "absolute") != mode:
         recorded, record = None, {"retention_mode": record.get("retention_mode")}
