@@ -136,6 +136,7 @@ def test_relative_training_learns_shares_and_eval_reproduces_them(relative_train
     assert len(shares) == 6 and all(0 < f <= 1 for f in shares) and shares != [1.0] * 6
     assert all(b <= a for a, b in zip(shares, shares[1:]))
     assert "against BERT on real lengths" in log
+    assert f" Retention Configuration :{shares}" in log  # the original's spelling, as shares
     record = read_hdf5_metadata(out / steps.RETRAINED)
     assert (record["retention_mode"], record["retention_configuration"]) == ("relative", shares)
     logged = re.search(r"Re-training best epoch: dev (.*)", log).group(1)

@@ -104,13 +104,15 @@ def original_epochs_line(step, values):
             f"{[float(value) for value in values]}")
 
 
-def original_retention_line(retention):
+def original_retention_line(retention, relative=False):
     """The original's retention configuration line, spelled as it writes it (see above).
 
     Args:
-        retention: the configuration, a list of ints.
+        retention: the configuration, a list of ints (of shares if `relative`).
+        relative: the configuration holds shares of each input's length.
     """
-    return f" Retention Configuration :{[int(value) for value in retention]}"
+    kind = float if relative else int
+    return f" Retention Configuration :{[kind(value) for value in retention]}"
 
 
 class RunProgress:

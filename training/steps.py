@@ -216,7 +216,7 @@ def configuration_search(config, task, data, hp, output_dir, log, strategy=None)
     write_hdf5_weights(os.path.join(output_dir, SEARCH), model,
                        model_record(task, retention, hp.padding, hp.retention_mode))
     log(f"Retention Configuration : {retention}")
-    log(original_retention_line(retention))
+    log(original_retention_line(retention, hp.relative))
     log(flop_report(config, task, data.dev.lengths, retention, hp.relative))
     return retention
 
