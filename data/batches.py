@@ -8,7 +8,6 @@ batches of a random permutation, so that batches stay random, then the batches s
 
 import numpy as np
 
-PADDINGS = ("batch", "seq_len")
 # Hugging Face's LengthGroupedSampler sorts within 50 batches' worth of a permutation.
 _MEGABATCH = 50
 

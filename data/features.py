@@ -39,7 +39,7 @@ class Features:
         """
         width = self.token_ids.shape[1]
         if padding == "batch" and len(rows):
-            width = int(self.lengths[rows].max())
+            width = int(self.input_mask[rows].sum(axis=1).max())
         return [x[rows, :width] for x in (self.token_ids, self.segment_ids, self.input_mask)]
 
 

@@ -62,9 +62,14 @@ class Extract(keras.layers.Layer):
             return self._keep_shares(x, score, mask, positions, lengths)
         if x.shape[1] is not None and self.retention >= x.shape[1]:
             return x, mask, positions
-        k = ops.minimum(self.retention, ops.shape(x)[1])  # the batch's length is known at run time
-        _, kept = tf.math.top_k(score, k=k, sorted=False)
-        kept = ops.sort(kept, axis=-1)  # (batch, min(l_j, n)): back to text order
+        n = tf.shape(x)[1]  # the batch's length, known at run time
+        # A batch no longer than l_j keeps everything: skip the identity top-k and gathers.
+        return tf.cond(self.retention >= n, lambda: (x, mask, positions),
+                       lambda: self._keep_most_significant(x, score, mask, positions))
+
+    def _keep_most_significant(self, x, score, mask, positions):
+        _, kept = tf.math.top_k(score, k=self.retention, sorted=False)
+        kept = ops.sort(kept, axis=-1)  # (batch, l_j): back to text order
         # tf.gather with batch_dims: keras.ops.take_along_axis builds full index grids on
         # TensorFlow and cost 8x more, a sizeable share of a small block.
         return (tf.gather(x, kept, batch_dims=1), tf.gather(mask, kept, batch_dims=1),

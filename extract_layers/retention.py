@@ -10,7 +10,6 @@ import math
 
 from errors import UserError
 
-MODES = ("absolute", "relative")
 # Shares are rounded to this many decimals, so that the logged configuration is the one used.
 SHARE_DECIMALS = 4
 
@@ -103,7 +102,7 @@ def derive_relative_configuration(retention_parameters):
     for r in retention_parameters:
         values = [float(v) for v in r]
         share = max(sum(values) / len(values), 1 / len(values))
-        share = min(share, config[-1]) if config else min(share, 1.0)
+        share = min(share, config[-1]) if config else share  # r lies in [0, 1]
         config.append(round(share, SHARE_DECIMALS))
     return config
 

@@ -70,3 +70,21 @@ def flop_reduction(config, lengths, retention_configuration, num_labels=2, relat
     lengths = np.atleast_1d(lengths)
     return (total_flops(config, lengths, None, num_labels)
             / total_flops(config, lengths, retention_configuration, num_labels, relative))
+
+
+def reductions_against_both_baselines(config, lengths, seq_len, retention_configuration,
+                                      num_labels=2, relative=False):
+    """The configuration's FLOP reduction on real inputs against both BERT baselines.
+
+    Args:
+        config: a `BertConfig`.
+        lengths: the real lengths of a set of examples, each run at its own length.
+        seq_len: N, to which the paper's baseline pads every input.
+        retention_configuration, num_labels, relative: see `total_flops`.
+
+    Returns:
+        (times fewer FLOPs than BERT on real lengths, than BERT padded to seq_len).
+    """
+    found = total_flops(config, lengths, retention_configuration, num_labels, relative)
+    return (total_flops(config, lengths, None, num_labels) / found,
+            total_flops(config, [seq_len] * len(lengths), None, num_labels) / found)

@@ -16,7 +16,7 @@ import numpy as np  # noqa: E402
 
 from atomic_files import replaced_atomically  # noqa: E402
 from modeling.bert import kept_positions_model  # noqa: E402
-from modeling.flops import total_flops  # noqa: E402
+from modeling.flops import reductions_against_both_baselines  # noqa: E402
 
 RETENTION_PNG = "retention_configuration.png"
 SURVIVING_WORDS_PNG = "surviving_words.png"
@@ -150,9 +150,8 @@ def plot_training_outputs(output_dir, config, task, retention, model, features, 
     """
     paths = [os.path.join(output_dir, RETENTION_PNG),
              os.path.join(output_dir, SURVIVING_WORDS_PNG)]
-    found = total_flops(config, features.lengths, retention, task.num_labels, relative)
-    real = total_flops(config, features.lengths, None, task.num_labels) / found
-    padded = total_flops(config, [task.seq_len] * len(features), None, task.num_labels) / found
+    real, padded = reductions_against_both_baselines(config, features.lengths, task.seq_len,
+                                                     retention, task.num_labels, relative)
     plot_retention_configuration(paths[0], retention, task.seq_len,
                                  f"{task.name}: {'relative ' if relative else ''}retention "
                                  f"configuration\n{real:.2f}x fewer FLOPs than BERT on dev "

@@ -21,7 +21,7 @@ from data.batches import training_order
 from data.features import encode, encode_labels
 from extract_layers import derive_relative_configuration, derive_retention_configuration
 from modeling.bert import build_model, soft_extract_layers
-from modeling.flops import total_flops
+from modeling.flops import flop_reduction, reductions_against_both_baselines
 from training.distribute import fit_under_any_strategy
 from training.evaluation import evaluate, format_metrics, model_inputs
 from training.log import RunProgress, original_epochs_line, original_retention_line
@@ -229,16 +229,13 @@ def flop_report(config, task, lengths, retention, relative=False):
         lengths: the real lengths of the dev set's rows.
         retention: the retention configuration; shares if `relative`.
     """
-    found = total_flops(config, lengths, retention, task.num_labels, relative)
-    real = total_flops(config, lengths, None, task.num_labels)
-    padded = total_flops(config, [task.seq_len] * len(lengths), None, task.num_labels)
-    line = (f"FLOP reduction of this configuration on the dev set: {real / found:.2f}x against "
-            f"BERT on real lengths, {padded / found:.2f}x against BERT padded to seq_len "
-            f"{task.seq_len}")
+    real, padded = reductions_against_both_baselines(config, lengths, task.seq_len, retention,
+                                                     task.num_labels, relative)
+    line = (f"FLOP reduction of this configuration on the dev set: {real:.2f}x against BERT "
+            f"on real lengths, {padded:.2f}x against BERT padded to seq_len {task.seq_len}")
     if not relative:  # the paper's number: both padded to seq_len
-        padded_found = total_flops(config, [task.seq_len], retention, task.num_labels)
-        line += (f"; {padded / len(lengths) / padded_found:.2f}x with both padded to seq_len "
-                 "(the paper's count)")
+        paper = flop_reduction(config, task.seq_len, retention, task.num_labels)
+        line += f"; {paper:.2f}x with both padded to seq_len (the paper's count)"
     return line
 
 
