@@ -105,16 +105,18 @@ class MultiHeadSelfAttention(keras.layers.Layer):
             setattr(self, f"b{name}", self.add_weight(name=f"{self.name}_b{name}",
                                                       shape=(width,), initializer="zeros"))
 
-    def _split_heads(self, x):
-        batch, n = ops.shape(x)[0], ops.shape(x)[1]
-        x = ops.reshape(x, (batch, n, self.num_heads, -1))
-        return ops.transpose(x, (0, 2, 1, 3))  # (batch, heads, n, d)
-
     def call(self, x, mask, training=None):
         batch, n, width = ops.shape(x)[0], ops.shape(x)[1], x.shape[-1]
-        q = self._split_heads(ops.matmul(x, self.Wq) + self.bq)
-        k = self._split_heads(ops.matmul(x, self.Wk) + self.bk)
-        v = self._split_heads(ops.matmul(x, self.Wv) + self.bv)
+        # Projections multiply (batch * n, H) rows: a (batch, n, H) tensor times a matrix goes
+        # through tf.tensordot, a dozen shape ops each, which made up 40% of the graph that
+        # every batch runs and that the first batch traces.
+        rows = ops.reshape(x, (-1, width))  # (batch * n, H)
+
+        def heads(W, b):  # (batch, heads, n, d)
+            return ops.transpose(ops.reshape(ops.matmul(rows, W) + b,
+                                             (batch, n, self.num_heads, -1)), (0, 2, 1, 3))
+
+        q, k, v = heads(self.Wq, self.bq), heads(self.Wk, self.bk), heads(self.Wv, self.bv)
         logits = ops.matmul(q, ops.transpose(k, (0, 1, 3, 2)))  # (batch, heads, n, n)
         logits = logits / math.sqrt(width // self.num_heads)
         adder = (1.0 - ops.cast(mask, logits.dtype)) * _MASK_ADDER
@@ -124,8 +126,8 @@ class MultiHeadSelfAttention(keras.layers.Layer):
             warnings.filterwarnings("ignore", "You are using a softmax over axis", UserWarning)
             probs = ops.softmax(logits + adder[:, None, None, :], axis=-1)
         context = ops.matmul(self.dropout(probs, training=training), v)  # (batch, heads, n, d)
-        context = ops.reshape(ops.transpose(context, (0, 2, 1, 3)), (batch, n, width))
-        return ops.matmul(context, self.Wo) + self.bo, probs
+        context = ops.reshape(ops.transpose(context, (0, 2, 1, 3)), (-1, width))
+        return ops.reshape(ops.matmul(context, self.Wo) + self.bo, (batch, n, width)), probs
 
     def compute_output_spec(self, x, mask, training=None):
         batch, n = x.shape[0], x.shape[1]
@@ -170,7 +172,9 @@ class FeedForward(keras.layers.Layer):
         self.b2 = self.add_weight(name=f"{self.name}_b2", shape=(width,), initializer="zeros")
 
     def call(self, x):
-        return ops.matmul(self._act(ops.matmul(x, self.W1) + self.b1), self.W2) + self.b2
+        rows = ops.reshape(x, (-1, x.shape[-1]))  # (batch * n, H)
+        rows = ops.matmul(self._act(ops.matmul(rows, self.W1) + self.b1), self.W2) + self.b2
+        return ops.reshape(rows, ops.shape(x))
 
     def get_config(self):
         return {**super().get_config(), "intermediate_size": self.intermediate_size,
