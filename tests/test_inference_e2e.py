@@ -25,7 +25,7 @@ from data.features import encode
 from data.glue import read_examples
 from data.tasks import get_task
 from tests import numpy_reference
-from tests.conftest import GLUE_DIR
+from tests.helpers import GLUE_DIR
 from tokenization import load_tokenizer
 
 # Row counts are multiples of the batch size: a smaller last batch would make Keras trace
