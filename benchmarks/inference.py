@@ -1,15 +1,11 @@
 """Inference speed of PoWER-BERT against two BERT baselines, with the same weights, in one process.
 
-Every speedup is reported against both baselines: BERT with every input padded to seq_len
-(the paper's) and BERT on real lengths, rows sorted by length and each batch padded to its
-longest row (the strong one, what Hugging Face's `group_by_length` gives). PoWER-BERT at each
-`--retention` and keras-hub's `BertBackbone` of the same size (the peer a Keras user would
-otherwise pick) run on the same length-aware batches. Each model's pass over all the rows is
-one `tf.function` for any batch shape, warmed up, then timed interleaved: every round runs
-each model once, in a rotated order, so that a slow moment of the machine hits all alike.
-
-The inputs are the task's real dev rows. The ideal speedups are exact FLOP ratios
-(`modeling.flops`, the project's one FLOP count) on the real lengths of those rows.
+One row per model, on the task's real dev rows: BERT padded to seq_len (the paper's baseline),
+BERT on real lengths (the strong one), PoWER-BERT at each `--retention` and `--relative`
+configuration, and keras-hub's `BertBackbone` of the same size (the peer a Keras user would
+otherwise pick); `benchmarks.timing` says how they are timed and what the speedups are
+against. Then two lines: our BERT against keras-hub and, with `--extract-cost`, what one
+Extract layer costs.
 
 Usage:
     python -m benchmarks.inference --model minilm --threads 2 --batch 64 --seq-len 128 \
