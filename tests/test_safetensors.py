@@ -1,6 +1,5 @@
 """checkpoints/safetensors.py, against the `safetensors` package and torch as references."""
 
-
 import numpy as np
 import pytest
 import safetensors.numpy
