@@ -11,6 +11,7 @@ project's one FLOP count) on the lengths each model really runs on.
 import os
 import statistics
 import time
+from collections.abc import Callable
 from typing import NamedTuple
 
 from benchmarks.models import build_models, compiled_forward, keras_hub_forward
@@ -112,14 +113,14 @@ def configuration_label(retention, relative=False):
     return ",".join(map(str, retention))
 
 
-class _Contestant(NamedTuple):
-    """One timed model: its label, compiled pass, padding, and what its FLOPs are counted by
-    (`flops` False: no count, as for keras-hub)."""
+class Contestant(NamedTuple):
+    """One timed model: its label, compiled pass, padding ("seq_len" or "batch"), and its
+    configuration for the FLOP count (`flops` False: no count, as for keras-hub)."""
 
     label: str
-    forward: object
+    forward: Callable
     padding: str
-    retention: list = None
+    retention: list | None = None
     relative: bool = False
     flops: bool = True
 
@@ -162,20 +163,20 @@ def benchmark(config, seq_len, batch, retentions, features, checkpoint=None, rou
     every = retentions + relatives + extra
     relative_indices = range(len(retentions), len(retentions) + len(relatives))
     bert, models = build_models(config, seq_len, every, checkpoint, relative=relative_indices)
-    contestants = [_Contestant(BERT_PADDED_LABEL, compiled_forward(bert, xla), "seq_len"),
-                   _Contestant(BERT_LABEL, compiled_forward(bert, xla), "batch")]
+    contestants = [Contestant(BERT_PADDED_LABEL, compiled_forward(bert, xla), "seq_len"),
+                   Contestant(BERT_LABEL, compiled_forward(bert, xla), "batch")]
     for i, (retention, model) in enumerate(zip(every, models)):
         relative = i in relative_indices
-        contestants.append(_Contestant(configuration_label(retention, relative),
+        contestants.append(Contestant(configuration_label(retention, relative),
                                        compiled_forward(model, xla),
                                        "seq_len" if i >= len(every) - len(extra) else "batch",
                                        retention, relative))
     if keras_hub:
         hub = keras_hub_forward(config, xla)
         if hub is not None:
-            contestants.append(_Contestant(KERAS_HUB_LABEL, hub, "batch", flops=False))
-    batches = {padding: input_batches(features, batch, padding) for padding in ("seq_len",
-                                                                                "batch")}
+            contestants.append(Contestant(KERAS_HUB_LABEL, hub, "batch", flops=False))
+    batches = {padding: input_batches(features, batch, padding)
+               for padding in ("seq_len", "batch")}
     times = time_interleaved({c.label: one_pass(c.forward, batches[c.padding])
                               for c in contestants}, rounds, warmup)
     return speedup_rows(config, contestants, times, features, batch, seq_len)
@@ -186,7 +187,7 @@ def speedup_rows(config, contestants, times, features, batch, seq_len):
 
     Args:
         config: the `BertConfig` of every contestant.
-        contestants: `_Contestant`s, the two BERT baselines among them.
+        contestants: `Contestant`s, the two BERT baselines among them.
         times: {label: [seconds per pass over all rows]}, from `time_interleaved`.
         features: the `Features` timed.
         batch, seq_len: the batch and N, as timed.
