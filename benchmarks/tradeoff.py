@@ -3,7 +3,7 @@
 Step 1 of PoWER-BERT runs once into OUTPUT_DIR; every LAMBDA gets OUTPUT_DIR/lambda_<value>/
 with a copy of finetune.hdf5, runs steps 2 and 3 there, and so finds its own retention
 configuration. The speedup of every configuration is then measured in one interleaved
-inference benchmark (benchmarks.inference) on the task's dev rows, against BERT padded to
+inference benchmark (benchmarks.timing) on the task's dev rows, against BERT padded to
 seq_len and BERT on real lengths, and written with the dev metric to tradeoff.csv and
 tradeoff.png (the paper's trade-off figure, with both BERT baselines as reference points).
 
@@ -121,9 +121,9 @@ def sweep(config, checkpoint, task, data, hp, runs, output_dir, log, finetuned_p
 
 
 def measure(config, checkpoint, task, results, features, batch, rounds):
-    """benchmarks.inference rows of both BERT baselines and each configuration of `results`
+    """benchmarks.timing rows of both BERT baselines and each configuration of `results`
     (from `sweep`), in one interleaved run on `features` (the task's own dev rows)."""
-    from benchmarks.inference import benchmark
+    from benchmarks.timing import benchmark
 
     return benchmark(config, task.seq_len, batch,
                      [r for mode, _, r, _ in results if mode == "absolute"], features,
@@ -134,7 +134,7 @@ def measure(config, checkpoint, task, results, features, batch, rounds):
 def write_outputs(output_dir, task, finetuned, results, rows):
     """tradeoff.csv and tradeoff.png; returns their paths."""
     from atomic_files import write_atomically
-    from benchmarks.inference import BERT_LABEL, BERT_PADDED_LABEL, relative_label
+    from benchmarks.timing import BERT_LABEL, BERT_PADDED_LABEL, configuration_label
     from training.plots import plot_tradeoff
     from training.metrics import primary_metric
 
@@ -148,7 +148,7 @@ def write_outputs(output_dir, task, finetuned, results, rows):
              for model, label in (("BERT padded to seq_len", BERT_PADDED_LABEL),
                                   ("BERT on real lengths", BERT_LABEL))]
     for mode, value, retention, metrics in results:
-        label = relative_label(retention) if mode == "relative" else ",".join(map(str, retention))
+        label = configuration_label(retention, relative=mode == "relative")
         row = by_label[label]  # LAMBDAs may find the same one
         lines.append(dict(model=MODELS[mode], retention_configuration=label,
                           metric=task.metric, dev_metric=primary_metric(task, metrics),
@@ -169,7 +169,8 @@ def write_outputs(output_dir, task, finetuned, results, rows):
 
 
 def run(args):
-    from benchmarks.inference import load_model_spec, set_threads
+    from benchmarks.models import load_model_spec
+    from benchmarks.timing import set_threads
     from data.tasks import get_task
     from tokenization import load_tokenizer
     from training.log import RunLog
@@ -181,10 +182,10 @@ def run(args):
     config, checkpoint, vocab = load_model_spec("minilm")
     tokenizer = load_tokenizer(vocab, cased=False)
     data = load_task_data(task, args.data_dir, tokenizer, args.train_rows, args.dev_rows)
-    hp = Hyperparameters(epochs=args.epochs, batch_size=_given_or(args.batch_size, task.batch_size),
-                         lr_bert=_given_or(args.lr_bert, task.lr_bert),
-                         lr_soft_extract=_given_or(args.lr_soft_extract, task.lr_soft_extract),
-                         lambda_=task.lambda_, group_by_length=args.group_by_length)
+    hp = Hyperparameters(epochs=args.epochs, lambda_=task.lambda_,
+                         group_by_length=args.group_by_length,
+                         **task.unless_given(batch_size=args.batch_size, lr_bert=args.lr_bert,
+                                             lr_soft_extract=args.lr_soft_extract))
     os.makedirs(args.output_dir, exist_ok=True)
     log = RunLog(args.output_dir)
     log(f"Trade-off sweep: {task.name}, {len(data.train)} train / {len(data.dev)} dev rows, "
@@ -196,11 +197,6 @@ def run(args):
     rows = measure(config, checkpoint, task, results, data.dev, args.bench_batch, args.rounds)
     for path in write_outputs(args.output_dir, task, finetuned, results, rows):
         log(f"Wrote {path}")
-
-
-def _given_or(value, default):
-    """The flag's value if given (0 included), else the task's default."""
-    return default if value is None else value
 
 
 def main(argv=None):

@@ -62,6 +62,7 @@ def time_training(config, checkpoint, task, data, hp, step, steps, rounds):
         {way: (median seconds per step, forward FLOPs per step)}.
     """
     import numpy as np
+    from benchmarks.timing import interleaved
     from checkpoints.load import load_weights
     from modeling.bert import build_model
     from modeling.flops import total_flops
@@ -83,23 +84,22 @@ def time_training(config, checkpoint, task, data, hp, step, steps, rounds):
         for _ in range(3):  # tracing: Keras generalises to any batch width by the third
             model.train_on_batch(*next(batches))
         runs[way] = (model, batches, [], [])
-    for r in range(rounds):
-        ways = list(runs)[r % len(runs):] + list(runs)[:r % len(runs)]
-        for way in ways:
-            model, batches, seconds, flops = runs[way]
-            chosen = [next(batches) for _ in range(steps)]
-            start = time.perf_counter()
-            for inputs, labels in chosen:
-                model.train_on_batch(inputs, labels)
-            seconds.append((time.perf_counter() - start) / steps)
-            flops.extend(total_flops(config, np.full(len(labels), inputs[0].shape[1]))
-                         for inputs, labels in chosen)
+    for way in interleaved(list(runs), rounds):
+        model, batches, seconds, flops = runs[way]
+        chosen = [next(batches) for _ in range(steps)]  # drawn before the clock starts
+        start = time.perf_counter()
+        for inputs, labels in chosen:
+            model.train_on_batch(inputs, labels)
+        seconds.append((time.perf_counter() - start) / steps)
+        flops.extend(total_flops(config, np.full(len(labels), inputs[0].shape[1]))
+                     for inputs, labels in chosen)
     return {way: (statistics.median(seconds), statistics.mean(flops))
             for way, (_, _, seconds, flops) in runs.items()}
 
 
 def run(args):
-    from benchmarks.inference import effective_threads, load_model_spec, set_threads
+    from benchmarks.models import load_model_spec
+    from benchmarks.timing import effective_threads, set_threads
     from data.glue import read_examples
     from data.tasks import get_task
     from tokenization import load_tokenizer

@@ -69,6 +69,19 @@ def _albert_layers() -> list[tuple[str, list[str]]]:
     return _EMBEDDINGS + mapping + block + _POOLER
 
 
+def layer_variables(num_layers: int, albert: bool = False) -> list[tuple[str, list[str]]]:
+    """The model's layers and the checkpoint variables that fill each, in the layer's order.
+
+    Args:
+        num_layers: the config's number of encoder blocks (ALBERT shares one).
+        albert: ALBERT's names (one shared block, embedding mapping) instead of BERT's.
+
+    Returns:
+        [(layer name, [variable names])]; the optional classifier ("NSP") is not among them.
+    """
+    return _albert_layers() if albert else _bert_layers(num_layers)
+
+
 def read_google_checkpoint(ckpt_prefix, num_layers: int, seq_len: int,
                            albert: bool = False) -> dict[str, list[np.ndarray]]:
     """Reads a Google BERT/ALBERT checkpoint into the model's layer names.
@@ -104,7 +117,7 @@ def read_google_checkpoint(ckpt_prefix, num_layers: int, seq_len: int,
     if not albert and extra_block in available:
         raise UserError(f"checkpoint {ckpt_prefix} has more than {num_layers} blocks (it holds "
                         f"{extra_block}); check num_hidden_layers in --BERT_CONFIG_PATH")
-    layers = _albert_layers() if albert else _bert_layers(num_layers)
+    layers = layer_variables(num_layers, albert)
     weights = {layer: [get(name) for name in names] for layer, names in layers}
 
     positions = weights["Embedding-Position"][0]

@@ -23,6 +23,15 @@ class Features:
         return len(self.token_ids)
 
     @property
+    def inputs(self):
+        """[token_ids, segment_ids, input_mask]: the model's three inputs in its order.
+
+        The fields' order is that order (`modeling.bert.build_model`'s Input-Token,
+        Input-Segment, Input-Mask), so `Features(*inputs)` names a list of inputs again.
+        """
+        return [getattr(self, field.name) for field in dataclasses.fields(self)]
+
+    @property
     def lengths(self):
         """(n,) int: the real tokens of each example, [CLS] and [SEP]s included."""
         return self.input_mask.sum(axis=1)
@@ -40,7 +49,7 @@ class Features:
         width = self.token_ids.shape[1]
         if padding == "batch" and len(rows):
             width = int(self.input_mask[rows].sum(axis=1).max())
-        return [x[rows, :width] for x in (self.token_ids, self.segment_ids, self.input_mask)]
+        return [x[rows, :width] for x in self.inputs]
 
 
 def encode(examples, tokenizer, seq_len):

@@ -45,6 +45,19 @@ class Task:
         """Width of the classifier output: one score unit for regression."""
         return len(self.labels) or 1
 
+    def unless_given(self, **given):
+        """The given hyperparameters, with this task's default for each one not given.
+
+        Args:
+            **given: values by field name, e.g. batch_size=None, lr_bert=0.0; None means
+                not given (0 is a given value, as in main.py).
+
+        Returns:
+            {field name: the given value, or the task's own where it is None}.
+        """
+        return {name: getattr(self, name) if value is None else value
+                for name, value in given.items()}
+
 
 _BINARY = ("0", "1")
 _NLI = ("not_entailment", "entailment")

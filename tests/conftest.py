@@ -1,4 +1,5 @@
-"""Session-wide fixtures: the real MiniLM BERT, converted once, and fine-tuned checkpoints of it.
+"""Shared fixtures: the real MiniLM BERT, converted once, fine-tuned checkpoints of it, and a
+small ALBERT release (factories and constants are in tests/helpers.py).
 
 A "fine-tuned" checkpoint is what google-research/bert saves after fine-tuning: every BERT
 variable plus the classifier `output_weights` [num_labels, H] and `output_bias` [num_labels].
@@ -8,6 +9,8 @@ and a wrong word vector or a wrong weight shows in the predictions.
 
 import dataclasses
 import importlib.util
+import json
+import types
 from pathlib import Path
 
 # Hugging Face's BertModel (a test reference) loads triton, whose native library crashes the
@@ -17,12 +20,17 @@ if importlib.util.find_spec("triton"):
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+import safetensors.numpy  # noqa: E402
+import sentencepiece  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from checkpoints.convert_hf import CKPT_NAME, convert_hf, default_hf_dir  # noqa: E402
+from checkpoints.convert_hf import main as convert_main  # noqa: E402
 from checkpoints.google import write_google_checkpoint  # noqa: E402
+from modeling.config import load_config  # noqa: E402
+from tests.helpers import (ALBERT_SEQ_LEN, GLUE_DIR, MINILM_DIR, glue_lines,  # noqa: E402
+                           random_variables, train_sentencepiece)
 
-GLUE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "glue"
 
 # MiniLM's pooled vectors vary little between sentences; this scale spreads the classifier's
 # probabilities over (0, 1), so that the outputs are far from uniform.
@@ -162,3 +170,49 @@ def run_readme_training(tmp_path_factory, minilm_google, name="readme_training",
 def readme_training(tmp_path_factory, minilm_google):
     """The README's training command, run once per session on real MRPC rows: a `TrainingRun`."""
     return run_readme_training(tmp_path_factory, minilm_google)
+
+
+@pytest.fixture(scope="session")
+def hf_tensors():
+    """The real MiniLM's Hugging Face tensors {name: array}, read by the `safetensors` package."""
+    return safetensors.numpy.load_file(str(MINILM_DIR / "model.safetensors"))
+
+
+@pytest.fixture(scope="session")
+def converted(tmp_path_factory):
+    """The real MiniLM converted by the CLI with one argument (so HF_DIR is the default)."""
+    out_dir = tmp_path_factory.mktemp("minilm") / "bert"
+    assert convert_main([str(out_dir)]) == 0
+    return out_dir
+
+
+ALBERT_CONFIG = {"hidden_size": 32, "embedding_size": 16, "num_hidden_layers": 4,
+                 "num_attention_heads": 4, "intermediate_size": 64, "hidden_act": "gelu",
+                 "max_position_embeddings": ALBERT_SEQ_LEN, "type_vocab_size": 2,
+                 "num_hidden_groups": 1, "inner_group_num": 1, "hidden_dropout_prob": 0.1,
+                 "attention_probs_dropout_prob": 0.1, "initializer_range": 0.02}
+
+
+@pytest.fixture(scope="module")
+def albert(tmp_path_factory):
+    """An ALBERT release as Google ships one: SentencePiece model, config, TF checkpoint.
+
+    The SentencePiece model is trained here on real MRPC and SST-2 sentences with ALBERT's
+    special pieces (<pad>=0, <unk>=1, [CLS]=2, [SEP]=3, [MASK]=4); the weights are random.
+    """
+    root = tmp_path_factory.mktemp("albert")
+    sentences = [line.split("\t")[0] for line in glue_lines("SST-2", "train", 2000)[1:]]
+    sentences += [text for line in glue_lines("MRPC", "train", 1500)[1:]
+                  for text in line.rstrip("\n").split("\t")[3:5]]
+    spm = train_sentencepiece(root / "30k-clean", sentences, vocab_size=1000,
+                              control_symbols=["[CLS]", "[SEP]", "[MASK]"])
+    raw_config = {"vocab_size": sentencepiece.SentencePieceProcessor(model_file=spm)
+                  .get_piece_size(), **ALBERT_CONFIG}
+    (root / "albert_config.json").write_text(json.dumps(raw_config))
+    config = load_config(str(root / "albert_config.json"))
+    assert config.is_albert
+    variables = random_variables(config, num_labels=2)
+    write_google_checkpoint(str(root / "model.ckpt"), variables)
+    return types.SimpleNamespace(spm=spm, config_path=str(root / "albert_config.json"),
+                                 ckpt=str(root / "model.ckpt"), config=config,
+                                 raw_config=raw_config, variables=variables)

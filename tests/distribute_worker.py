@@ -22,7 +22,7 @@ def fine_tune_both_ways(out_dir):
     from data.features import Features
     from data.tasks import TASKS
     from modeling.bert import build_model
-    from tests.test_model import CONFIGS, SEQ_LEN, random_inputs
+    from tests.helpers import CONFIGS, SEQ_LEN, random_inputs
     from training import steps
     from training.distribute import make_strategy
     from training.evaluation import predict

@@ -17,35 +17,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import sentencepiece
 
 import main
-from checkpoints.google import read_google_checkpoint, write_google_checkpoint
+from checkpoints.google import read_google_checkpoint
 from checkpoints.hdf5 import read_hdf5_weights
 from data.features import encode
 from data.glue import read_examples
 from data.tasks import get_task
-from modeling.config import load_config
 from tests import numpy_reference
-from tests.test_model import random_variables
+from tests.helpers import ALBERT_SEQ_LEN, glue_lines
 from tokenization import load_tokenizer
 
-GLUE = Path(__file__).resolve().parents[1].parent / "shared" / "glue"
-SEQ_LEN = 128  # MRPC's; every pair of the rows used fits, so no tokenizer has to truncate
+SEQ_LEN = ALBERT_SEQ_LEN  # the albert fixture's positions
 TRAIN_SEQ_LEN = 32
-ALBERT_CONFIG = {"hidden_size": 32, "embedding_size": 16, "num_hidden_layers": 4,
-                 "num_attention_heads": 4, "intermediate_size": 64, "hidden_act": "gelu",
-                 "max_position_embeddings": SEQ_LEN, "type_vocab_size": 2,
-                 "num_hidden_groups": 1, "inner_group_num": 1, "hidden_dropout_prob": 0.1,
-                 "attention_probs_dropout_prob": 0.1, "initializer_range": 0.02}
 SHARED_BLOCK = ("Encoder-MultiHeadSelfAttention", "Encoder-MultiHeadSelfAttention-Norm",
                 "Encoder-FeedForward", "Encoder-FeedForward-Norm")
-
-
-def glue_lines(task, split, rows):
-    """The header and the first `rows` rows of a GLUE file, as raw lines (BOM kept)."""
-    with open(GLUE / task / f"{split}.tsv", encoding="utf-8", newline="") as f:
-        return [next(f) for _ in range(rows + 1)]
 
 
 def mrpc_dir(path, **rows_per_split):
@@ -55,34 +41,6 @@ def mrpc_dir(path, **rows_per_split):
         (path / f"{split}.tsv").write_text("".join(glue_lines("MRPC", split, rows)),
                                            encoding="utf-8", newline="")
     return path
-
-
-@pytest.fixture(scope="module")
-def albert(tmp_path_factory):
-    """An ALBERT release as Google ships one: SentencePiece model, config, TF checkpoint.
-
-    The SentencePiece model is trained here on real MRPC and SST-2 sentences with ALBERT's
-    special pieces (<pad>=0, <unk>=1, [CLS]=2, [SEP]=3, [MASK]=4); the weights are random.
-    """
-    root = tmp_path_factory.mktemp("albert")
-    sentences = [line.split("\t")[0] for line in glue_lines("SST-2", "train", 2000)[1:]]
-    sentences += [text for line in glue_lines("MRPC", "train", 1500)[1:]
-                  for text in line.rstrip("\n").split("\t")[3:5]]
-    sentencepiece.SentencePieceTrainer.train(
-        sentence_iterator=iter(sentences), model_prefix=str(root / "30k-clean"),
-        model_type="unigram", vocab_size=1000, pad_id=0, unk_id=1, bos_id=-1, eos_id=-1,
-        control_symbols=["[CLS]", "[SEP]", "[MASK]"], minloglevel=2)
-    spm = str(root / "30k-clean.model")
-    raw_config = {"vocab_size": sentencepiece.SentencePieceProcessor(model_file=spm)
-                  .get_piece_size(), **ALBERT_CONFIG}
-    (root / "albert_config.json").write_text(json.dumps(raw_config))
-    config = load_config(str(root / "albert_config.json"))
-    assert config.is_albert
-    variables = random_variables(config, num_labels=2)
-    write_google_checkpoint(str(root / "model.ckpt"), variables)
-    return types.SimpleNamespace(spm=spm, config_path=str(root / "albert_config.json"),
-                                 ckpt=str(root / "model.ckpt"), config=config,
-                                 raw_config=raw_config, variables=variables)
 
 
 def run_main(albert, data_dir, output_dir, *flags):

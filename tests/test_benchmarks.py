@@ -9,7 +9,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from benchmarks import inference, tradeoff
+from benchmarks import inference, models, timing, tradeoff
 from training.plots import plot_tradeoff, plot_training_outputs, surviving_words
 from data.features import truncate_seq_pair
 from data.glue import read_examples
@@ -31,12 +31,12 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    return load_tokenizer(inference.load_model_spec(inference.MINILM)[2], cased=False)
+    return load_tokenizer(models.load_model_spec(models.MINILM)[2], cased=False)
 
 
 @pytest.fixture(scope="module")
 def features(tokenizer):
-    return inference.real_inputs(tokenizer, SEQ_LEN, MRPC_DIR, rows=ROWS)
+    return models.real_inputs(tokenizer, SEQ_LEN, MRPC_DIR, rows=ROWS)
 
 
 def test_flop_count_matches_a_count_by_hand():
@@ -68,8 +68,8 @@ def test_flop_count_matches_a_count_by_hand():
 
 def test_time_interleaved_warms_up_then_runs_each_once_per_round_in_rotated_order():
     calls = []
-    times = inference.time_interleaved({k: (lambda k=k: calls.append(k)) for k in "abc"},
-                                       rounds=4, warmup=2)
+    times = timing.time_interleaved({k: (lambda k=k: calls.append(k)) for k in "abc"},
+                                    rounds=4, warmup=2)
     assert calls[:6] == list("aabbcc")
     assert calls[6:] == list("abc" "bca" "cab" "abc")
     assert {k: len(v) for k, v in times.items()} == {"a": 4, "b": 4, "c": 4}
@@ -77,11 +77,11 @@ def test_time_interleaved_warms_up_then_runs_each_once_per_round_in_rotated_orde
 
 def test_benchmark_rows_speedups_against_both_baselines_with_flop_ideals(features):
     config = BertConfig(**TINY)
-    extract = inference.extract_cost_retention(config, SEQ_LEN)
+    extract = models.extract_cost_retention(config, SEQ_LEN)
     shares = [0.5, 0.3, 0.2, 0.1]
-    rows = inference.benchmark(config, SEQ_LEN, BATCH, RETENTIONS, features, rounds=2,
-                               warmup=1, keras_hub=False, extract_cost=extract,
-                               relatives=[shares])
+    rows = timing.benchmark(config, SEQ_LEN, BATCH, RETENTIONS, features, rounds=2,
+                            warmup=1, keras_hub=False, extract_cost=extract,
+                            relatives=[shares])
     labels = ["BERT-padded", "BERT", "12,6,3,1", "20,16,8,8", "rel:0.5,0.3,0.2,0.1",
               ",".join(map(str, extract))]
     assert [row["configuration"] for row in rows] == labels
@@ -125,7 +125,7 @@ def test_cli_prints_every_column_for_every_configuration(tmp_path, capsys):
     assert inference.main(args) == 0
     out = capsys.readouterr().out.splitlines()
     header = next(i for i, line in enumerate(out) if line.startswith("configuration"))
-    assert out[header].split() == list(inference.COLUMNS)
+    assert out[header].split() == list(timing.COLUMNS)
     table = {}
     for line in out[header + 1:header + 7]:
         label, *cells = line.split()
@@ -134,7 +134,7 @@ def test_cli_prints_every_column_for_every_configuration(tmp_path, capsys):
     assert set(table) == {"BERT-padded", "BERT", "12,6,3,1", "20,16,8,8", extract,
                           "keras-hub-BertBackbone"}
     for label, cells in table.items():
-        assert len(cells) == len(inference.COLUMNS) - 1
+        assert len(cells) == len(timing.COLUMNS) - 1
         assert ("-" in cells) == (label == "keras-hub-BertBackbone")  # no FLOP ideal there
     assert any(line.startswith("our BERT vs keras-hub BertBackbone") for line in out)
     assert any(line.startswith("one Extract layer costs") for line in out)
@@ -206,3 +206,34 @@ def test_tradeoff_writes_one_csv_line_per_lambda_even_when_configurations_coinci
         ("PoWER-BERT", "0.002", "6.25", "2.5", "0.84"),
         ("PoWER-BERT, relative retention", "0.001", "5.0", "2.0", "0.86")]
     assert Path(png_path).read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_task_defaults_fill_only_what_is_not_given():
+    task = get_task("mrpc")
+    assert task.unless_given(batch_size=None, lr_bert=0.0, lr_soft_extract=1e-3) == dict(
+        batch_size=task.batch_size, lr_bert=0.0, lr_soft_extract=1e-3)  # 0 is a given value
+
+
+def test_tradeoff_times_the_sweep_on_its_own_tasks_dev_rows(tmp_path, monkeypatch):
+    seen = {}
+
+    def sweep(config, checkpoint, task, data, hp, runs, output_dir, log, finetuned_path=None):
+        seen.update(data=data, hp=hp, runs=runs)
+        return {"f1": 0.88}, [("absolute", 0.001, [64, 32, 16, 8, 4, 2], {"f1": 0.85})]
+
+    def measure(config, checkpoint, task, results, features, batch, rounds):
+        seen.update(features=features, batch=batch, rounds=rounds)
+        return []
+
+    monkeypatch.setattr(tradeoff, "sweep", sweep)
+    monkeypatch.setattr(tradeoff, "measure", measure)
+    monkeypatch.setattr(tradeoff, "write_outputs", lambda *args: [])
+    assert tradeoff.main(["--data-dir", str(MRPC_DIR), "--output-dir", str(tmp_path),
+                          "--lambdas", "0.001", "--lr-bert", "0", "--train-rows", "4",
+                          "--dev-rows", str(ROWS), "--bench-batch", str(BATCH),
+                          "--rounds", "2"]) == 0
+    assert seen["features"] is seen["data"].dev and len(seen["features"]) == ROWS
+    assert (seen["batch"], seen["rounds"], seen["runs"]) == (BATCH, 2, [("absolute", 0.001)])
+    task = get_task("mrpc")
+    assert (seen["hp"].lr_bert, seen["hp"].batch_size) == (0, task.batch_size)
+    assert seen["features"].token_ids.shape[1] == task.seq_len

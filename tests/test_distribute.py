@@ -11,7 +11,7 @@ import numpy as np
 
 import main
 from checkpoints.hdf5 import read_hdf5_weights
-from tests.test_resume import OUTPUTS, make_tiny_run
+from tests.helpers import OUTPUTS, make_tiny_run
 from training import steps
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,8 +17,7 @@ import main
 from checkpoints.google import write_google_checkpoint
 from errors import UserError
 from modeling.config import BertConfig, load_config
-from tests.test_model import random_variables
-from tests.test_resume import make_tiny_run
+from tests.helpers import make_tiny_run, random_variables
 from training import steps
 
 

@@ -19,8 +19,7 @@ from checkpoints import export
 from data.features import encode
 from data.glue import Example, is_pair_task, read_examples
 from data.tasks import get_task
-from tests.conftest import GLUE_DIR
-from tests.test_albert import albert  # noqa: F401  (a fixture: an ALBERT with its SentencePiece model)
+from tests.helpers import GLUE_DIR
 from tokenization import load_tokenizer
 from training import steps
 

@@ -16,7 +16,7 @@ from data.features import encode, encode_labels
 from data.glue import SPLITS, read_examples, split_file_names
 from data.tasks import TASKS
 from errors import UserError
-from tests.test_tokenization import glue_column, train_sentencepiece
+from tests.helpers import glue_column, train_sentencepiece
 from tokenization import load_tokenizer
 
 SETTINGS = settings(max_examples=100, deadline=None,

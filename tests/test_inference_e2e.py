@@ -21,11 +21,12 @@ from threadpoolctl import threadpool_limits
 from transformers import BertModel, BertTokenizer
 
 import main
+from checkpoints.google import layer_variables
 from data.features import encode
 from data.glue import read_examples
 from data.tasks import get_task
 from tests import numpy_reference
-from tests.conftest import GLUE_DIR
+from tests.helpers import GLUE_DIR
 from tokenization import load_tokenizer
 
 # Row counts are multiples of the batch size: a smaller last batch would make Keras trace
@@ -287,49 +288,38 @@ def keras2_layers(variables, num_layers, seq_len):
     """{layer: {weight name: array}} of the original's model, in its layer order (SPEC §5).
 
     Weight names are those keras-bert gave under Keras 2.3.1; layers without weights are
-    listed too, as Keras 2 did.
+    listed too, as Keras 2 did. Which Google variables fill a layer is checkpoints/google.py's
+    table.
     """
-    def named(layer, pairs):
-        return {f"{layer}/{name}:0": variables[source] for name, source in pairs}
+    table = dict(layer_variables(num_layers))
+    # keras-bert's weight names by kind of layer, in the order of the table's variables.
+    weight_names = {"Embedding-Token": ["embeddings"], "Embedding-Segment": ["embeddings"],
+                    "Norm": ["gamma", "beta"], "NSP-Dense": ["kernel", "bias"],
+                    "MultiHeadSelfAttention": [f"{{layer}}_{kind}{part}" for part in "qkvo"
+                                               for kind in "Wb"],
+                    "FeedForward": ["{layer}_W1", "{layer}_b1", "{layer}_W2", "{layer}_b2"]}
 
-    def norm(layer, scope):
-        return named(layer, [("gamma", f"{scope}/gamma"), ("beta", f"{scope}/beta")])
+    def named(layer):
+        kind = next(kind for kind in weight_names if layer.endswith(kind))
+        return {f"{layer}/{name.format(layer=layer)}:0": variables[source]
+                for name, source in zip(weight_names[kind], table[layer], strict=True)}
 
-    layers = {"Input-Token": {}, "Input-Segment": {},
-              "Embedding-Token": named("Embedding-Token",
-                                       [("embeddings", "bert/embeddings/word_embeddings")]),
-              "Embedding-Segment": named("Embedding-Segment",
-                                         [("embeddings", "bert/embeddings/token_type_embeddings")]),
-              "Embedding-Token-Segment": {},
+    layers = {"Input-Token": {}, "Input-Segment": {}, "Embedding-Token": named("Embedding-Token"),
+              "Embedding-Segment": named("Embedding-Segment"), "Embedding-Token-Segment": {},
               # The original cut the position table to the task's sequence length.
               "Embedding-Position": {"Embedding-Position/embeddings:0":
-                                     variables["bert/embeddings/position_embeddings"][:seq_len]},
-              "Embedding-Dropout": {},
-              "Embedding-Norm": norm("Embedding-Norm", "bert/embeddings/LayerNorm")}
+                                     variables[table["Embedding-Position"][0]][:seq_len]},
+              "Embedding-Dropout": {}, "Embedding-Norm": named("Embedding-Norm")}
     for i in range(1, num_layers + 1):
-        scope, name = f"bert/encoder/layer_{i - 1}", f"Encoder-{i}"
-        attention = f"{name}-MultiHeadSelfAttention"
-        sources = {"q": "attention/self/query", "k": "attention/self/key",
-                   "v": "attention/self/value", "o": "attention/output/dense"}
-        layers[attention] = named(attention, [
-            (f"{attention}_{kind}{part}", f"{scope}/{sources[part]}/{leaf}")
-            for part in "qkvo" for kind, leaf in (("W", "kernel"), ("b", "bias"))])
-        layers[f"{attention}-Dropout"] = {}
-        layers[f"{attention}-Add"] = {}
-        layers[f"{attention}-Norm"] = norm(f"{attention}-Norm",
-                                           f"{scope}/attention/output/LayerNorm")
-        layers[f"{attention}-Extract"] = {}
-        feed_forward = f"{name}-FeedForward"
-        layers[feed_forward] = named(feed_forward, [
-            (f"{feed_forward}_W1", f"{scope}/intermediate/dense/kernel"),
-            (f"{feed_forward}_b1", f"{scope}/intermediate/dense/bias"),
-            (f"{feed_forward}_W2", f"{scope}/output/dense/kernel"),
-            (f"{feed_forward}_b2", f"{scope}/output/dense/bias")])
-        layers[f"{feed_forward}-Dropout"] = {}
-        layers[f"{feed_forward}-Add"] = {}
-        layers[f"{feed_forward}-Norm"] = norm(f"{feed_forward}-Norm", f"{scope}/output/LayerNorm")
-    layers["NSP-Dense"] = named("NSP-Dense", [("kernel", "bert/pooler/dense/kernel"),
-                                              ("bias", "bert/pooler/dense/bias")])
+        for sublayer in ("MultiHeadSelfAttention", "FeedForward"):
+            name = f"Encoder-{i}-{sublayer}"
+            layers[name] = named(name)
+            layers[f"{name}-Dropout"] = {}
+            layers[f"{name}-Add"] = {}
+            layers[f"{name}-Norm"] = named(f"{name}-Norm")
+            if sublayer == "MultiHeadSelfAttention":
+                layers[f"{name}-Extract"] = {}
+    layers["NSP-Dense"] = named("NSP-Dense")
     layers["NSP"] = {"NSP/kernel:0": variables["output_weights"].T,
                      "NSP/bias:0": variables["output_bias"]}
     return layers

@@ -8,7 +8,7 @@ from scipy import stats
 
 import main
 from data.tasks import TASKS
-from tests.test_resume import make_tiny_run
+from tests.helpers import make_tiny_run
 from training.log import RunLog, warnings_into_log
 from data.predictions import glue_prediction_label
 from training.metrics import glue_metrics, primary_metric

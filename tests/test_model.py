@@ -7,75 +7,9 @@ from checkpoints.google import read_google_checkpoint, write_google_checkpoint
 from checkpoints.assign import assign_weights
 from extract_layers import Extract, SoftExtract, derive_retention_configuration
 from modeling.bert import build_model, kept_positions_model, soft_extract_layers
-from modeling.config import BertConfig
 from tests import numpy_reference
+from tests.helpers import CONFIGS, SEQ_LEN, random_inputs, random_variables
 
-SEQ_LEN = 16
-
-
-def random_variables(config, num_labels, seed=0):
-    """Google checkpoint variables of a random BERT (or ALBERT) with a classifier."""
-    rng = np.random.default_rng(seed)
-    h, i, e = config.hidden_size, config.intermediate_size, config.embedding_width
-
-    def w(*shape):
-        return rng.normal(0, 0.3, shape).astype(np.float32)
-
-    v = {"bert/embeddings/word_embeddings": w(config.vocab_size, e),
-         "bert/embeddings/token_type_embeddings": w(config.type_vocab_size, e),
-         "bert/embeddings/position_embeddings": w(config.max_position_embeddings, e),
-         "bert/embeddings/LayerNorm/gamma": 1 + w(e), "bert/embeddings/LayerNorm/beta": w(e),
-         "bert/pooler/dense/kernel": w(h, h), "bert/pooler/dense/bias": w(h),
-         "output_weights": w(num_labels, h), "output_bias": w(num_labels)}
-    if config.is_albert:
-        v["bert/encoder/embedding_hidden_mapping_in/kernel"] = w(e, h)
-        v["bert/encoder/embedding_hidden_mapping_in/bias"] = w(h)
-        scopes = [("bert/encoder/transformer/group_0/inner_group_0", "attention_1/self",
-                   "attention_1/output/dense", "LayerNorm", "ffn_1/intermediate/dense",
-                   "ffn_1/intermediate/output/dense", "LayerNorm_1")]
-    else:
-        scopes = [(f"bert/encoder/layer_{j}", "attention/self", "attention/output/dense",
-                   "attention/output/LayerNorm", "intermediate/dense", "output/dense",
-                   "output/LayerNorm") for j in range(config.num_hidden_layers)]
-    for base, attention, out, ln1, ff1, ff2, ln2 in scopes:
-        for part in ("query", "key", "value"):
-            v[f"{base}/{attention}/{part}/kernel"] = w(h, h)
-            v[f"{base}/{attention}/{part}/bias"] = w(h)
-        v[f"{base}/{out}/kernel"], v[f"{base}/{out}/bias"] = w(h, h), w(h)
-        v[f"{base}/{ff1}/kernel"], v[f"{base}/{ff1}/bias"] = w(h, i), w(i)
-        v[f"{base}/{ff2}/kernel"], v[f"{base}/{ff2}/bias"] = w(i, h), w(h)
-        for ln in (ln1, ln2):
-            v[f"{base}/{ln}/gamma"], v[f"{base}/{ln}/beta"] = 1 + w(h), w(h)
-    return v
-
-
-def random_inputs(config, batch=6, seed=1):
-    """Token ids with padding of varied length, one or two segments."""
-    rng = np.random.default_rng(seed)
-    tokens = rng.integers(1, config.vocab_size, (batch, SEQ_LEN)).astype(np.int32)
-    segments = np.zeros_like(tokens)
-    mask = np.zeros_like(tokens)
-    for b in range(batch):
-        length = rng.integers(4, SEQ_LEN + 1)
-        mask[b, :length] = 1
-        segments[b, length // 2:length] = b % 2
-    tokens[mask == 0] = 0
-    return tokens, segments, mask
-
-
-CONFIGS = {
-    "bert": BertConfig(vocab_size=60, hidden_size=32, num_hidden_layers=4, num_attention_heads=4,
-                       intermediate_size=48, max_position_embeddings=40, type_vocab_size=2,
-                       hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0),
-    # Any size: 3 heads, 5 blocks, relu; no 12s anywhere.
-    "bert-3-heads-relu": BertConfig(vocab_size=50, hidden_size=24, num_hidden_layers=5,
-                                    num_attention_heads=3, intermediate_size=40,
-                                    max_position_embeddings=SEQ_LEN, type_vocab_size=2,
-                                    hidden_act="relu"),
-    "albert": BertConfig(vocab_size=50, hidden_size=32, num_hidden_layers=3,
-                         num_attention_heads=2, intermediate_size=40, max_position_embeddings=20,
-                         type_vocab_size=2, embedding_size=8),
-}
 RETENTIONS = {"bert": [16, 12, 6, 2], "bert-3-heads-relu": [10, 10, 5, 3, 1],
               "albert": [9, 4, 4]}
 

@@ -19,8 +19,8 @@ from data.features import Features, encode
 from data.glue import read_examples
 from data.tasks import get_task
 from modeling.bert import build_model, soft_extract_layers
-from tests.conftest import GLUE_DIR
-from tests.test_model import CONFIGS, SEQ_LEN, random_inputs
+from tests.helpers import GLUE_DIR
+from tests.helpers import CONFIGS, SEQ_LEN, random_inputs
 from tokenization import load_tokenizer
 from training import steps
 from training.evaluation import predict

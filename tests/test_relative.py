@@ -20,7 +20,7 @@ from errors import UserError
 from modeling.bert import build_model, kept_positions_model
 from modeling.config import load_config
 from tests import numpy_reference
-from tests.conftest import GLUE_DIR
+from tests.helpers import GLUE_DIR
 from tokenization import load_tokenizer
 from training.evaluation import predict
 

@@ -4,90 +4,19 @@ A tiny random BERT (written as a Google checkpoint), a vocab of the words of a f
 rows and short sequences keep each main.py run to seconds.
 """
 
-import dataclasses
 import json
 import os
-import re
 import signal
-from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 
 import main
-from checkpoints.google import write_google_checkpoint
 from checkpoints.hdf5 import read_hdf5_weights
-from modeling.config import BertConfig
-from tests.test_model import random_variables
+from tests.helpers import OUTPUTS, make_tiny_run
 from training import steps
 from training.log import RunProgress
-
-GLUE = Path(__file__).resolve().parents[1].parent / "shared" / "glue"
-OUTPUTS = (steps.FINETUNE, steps.SEARCH, steps.RETRAINED, "log_file.txt")
-_SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-
-
-@dataclasses.dataclass(frozen=True)
-class TinyRun:
-    """Everything a main.py training run needs, all in tmp_path.
-
-    Args:
-        config, checkpoint, vocab, data_dir, task_config: the files and folders.
-        out: the run's OUTPUT_DIR (not created).
-    """
-
-    config: Path
-    checkpoint: Path
-    vocab: Path
-    data_dir: Path
-    task_config: Path
-    out: Path
-
-    def argv(self, *extra, out=None):
-        """main.py arguments of a one-epoch training run, plus `extra`."""
-        return ["--TASK", "mrpc", "--BERT_CONFIG_PATH", str(self.config),
-                "--CHECKPOINT_PATH", str(self.checkpoint), "--VOCAB_PATH", str(self.vocab),
-                "--DATA_DIR", str(self.data_dir), "--TASK_CONFIG_PATH", str(self.task_config),
-                "--OUTPUT_DIR", str(out or self.out), "--EPOCH", "1", "--BATCH_SIZE", "16",
-                "--LR_BERT", "0.001", "--LR_SOFT_EXTRACT", "0.01", "--LAMBDA", "0.01", *extra]
-
-
-def make_tiny_run(root, rows=32, deterministic=False):
-    """Writes a tiny BERT checkpoint, its vocab and `rows` real MRPC rows per split into `root`.
-
-    Args:
-        root: a fresh folder (pytest's tmp_path).
-        rows: data rows in each of train.tsv, dev.tsv and test.tsv.
-        deterministic: no dropout, and a classifier in the checkpoint, so that every run
-            starts from the same weights and computes the same function.
-    """
-    data_dir = root / "MRPC"
-    data_dir.mkdir()
-    words = set()
-    for split in ("train", "dev", "test"):
-        lines = (GLUE / "MRPC" / f"{split}.tsv").read_text(encoding="utf-8-sig").splitlines()
-        (data_dir / f"{split}.tsv").write_text("\n".join(lines[:rows + 1]) + "\n",
-                                               encoding="utf-8")
-        for line in lines[1:rows + 1]:
-            words.update(re.findall(r"[a-z]+", " ".join(line.split("\t")[3:]).lower()))
-    vocab = root / "vocab.txt"
-    vocab.write_text("\n".join(_SPECIAL + sorted(words)) + "\n", encoding="utf-8")
-    config = BertConfig(vocab_size=len(_SPECIAL) + len(words), hidden_size=16,
-                        num_hidden_layers=2, num_attention_heads=2, intermediate_size=32,
-                        max_position_embeddings=32, type_vocab_size=2,
-                        **({"hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0}
-                           if deterministic else {}))
-    config_path = root / "bert_config.json"
-    config_path.write_text(json.dumps(config.to_dict()))
-    variables = random_variables(config, num_labels=2)
-    if not deterministic:  # a pre-trained checkpoint: BERT without a classifier
-        del variables["output_weights"], variables["output_bias"]
-    write_google_checkpoint(root / "ckpt" / "bert_model.ckpt", variables)
-    task_config = root / "task_config.json"
-    task_config.write_text(json.dumps({task: {"seq_len": 24} for task in ("mrpc", "qqp", "sts-b")}))
-    return TinyRun(config_path, root / "ckpt" / "bert_model.ckpt", vocab, data_dir, task_config,
-                   root / "out")
 
 
 @pytest.fixture

