@@ -4,6 +4,8 @@ import numpy as np
 
 from atomic_files import write_atomically
 
+PREDICTIONS = "prediction.txt"
+
 
 def write_predictions(path, outputs):
     """`prediction.txt`: per test row, its class probabilities (or STS-B score), space-separated."""
