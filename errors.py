@@ -4,45 +4,44 @@ An entry point prints an error as a single line on stderr and exits with status 
 message must name the problem (file, line, variable) and say what to do about it.
 
 Library code does not know how its inputs were given (main.py's --CHECKPOINT_PATH, the
-benchmark's --checkpoint, or an argument in Python), so its messages say which input they are
-about (`source`) and each entry point names that input by its own flag.
+benchmark's --checkpoint, or an argument in Python), so its messages name them as fields,
+e.g. "{checkpoint} /x/model.ckpt is not a TensorFlow checkpoint prefix", and each entry point
+fills in its own flags.
 """
 
+import os
 import sys
 
-# How str() names each input a library error can be about, for callers without flags.
-SOURCES = {"bert_config": "BERT config", "checkpoint": "checkpoint",
-           "data_dir": "GLUE data folder", "model_format": "checkpoint format",
-           "retention": "retention configuration", "task": "task", "task_config": "task config"}
+# The inputs a message can name as a field, and their names for a caller without flags.
+INPUTS = {"bert_config": "BERT config", "checkpoint": "checkpoint",
+          "data_dir": "GLUE data folder", "model_format": "model format",
+          "retention": "retention configuration", "retention_mode": "retention mode",
+          "task": "task", "task_config": "task config"}
 
 
 class UserError(Exception):
     """Bad input: a missing or malformed file, an invalid flag, a checkpoint that does not fit.
 
     Args:
-        message: the problem and the file or value it is in. With a `source`, it goes on from
-            the input's name, e.g. "/x/model.hdf5 is not a file; give the .hdf5 file".
-        source: the input it is about, a key of SOURCES; None when the message is whole.
+        message: the problem, the file or value it is in, and what to do; inputs are written
+            as fields of INPUTS, e.g. "check {bert_config} and {checkpoint}". Only those
+            fields are filled in, so braces in file names or values need no escaping.
     """
 
-    def __init__(self, message, source=None):
-        super().__init__(message)
-        self.message = message
-        self.source = source
-
     def __str__(self):
-        return self.naming(SOURCES)
+        return self.naming({})
 
-    def naming(self, names):
-        """The message, its input named as the caller knows it.
+    def naming(self, flags):
+        """The message, with its inputs named as the caller knows them.
 
         Args:
-            names: {source: name}, e.g. {"checkpoint": "--CHECKPOINT_PATH"}; an input that is
-                not in it keeps its name from SOURCES.
+            flags: {input: name}, e.g. {"checkpoint": "--CHECKPOINT_PATH"}; an input not in
+                it is named as in INPUTS.
         """
-        if self.source is None:
-            return self.message
-        return f"{names.get(self.source, SOURCES[self.source])} {self.message}"
+        text = str(self.args[0]) if self.args else ""
+        for field, name in {**INPUTS, **flags}.items():
+            text = text.replace("{" + field + "}", name)
+        return text
 
 
 def exit_code(command, *args, flags=None):
@@ -50,7 +49,7 @@ def exit_code(command, *args, flags=None):
 
     Args:
         command: the entry point's function, called with `args`.
-        flags: {source: the entry point's flag for that input}, see `UserError.naming`.
+        flags: {input: the entry point's flag that gives it}, see `UserError.naming`.
     """
     try:
         command(*args)
@@ -58,3 +57,17 @@ def exit_code(command, *args, flags=None):
         print(f"error: {error.naming(flags or {})}", file=sys.stderr)
         return 2
     return 0
+
+
+def import_tensorflow_quietly():
+    """Imports TensorFlow with its C++ start-up log (printed before any log setting applies)
+    kept off stderr, so that an error is the one line a user sees there."""
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow as tf
+        tf.config.list_physical_devices()  # looks for GPUs now, while stderr is quiet
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)

@@ -15,26 +15,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up 
 
 from command_line import parse_args  # noqa: E402
 from data.predictions import PREDICTIONS  # noqa: E402
-from errors import UserError  # noqa: E402
+from errors import UserError, import_tensorflow_quietly  # noqa: E402
 
-# The flag that gives each input a library error can be about (see errors.py).
+# The flag that gives each input a library error can name (see errors.py).
 FLAGS = {"bert_config": "--BERT_CONFIG_PATH", "checkpoint": "--CHECKPOINT_PATH",
          "data_dir": "--DATA_DIR", "model_format": "--MODEL_FORMAT",
-         "retention": "--RETENTION_CONFIG", "task": "--TASK", "task_config": "--TASK_CONFIG_PATH"}
-
-
-def _import_tensorflow_quietly():
-    """Imports TensorFlow with its C++ start-up log (printed before any log setting applies)
-    kept off stderr, so that an error is the one line a user sees there."""
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        import tensorflow as tf
-        tf.config.list_physical_devices()  # looks for GPUs now, while stderr is quiet
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+         "retention": "--RETENTION_CONFIG", "retention_mode": "--RETENTION_MODE", "task": "--TASK",
+         "task_config": "--TASK_CONFIG_PATH"}
 
 
 def run(args):
@@ -47,7 +34,7 @@ def run(args):
         args: the flags, from `command_line.parse_args`.
     """
     # Imported here so that `--help` and flag errors answer before TensorFlow loads.
-    _import_tensorflow_quietly()
+    import_tensorflow_quietly()
     import tensorflow as tf
     from training import run as runs
     from training.distribute import is_chief, make_strategy

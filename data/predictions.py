@@ -1,4 +1,4 @@
-"""The files `--PREDICT_ONLY` writes: `prediction.txt` and the GLUE server's TSV."""
+"""The files a prediction run writes: `prediction.txt` and the GLUE server's TSV."""
 
 import numpy as np
 

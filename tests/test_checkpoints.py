@@ -260,7 +260,7 @@ def test_google_checkpoint_errors_name_the_problem(tmp_path):
     variables = tiny_bert()
     write_google_checkpoint(tmp_path / "model.ckpt", variables)
     with pytest.raises(UserError, match="no variable bert/encoder/layer_2/attention/self/query/"
-                                        "kernel.*3 blocks.*--BERT_CONFIG_PATH"):
+                                        "kernel.*3 blocks.*check BERT config"):
         read_google_checkpoint(tmp_path / "model.ckpt", 3, seq_len=16)
     with pytest.raises(UserError, match="more than 1 blocks.*num_hidden_layers"):
         read_google_checkpoint(tmp_path / "model.ckpt", 1, seq_len=16)
@@ -274,7 +274,7 @@ def test_google_checkpoint_errors_name_the_problem(tmp_path):
     with pytest.raises(UserError, match="no variable bert/encoder/layer_1/output/LayerNorm/beta"):
         read_google_checkpoint(tmp_path / "partial.ckpt", 2, seq_len=16)
 
-    with pytest.raises(UserError, match="missing.ckpt.*--CHECKPOINT_PATH"):
+    with pytest.raises(UserError, match="missing.ckpt.*checkpoint must be the prefix"):
         read_google_checkpoint(tmp_path / "missing.ckpt", 2, seq_len=16)
     (tmp_path / "corrupt.ckpt.index").write_bytes(b"not a checkpoint" * 8)
     with pytest.raises(UserError, match="corrupt.ckpt"):
@@ -383,7 +383,7 @@ def test_hdf5_errors_name_the_file(tmp_path):
     with pytest.raises(UserError, match="no file .*nothing.hdf5"):
         read_hdf5_weights(tmp_path / "nothing.hdf5")
     (tmp_path / "text.hdf5").write_text("hello")
-    with pytest.raises(UserError, match="text.hdf5 is not an HDF5 file.*--MODEL_FORMAT CKPT"):
+    with pytest.raises(UserError, match="text.hdf5 is not an HDF5 file.*model format CKPT"):
         read_hdf5_weights(tmp_path / "text.hdf5")
     with h5py.File(tmp_path / "other.hdf5", "w") as f:
         f.create_dataset("x", data=np.ones(3))
@@ -440,7 +440,7 @@ def test_assign_errors_name_layer_index_and_shapes():
     good = {"Embedding-Position": [np.zeros((6, 4))], "NSP-Dense": [np.zeros((4, 4)), np.zeros(4)],
             "NSP": [np.zeros((4, 2)), np.zeros(2)]}
     with pytest.raises(UserError, match=r"layer NSP weight 0 \(kernel\) has shape \(4, 2\) in the "
-                                        r"model but \(4, 3\) in the checkpoint.*--BERT_CONFIG_PATH"):
+                                        r"model but \(4, 3\) in the checkpoint.*check BERT config"):
         assign_weights(model, {**good, "NSP": [np.zeros((4, 3)), np.zeros(3)]})
     with pytest.raises(UserError, match="no weights for layer NSP;"):
         assign_weights(model, {k: v for k, v in good.items() if k != "NSP"})
