@@ -80,24 +80,7 @@ def parse_args(argv):
                    help="continue the interrupted training run in OUTPUT_DIR, given the same "
                         "arguments: steps already complete are skipped")
     args = p.parse_args(argv)
-    if args.EVAL_ONLY and args.PREDICT_ONLY:
-        raise UserError("--EVAL_ONLY and --PREDICT_ONLY exclude each other: run them one at a "
-                        "time")
-    if args.PRED_GLUE and not args.PREDICT_ONLY:
-        raise UserError("--PRED_GLUE needs --PREDICT_ONLY")
-    if args.GROUP_BY_LENGTH and (args.EVAL_ONLY or args.PREDICT_ONLY):
-        raise UserError("--GROUP_BY_LENGTH shapes training batches; --EVAL_ONLY and "
-                        "--PREDICT_ONLY group rows by length anyway: drop it")
-    if args.GROUP_BY_LENGTH and args.PADDING == "seq_len":
-        raise UserError("--GROUP_BY_LENGTH saves padding, but --PADDING seq_len pads every "
-                        "input to seq_len: drop one of them")
-    if args.RESUME and (args.EVAL_ONLY or args.PREDICT_ONLY):
-        raise UserError("--RESUME continues a training run; drop it with --EVAL_ONLY or "
-                        "--PREDICT_ONLY")
-    if args.RESUME and args.DISTRIBUTE == "multi_worker":
-        # The other workers keep their files in temporary folders, so they cannot resume.
-        raise UserError("--RESUME is not available with --DISTRIBUTE multi_worker: resume with "
-                        "--DISTRIBUTE none or mirrored, or start a new run")
+    _check_combinations(args)
     for flag in ("EPOCH", "BATCH_SIZE"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             raise UserError(f"--{flag} must be a positive integer")
@@ -109,6 +92,31 @@ def parse_args(argv):
             raise UserError(f"--{flag} must be a finite number >= 0, not {value}")
     _check_path_flags(args)
     return args
+
+
+def _check_combinations(args):
+    """Flags that exclude or need each other; the first conflict found is the error."""
+    inference = args.EVAL_ONLY or args.PREDICT_ONLY
+    conflicts = [
+        (args.EVAL_ONLY and args.PREDICT_ONLY,
+         "--EVAL_ONLY and --PREDICT_ONLY exclude each other: run them one at a time"),
+        (args.PRED_GLUE and not args.PREDICT_ONLY, "--PRED_GLUE needs --PREDICT_ONLY"),
+        (args.GROUP_BY_LENGTH and inference,
+         "--GROUP_BY_LENGTH shapes training batches; --EVAL_ONLY and --PREDICT_ONLY group rows "
+         "by length anyway: drop it"),
+        (args.GROUP_BY_LENGTH and args.PADDING == "seq_len",
+         "--GROUP_BY_LENGTH saves padding, but --PADDING seq_len pads every input to seq_len: "
+         "drop one of them"),
+        (args.RESUME and inference,
+         "--RESUME continues a training run; drop it with --EVAL_ONLY or --PREDICT_ONLY"),
+        # The other workers keep their files in temporary folders, so they cannot resume.
+        (args.RESUME and args.DISTRIBUTE == "multi_worker",
+         "--RESUME is not available with --DISTRIBUTE multi_worker: resume with --DISTRIBUTE "
+         "none or mirrored, or start a new run"),
+    ]
+    for conflict, message in conflicts:
+        if conflict:
+            raise UserError(message)
 
 
 def _check_path_flags(args):

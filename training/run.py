@@ -88,13 +88,7 @@ def train(config, strategy, held):
 
 
 def evaluate(config, strategy, held):
-    """Scores dev.tsv with the checkpoint at its retention configuration.
-
-    Args:
-        config: the RunConfig.
-        strategy: the tf.distribute strategy.
-        held: an ExitStack open to the end of the run; it takes the OUTPUT_DIR lock.
-    """
+    """Scores dev.tsv with the checkpoint at its retention configuration; Args as `train`'s."""
     examples, model, features, log = _start_inference(config, "dev", strategy, held)
     metrics = evaluation.evaluate(model, config.task, features,
                                   encode_labels(examples, config.task), config.batch_size,
@@ -107,13 +101,8 @@ def evaluate(config, strategy, held):
 
 
 def predict(config, strategy, held):
-    """Writes prediction.txt for test.tsv, and with --PRED_GLUE the GLUE server's file.
-
-    Args:
-        config: the RunConfig.
-        strategy: the tf.distribute strategy.
-        held: an ExitStack open to the end of the run; it takes the OUTPUT_DIR lock.
-    """
+    """Writes prediction.txt for test.tsv, and with --PRED_GLUE the GLUE server's file; Args
+    as `train`'s."""
     examples, model, features, log = _start_inference(config, "test", strategy, held)
     outputs = timed_predictions(model, features, config.batch_size, config.padding, log)
     path = os.path.join(config.output_dir, PREDICTIONS)
