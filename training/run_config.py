@@ -116,7 +116,8 @@ def resolve_flags(args, output_dir):
         retention, note = resolve_retention(args.RETENTION_CONFIG, checkpoint_path, model_format,
                                             bert_config.num_hidden_layers, task.seq_len,
                                             relative=mode == "relative")
-        notes.extend([note] if note else [])
+        if note:
+            notes.append(note)
     elif args.RETENTION_CONFIG is not None:
         raise UserError("--RETENTION_CONFIG is for --EVAL_ONLY/--PREDICT_ONLY; training finds "
                         "the configuration itself: drop the flag")
