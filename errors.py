@@ -1,21 +1,73 @@
 """The one exception type for bad input from the user.
 
-`main.py` prints `str(error)` as a single line on stderr and exits with status 2, so the
-message must name the problem (file, line, variable, flag) and say what to do about it.
+An entry point prints an error as a single line on stderr and exits with status 2, so the
+message must name the problem (file, line, variable) and say what to do about it.
+
+Library code does not know how its inputs were given (main.py's --CHECKPOINT_PATH, the
+benchmark's --checkpoint, or an argument in Python), so its messages name them as fields,
+e.g. "{checkpoint} /x/model.ckpt is not a TensorFlow checkpoint prefix", and each entry point
+fills in its own flags.
 """
 
+import os
 import sys
+
+# The inputs a message can name as a field, and their names for a caller without flags.
+INPUTS = {"bert_config": "BERT config", "checkpoint": "checkpoint",
+          "data_dir": "GLUE data folder", "model_format": "model format",
+          "retention": "retention configuration", "retention_mode": "retention mode",
+          "task": "task", "task_config": "task config"}
 
 
 class UserError(Exception):
-    """Bad input: a missing or malformed file, an invalid flag, a checkpoint that does not fit."""
+    """Bad input: a missing or malformed file, an invalid flag, a checkpoint that does not fit.
+
+    Args:
+        message: the problem, the file or value it is in, and what to do; inputs are written
+            as fields of INPUTS, e.g. "check {bert_config} and {checkpoint}". Only those
+            fields are filled in, so braces in file names or values need no escaping.
+    """
+
+    def __str__(self):
+        return self.naming({})
+
+    def naming(self, flags):
+        """The message, with its inputs named as the caller knows them.
+
+        Args:
+            flags: {input: name}, e.g. {"checkpoint": "--CHECKPOINT_PATH"}; an input not in
+                it is named as in INPUTS.
+        """
+        text = str(self.args[0]) if self.args else ""
+        for field, name in {**INPUTS, **flags}.items():
+            text = text.replace("{" + field + "}", name)
+        return text
 
 
-def exit_code(command, *args):
-    """Runs a command-line entry point: 0 on success; a UserError is one stderr line and 2."""
+def exit_code(command, *args, flags=None):
+    """Runs a command-line entry point: 0 on success; a UserError is one stderr line and 2.
+
+    Args:
+        command: the entry point's function, called with `args`.
+        flags: {input: the entry point's flag that gives it}, see `UserError.naming`.
+    """
     try:
         command(*args)
     except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {error.naming(flags or {})}", file=sys.stderr)
         return 2
     return 0
+
+
+def import_tensorflow_quietly():
+    """Imports TensorFlow with its C++ start-up log (printed before any log setting applies)
+    kept off stderr, so that an error is the one line a user sees there."""
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow as tf
+        tf.config.list_physical_devices()  # looks for GPUs now, while stderr is quiet
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)

@@ -125,7 +125,10 @@ def run(args):
 
 def main(argv=None):
     """Runs the benchmark; returns the exit code (2 with one line on stderr for user errors)."""
-    return exit_code(lambda: run(parse_args(sys.argv[1:] if argv is None else argv)))
+    return exit_code(lambda: run(parse_args(sys.argv[1:] if argv is None else argv)),
+                     flags={"bert_config": "--model", "checkpoint": "--checkpoint",
+                            "data_dir": "--data-dir", "retention": "--retention",
+                            "task": "--task"})
 
 
 if __name__ == "__main__":

@@ -127,7 +127,8 @@ def run(args):
 
 def main(argv=None):
     """Runs the benchmark; returns the exit code (2 with one line on stderr for user errors)."""
-    return exit_code(lambda: run(parse_args(sys.argv[1:] if argv is None else argv)))
+    return exit_code(lambda: run(parse_args(sys.argv[1:] if argv is None else argv)),
+                     flags={"data_dir": "--data-dir", "task": "--task"})
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import numpy as np
 
 from errors import UserError
 
-_CHECK = "check --BERT_CONFIG_PATH, --MODEL_FORMAT and --RETENTION_CONFIG against the checkpoint"
+_CHECK = "check {bert_config}, {model_format} and {retention} against the checkpoint"
 
 
 def assign_weights(model: keras.Model, weights: dict[str, list[np.ndarray]],

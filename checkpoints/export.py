@@ -7,9 +7,8 @@ signature takes `text_a` and `text_b` (string tensors, shape [batch]; `text_b` i
 single-sentence tasks) and returns `probabilities` [batch, classes], or `score` [batch, 1] for
 STS-B. Tokenization runs inside the graph, with TensorFlow Text, and gives exactly the ids
 `data.features.encode` gives; the retention configuration is built in. Loading it needs
-TensorFlow and `import tensorflow_text` (which registers the tokenizer's ops), nothing of
-this repository: `tf.saved_model.load(OUT_DIR).signatures["serving_default"]`, or TensorFlow
-Serving.
+TensorFlow and `import tensorflow_text` (which registers the tokenizer's ops), nothing of this
+repository: `tf.saved_model.load(OUT_DIR).signatures["serving_default"]`, or TensorFlow Serving.
 """
 
 import argparse
@@ -18,7 +17,12 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
 
-from errors import UserError, exit_code  # noqa: E402
+from errors import UserError, exit_code, import_tensorflow_quietly  # noqa: E402
+
+# The flag that gives each input a library error can name (see errors.py).
+FLAGS = {"bert_config": "--BERT_CONFIG_PATH", "checkpoint": "--CHECKPOINT_PATH", "task": "--TASK",
+         "model_format": "--MODEL_FORMAT", "retention": "--RETENTION_CONFIG",
+         "task_config": "--TASK_CONFIG_PATH"}
 
 # TensorFlow Text counts its word limit in bytes; this one never applies, so that Google's,
 # in characters, does (see `_wordpiece_tokenizer`).
@@ -61,7 +65,7 @@ def build_serving_model(config, task, retention, checkpoint_path, model_format, 
         config: the `BertConfig`.
         task: the `Task` (seq_len, classes).
         retention: the retention configuration, one int per block.
-        checkpoint_path: `--CHECKPOINT_PATH`.
+        checkpoint_path: the checkpoint: a TensorFlow checkpoint prefix, or an .hdf5 file.
         model_format: "CKPT" or "HDF5".
         padding: "batch" (only real words vote in the significance score) or "seq_len"
             (padding votes, the original); the SavedModel pads every input to seq_len.
@@ -75,8 +79,7 @@ def build_serving_model(config, task, retention, checkpoint_path, model_format, 
 
     model = build_model(config, task.seq_len, task.num_labels, retention_configuration=retention,
                         padding_votes=padding == "seq_len", relative=relative)
-    if load_weights(model, checkpoint_path, model_format, config, task.seq_len,
-                    optional=("NSP",)):
+    if load_weights(model, checkpoint_path, model_format, config, task.seq_len, optional=["NSP"]):
         raise UserError(f"the checkpoint {checkpoint_path} has no classifier "
                         "(output_weights/NSP): export a fine-tuned checkpoint or retrained.hdf5")
     return model
@@ -248,10 +251,8 @@ def export(args):
     if os.path.lexists(args.OUT_DIR):
         raise UserError(f"OUT_DIR {args.OUT_DIR} exists already; give a new folder (the "
                         "SavedModel is written whole, or not at all)")
-    from main import _import_tensorflow_quietly
-
     # Loaded now with its start-up log kept off stderr, so that an error is one line there.
-    _import_tensorflow_quietly()
+    import_tensorflow_quietly()
     import tensorflow as tf
 
     from atomic_files import folder_written_atomically
@@ -264,12 +265,12 @@ def export(args):
     from tokenization import load_tokenizer
 
     task = get_task(args.TASK, args.TASK_CONFIG_PATH)
-    if not (args.BERT_CONFIG_PATH and args.VOCAB_PATH):
+    config_path, vocab_path = args.BERT_CONFIG_PATH, args.VOCAB_PATH
+    if not (config_path and vocab_path):
         default_config, _, default_vocab = ensure_default_model()
-        args.BERT_CONFIG_PATH = args.BERT_CONFIG_PATH or default_config
-        args.VOCAB_PATH = args.VOCAB_PATH or default_vocab
-    config = load_config(args.BERT_CONFIG_PATH)
-    tokenizer = load_tokenizer(args.VOCAB_PATH, cased=args.CASED)
+        config_path, vocab_path = config_path or default_config, vocab_path or default_vocab
+    config = load_config(config_path)
+    tokenizer = load_tokenizer(vocab_path, cased=args.CASED)
     model_format = args.MODEL_FORMAT or guess_format(args.CHECKPOINT_PATH)
     mode, mode_note = resolve_retention_mode(None, args.CHECKPOINT_PATH, model_format)
     retention, note = resolve_retention(args.RETENTION_CONFIG, args.CHECKPOINT_PATH,
@@ -291,7 +292,8 @@ def export(args):
 
 def main(argv=None):
     """The command line; returns the exit status (2 and one stderr line on bad input)."""
-    return exit_code(lambda: export(parse_args(sys.argv[1:] if argv is None else argv)))
+    return exit_code(lambda: export(parse_args(sys.argv[1:] if argv is None else argv)),
+                     flags=FLAGS)
 
 
 if __name__ == "__main__":

@@ -103,8 +103,8 @@ def read_google_checkpoint(ckpt_prefix, num_layers: int, seq_len: int,
     def get(name: str) -> np.ndarray:
         if name not in available:
             raise UserError(f"checkpoint {ckpt_prefix} has no variable {name}: it does not fit a "
-                            f"{kind} config with {num_layers} blocks; check --BERT_CONFIG_PATH "
-                            f"and --CHECKPOINT_PATH")
+                            f"{kind} config with {num_layers} blocks; check {{bert_config}} "
+                            f"and {{checkpoint}}")
         try:
             return np.asarray(reader.get_tensor(name), dtype=np.float32)
         # A truncated data file surfaces as IndexError from TensorFlow's reader.
@@ -116,7 +116,7 @@ def read_google_checkpoint(ckpt_prefix, num_layers: int, seq_len: int,
     extra_block = f"bert/encoder/layer_{num_layers}/attention/self/query/kernel"
     if not albert and extra_block in available:
         raise UserError(f"checkpoint {ckpt_prefix} has more than {num_layers} blocks (it holds "
-                        f"{extra_block}); check num_hidden_layers in --BERT_CONFIG_PATH")
+                        f"{extra_block}); check num_hidden_layers in {{bert_config}}")
     layers = layer_variables(num_layers, albert)
     weights = {layer: [get(name) for name in names] for layer, names in layers}
 
@@ -130,7 +130,7 @@ def read_google_checkpoint(ckpt_prefix, num_layers: int, seq_len: int,
     classifier = [name for name in ("output_weights", "output_bias") if name in available]
     if len(classifier) == 1:
         raise UserError(f"checkpoint {ckpt_prefix} has {classifier[0]} but not its pair "
-                        f"(output_weights and output_bias go together); check --CHECKPOINT_PATH")
+                        f"(output_weights and output_bias go together); check {{checkpoint}}")
     if classifier:
         # google-research/bert stores the classifier as [num_labels, H]; Keras kernels are (in, out).
         weights["NSP"] = [get("output_weights").T, get("output_bias")]
@@ -148,7 +148,7 @@ def _open(ckpt_prefix):
     except (tf.errors.OpError, ValueError) as error:
         message = getattr(error, "message", str(error)).splitlines()[0]
         raise UserError(f"cannot open TensorFlow checkpoint {ckpt_prefix} ({message}); "
-                        f"--CHECKPOINT_PATH must be the prefix of PREFIX.index and "
+                        f"{{checkpoint}} must be the prefix of PREFIX.index and "
                         f"PREFIX.data-00000-of-00001, e.g. $BERT_BASE_DIR/bert_model.ckpt")
 
 

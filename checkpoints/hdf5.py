@@ -52,13 +52,13 @@ def read_hdf5_weights(path) -> dict[str, list[np.ndarray]]:
         {layer name: its arrays in weight_names order}, for the layers that have weights.
     """
     path = Path(path)
-    fix = "--CHECKPOINT_PATH with --MODEL_FORMAT HDF5 must be a Keras .hdf5 model or weights file"
+    fix = "{checkpoint} with {model_format} HDF5 must be a Keras .hdf5 model or weights file"
     if not path.is_file():
         raise UserError(f"no file {path}: {fix}")
     try:
         file = h5py.File(path, "r")
     except OSError:
-        raise UserError(f"{path} is not an HDF5 file: {fix} (use --MODEL_FORMAT CKPT for a "
+        raise UserError(f"{path} is not an HDF5 file: {fix} (use {{model_format}} CKPT for a "
                         f"TensorFlow checkpoint)")
     with file:
         root = file["model_weights"] if "model_weights" in file else file

@@ -1,6 +1,8 @@
-"""Loading `--CHECKPOINT_PATH` into a model, whatever its `--MODEL_FORMAT`."""
+"""Loading a checkpoint into a model, whatever its format: CKPT (Google's) or HDF5 (Keras's)."""
 
+import glob
 import os
+import re
 
 import h5py
 
@@ -16,6 +18,36 @@ FORMATS = ("CKPT", "HDF5")
 def guess_format(path):
     """HDF5 for a `.hdf5`/`.h5` file, else CKPT (a Google checkpoint prefix)."""
     return "HDF5" if os.path.splitext(path)[1].lower() in (".hdf5", ".h5") else "CKPT"
+
+
+def check_checkpoint_path(path, model_format):
+    """The checkpoint is there and really is `model_format` (its contents are checked on loading).
+
+    Args:
+        path: the checkpoint: a TensorFlow checkpoint prefix, or an .hdf5 file.
+        model_format: "CKPT" or "HDF5".
+    """
+    is_hdf5 = os.path.isfile(path) and h5py.is_hdf5(path)
+    if model_format == "HDF5":
+        if not os.path.isfile(path):
+            raise UserError(f"{{checkpoint}} {path} is not a file; give the .hdf5 file")
+        if not is_hdf5:
+            raise UserError(f"{{checkpoint}} {path} is not an HDF5 file; give a Keras .hdf5 file, "
+                            "or {model_format} CKPT for a TensorFlow checkpoint")
+        return
+    if is_hdf5:
+        raise UserError(f"{{checkpoint}} {path} is an HDF5 file, not a TensorFlow checkpoint; "
+                        "add {model_format} HDF5")
+    if not os.path.isfile(path + ".index"):
+        # Common slips: naming the checkpoint's folder, or one of its files, not its prefix.
+        if os.path.isdir(path):
+            found = sorted(glob.glob(os.path.join(glob.escape(path), "*.index")))
+        else:
+            found = [re.sub(r"\.(index|meta|data-\d+-of-\d+)$", "", path) + ".index"]
+        found = [name for name in found if os.path.isfile(name)]
+        example = found[0][:-len(".index")] if found else "$BERT_BASE_DIR/bert_model.ckpt"
+        raise UserError(f"{{checkpoint}} {path} is not a TensorFlow checkpoint prefix: "
+                        f"{path}.index does not exist; give the prefix, e.g. {example}")
 
 
 def load_weights(model, path, model_format, config, seq_len, optional=()):
@@ -160,6 +192,6 @@ def resolve_retention(flag, path, model_format, num_layers, seq_len, relative=Fa
     except (UserError, TypeError):
         raise UserError(f"{path} records the retention configuration {recorded}, which does not "
                         f"fit a model of {num_layers} blocks at seq_len {seq_len}; give the "
-                        "--BERT_CONFIG_PATH and --TASK_CONFIG_PATH it was trained with, or "
-                        "--RETENTION_CONFIG") from None
+                        "{bert_config} and {task_config} it was trained with, or "
+                        "{retention}") from None
     return retention, f"RETENTION_CONFIG not given: using {retention}, which {path} records"

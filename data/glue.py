@@ -170,8 +170,9 @@ def _find_file(task, data_dir, split):
         if os.path.isfile(path):
             return path
     needed = ", ".join(_alternatives(split_file_names(task, s)) for s in SPLITS)
-    raise UserError(f"--DATA_DIR {data_dir} has no {_alternatives(split_file_names(task, split))};"
-                    f" task {task.name} needs {needed} there")
+    raise UserError(f"{{data_dir}} {data_dir} has no "
+                    f"{_alternatives(split_file_names(task, split))}; task {task.name} needs "
+                    f"{needed} there")
 
 
 def _alternatives(names):

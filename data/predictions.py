@@ -1,8 +1,10 @@
-"""The files `--PREDICT_ONLY` writes: `prediction.txt` and the GLUE server's TSV."""
+"""The files a prediction run writes: `prediction.txt` and the GLUE server's TSV."""
 
 import numpy as np
 
 from atomic_files import write_atomically
+
+PREDICTIONS = "prediction.txt"
 
 
 def write_predictions(path, outputs):

@@ -95,7 +95,7 @@ def get_task(name, task_config_path=None):
     """
     key = str(name).strip().lower()
     if key not in TASKS:
-        raise UserError(f"--TASK {name!r} is not a known task; use one of: {', '.join(TASKS)}")
+        raise UserError(f"{{task}} {name!r} is not a known task; use one of: {', '.join(TASKS)}")
     task = TASKS[key]
     if task_config_path is None:
         return task
@@ -109,12 +109,12 @@ def _configured_seq_len(key, path):
         with open(path, encoding="utf-8") as f:
             config = json.load(f)
     except OSError as e:
-        raise UserError(f"--TASK_CONFIG_PATH {path}: cannot read it ({e.strerror}); "
+        raise UserError(f"{{task_config}} {path}: cannot read it ({e.strerror}); "
                         "give an existing JSON file") from e
     except (ValueError, UnicodeDecodeError) as e:
-        raise UserError(f"--TASK_CONFIG_PATH {path} is not valid JSON ({e}); fix the file") from e
+        raise UserError(f"{{task_config}} {path} is not valid JSON ({e}); fix the file") from e
     if not isinstance(config, dict):
-        raise UserError(f"--TASK_CONFIG_PATH {path} must hold a JSON object like "
+        raise UserError(f"{{task_config}} {path} must hold a JSON object like "
                         '{"mrpc": {"seq_len": 128}}')
     entries = {str(k).strip().lower(): v for k, v in config.items()}
     if key not in entries:
@@ -123,10 +123,10 @@ def _configured_seq_len(key, path):
     given = [entry[k] for k in ("seq_len", "max_seq_length") if k in entry] \
         if isinstance(entry, dict) else []
     if not given or any(value != given[0] for value in given):
-        raise UserError(f"--TASK_CONFIG_PATH {path}: the entry for {key!r} needs one "
+        raise UserError(f"{{task_config}} {path}: the entry for {key!r} needs one "
                         f'"seq_len" value, like {{"{key}": {{"seq_len": 128}}}}')
     seq_len = given[0]
     if isinstance(seq_len, bool) or not isinstance(seq_len, int) or seq_len < _MIN_SEQ_LEN:
-        raise UserError(f"--TASK_CONFIG_PATH {path}: seq_len of {key!r} is {seq_len!r}; "
+        raise UserError(f"{{task_config}} {path}: seq_len of {key!r} is {seq_len!r}; "
                         f"it must be a whole number of at least {_MIN_SEQ_LEN}")
     return seq_len

@@ -29,7 +29,7 @@ def parse_retention_configuration(text, num_layers, seq_len):
         UserError: anything else.
     """
     hint = (f"give {num_layers} comma-separated non-increasing integers between 1 and "
-            f"{seq_len}, e.g. --RETENTION_CONFIG \"{','.join([str(seq_len)] * num_layers)}\"")
+            f"{seq_len}, e.g. {{retention}} \"{','.join([str(seq_len)] * num_layers)}\"")
     return _parse(text, num_layers, int, "integers", lambda v: 1 <= v <= seq_len,
                   f"a value outside 1..{seq_len}", hint)
 
@@ -48,8 +48,8 @@ def parse_relative_configuration(text, num_layers):
         UserError: anything else.
     """
     hint = (f"give {num_layers} comma-separated non-increasing shares in (0, 1], e.g. "
-            f"--RETENTION_CONFIG \"{','.join(['0.5'] * num_layers)}\" with "
-            "--RETENTION_MODE relative")
+            f"{{retention}} \"{','.join(['0.5'] * num_layers)}\" with "
+            "{retention_mode} relative")
     return _parse(text, num_layers, float, "numbers", lambda v: 0 < v <= 1,
                   "a share outside (0, 1]", hint)
 
@@ -59,14 +59,14 @@ def _parse(text, num_layers, convert, kind, in_range, out_of_range, hint):
     try:
         values = [convert(v) for v in str(text).replace(" ", "").strip("[]").split(",")]
     except ValueError:
-        raise UserError(f"--RETENTION_CONFIG {text!r} is not a list of {kind}: {hint}") from None
+        raise UserError(f"{{retention}} {text!r} is not a list of {kind}: {hint}") from None
     if len(values) != num_layers:
-        raise UserError(f"--RETENTION_CONFIG has {len(values)} values but the model has "
+        raise UserError(f"{{retention}} has {len(values)} values but the model has "
                         f"{num_layers} blocks: {hint}")
     if not all(in_range(v) for v in values):
-        raise UserError(f"--RETENTION_CONFIG {text!r} has {out_of_range}: {hint}")
+        raise UserError(f"{{retention}} {text!r} has {out_of_range}: {hint}")
     if any(b > a for a, b in zip(values, values[1:])):
-        raise UserError(f"--RETENTION_CONFIG {text!r} increases: a block cannot get back a word "
+        raise UserError(f"{{retention}} {text!r} increases: a block cannot get back a word "
                         f"vector an earlier block dropped; {hint}")
     return values
 

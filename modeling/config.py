@@ -94,7 +94,7 @@ def load_config(path):
     """
     if not os.path.isfile(path):
         raise UserError(f"BERT config {path} does not exist: pass the bert_config.json of your "
-                        "checkpoint with --BERT_CONFIG_PATH")
+                        "checkpoint with {bert_config}")
     try:
         with open(path, encoding="utf-8") as f:
             raw = json.load(f)

@@ -94,7 +94,7 @@ def test_bad_task_config_is_a_user_error(tmp_path, content, words):
 
 
 def test_missing_task_config_is_a_user_error(tmp_path):
-    with pytest.raises(UserError, match="TASK_CONFIG_PATH"):
+    with pytest.raises(UserError, match="task config .*none.json"):
         get_task("mrpc", str(tmp_path / "none.json"))
 
 

@@ -123,7 +123,7 @@ def test_google_checkpoint_errors_name_the_problem(tmp_path):
     variables = tiny_bert()
     write_google_checkpoint(tmp_path / "model.ckpt", variables)
     with pytest.raises(UserError, match="no variable bert/encoder/layer_2/attention/self/query/"
-                                        "kernel.*3 blocks.*--BERT_CONFIG_PATH"):
+                                        "kernel.*3 blocks.*check BERT config"):
         read_google_checkpoint(tmp_path / "model.ckpt", 3, seq_len=16)
     with pytest.raises(UserError, match="more than 1 blocks.*num_hidden_layers"):
         read_google_checkpoint(tmp_path / "model.ckpt", 1, seq_len=16)
@@ -137,7 +137,7 @@ def test_google_checkpoint_errors_name_the_problem(tmp_path):
     with pytest.raises(UserError, match="no variable bert/encoder/layer_1/output/LayerNorm/beta"):
         read_google_checkpoint(tmp_path / "partial.ckpt", 2, seq_len=16)
 
-    with pytest.raises(UserError, match="missing.ckpt.*--CHECKPOINT_PATH"):
+    with pytest.raises(UserError, match="missing.ckpt.*checkpoint must be the prefix"):
         read_google_checkpoint(tmp_path / "missing.ckpt", 2, seq_len=16)
     (tmp_path / "corrupt.ckpt.index").write_bytes(b"not a checkpoint" * 8)
     with pytest.raises(UserError, match="corrupt.ckpt"):

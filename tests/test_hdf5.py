@@ -101,7 +101,7 @@ def test_hdf5_errors_name_the_file(tmp_path):
     with pytest.raises(UserError, match="no file .*nothing.hdf5"):
         read_hdf5_weights(tmp_path / "nothing.hdf5")
     (tmp_path / "text.hdf5").write_text("hello")
-    with pytest.raises(UserError, match="text.hdf5 is not an HDF5 file.*--MODEL_FORMAT CKPT"):
+    with pytest.raises(UserError, match="text.hdf5 is not an HDF5 file.*model format CKPT"):
         read_hdf5_weights(tmp_path / "text.hdf5")
     with h5py.File(tmp_path / "other.hdf5", "w") as f:
         f.create_dataset("x", data=np.ones(3))

@@ -157,7 +157,7 @@ def test_a_folder_that_cannot_be_locked_is_used_and_the_log_says_so(tmp_path, mo
     def no_locks(fd, operation):  # as flock on some network file systems answers
         raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
 
-    monkeypatch.setattr(main.fcntl, "flock", no_locks)
+    monkeypatch.setattr("fcntl.flock", no_locks)
     assert main.main(tiny.argv("--PREDICT_ONLY")) == 0
     assert capsys.readouterr().err == ""
     assert (f"warning: --OUTPUT_DIR {tiny.out} cannot be locked (No locks available): nothing "

@@ -57,7 +57,8 @@ def test_gradients_reach_retention_parameters_and_bert_weights():
 def test_two_learning_rates(lr_bert, lr_retention):
     model = build_model(CONFIG, SEQ_LEN, 2, search_lambda=1e-2)
     before = {v.path: v.numpy().copy() for v in model.trainable_variables}
-    model.compile(optimizer=PowerBertAdam(lr_bert, lr_retention),
+    model.compile(optimizer=PowerBertAdam(lr_bert, lr_retention, retention_variables=[
+                      layer.r for layer in soft_extract_layers(model)]),
                   loss="sparse_categorical_crossentropy")
     inputs, labels = batch()
     model.fit(inputs, labels, epochs=3, batch_size=4, verbose=0)
@@ -71,7 +72,8 @@ def test_two_learning_rates(lr_bert, lr_retention):
 
 def test_retention_parameters_stay_in_unit_interval_and_shrink_under_the_mass_penalty():
     model = build_model(CONFIG, SEQ_LEN, 2, search_lambda=1.0)
-    model.compile(optimizer=PowerBertAdam(1e-4, retention_learning_rate=0.2),
+    model.compile(optimizer=PowerBertAdam(1e-4, retention_learning_rate=0.2, retention_variables=[
+                      layer.r for layer in soft_extract_layers(model)]),
                   loss="sparse_categorical_crossentropy")
     inputs, labels = batch()
     model.fit(inputs, labels, epochs=4, batch_size=4, verbose=0)

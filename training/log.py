@@ -174,6 +174,39 @@ class RunProgress:
         write_atomically(self.path, json.dumps(self.record, indent=1) + "\n")
 
 
+def check_training_dir(output_dir, arguments, resume, step_outputs):
+    """A new run needs an OUTPUT_DIR free of our outputs; --RESUME needs a matching, unfinished one.
+
+    Args:
+        output_dir: `--OUTPUT_DIR`.
+        arguments: the training-relevant arguments of this run, as `RunProgress.start` records
+            them.
+        resume: `--RESUME` was given.
+        step_outputs: (step name, output file) of each step, as `RunProgress.finished` takes.
+    """
+    if not resume:
+        found = [name for name in (PROGRESS, *(file for _, file in step_outputs))
+                 if os.path.exists(os.path.join(output_dir, name))]
+        if found:
+            raise UserError(f"--OUTPUT_DIR {output_dir} already holds a training run "
+                            f"({', '.join(found)}); use --RESUME or another OUTPUT_DIR")
+        return
+    progress = RunProgress(output_dir)
+    if progress.arguments is None:
+        raise UserError(f"--RESUME: --OUTPUT_DIR {output_dir} holds no training run to resume "
+                        "(no progress.json); run without --RESUME to start one")
+    changed = [f"{key} {progress.arguments.get(key)} then, {arguments.get(key)} now"
+               for key in sorted(set(arguments) | set(progress.arguments))
+               if arguments.get(key) != progress.arguments.get(key)]
+    if changed:
+        raise UserError(f"--RESUME: the run in {output_dir} was started with other arguments "
+                        f"({'; '.join(changed)}); resume with the same arguments, or use "
+                        "another OUTPUT_DIR")
+    if all(progress.finished(name, file) is not None for name, file in step_outputs):
+        raise UserError(f"--RESUME: the training run in {output_dir} is already complete; "
+                        "nothing to resume")
+
+
 def read_progress(output_dir):
     """The record in `OUTPUT_DIR/progress.json`, or None if there is none.
 

@@ -46,22 +46,28 @@ class PowerBertAdam(keras.optimizers.Adam):
     Args:
         learning_rate: LR_BERT, or a schedule of it.
         retention_learning_rate: LR_SOFT_EXTRACT, or a schedule of it; None: as the others.
+        retention_variables: the retention parameters (each Soft-Extract layer's `r`) that
+            train at `retention_learning_rate`. They are not part of `get_config`: a restored
+            optimizer trains every weight at `learning_rate` until given them again.
     """
 
-    def __init__(self, learning_rate, retention_learning_rate=None, **kwargs):
+    def __init__(self, learning_rate, retention_learning_rate=None, retention_variables=(),
+                 **kwargs):
         super().__init__(learning_rate=learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                          **kwargs)
         self.retention_learning_rate = retention_learning_rate
+        self._retention_variables = list(retention_variables)
 
     def build(self, variables):
         super().build(variables)
-        # The Soft-Extract layer's only weight is its retention vector `r`. update_step may
-        # see the backend's variable rather than the Keras one: compare by the optimizer's key.
-        self._retention_keys = {self._var_key(v) for v in variables if "Soft-Extract" in v.path}
+        # update_step may see the backend's variable rather than the Keras one; the index
+        # Keras's own update steps find their slots by is the same for both.
+        self._retention_indices = {self._get_variable_index(v)
+                                   for v in self._retention_variables}
 
     def update_step(self, gradient, variable, learning_rate):
         rate = self.retention_learning_rate
-        if rate is not None and self._var_key(variable) in self._retention_keys:
+        if rate is not None and self._get_variable_index(variable) in self._retention_indices:
             rate = rate(self.iterations) if callable(rate) else rate
             learning_rate = ops.cast(rate, variable.dtype)
         super().update_step(gradient, variable, learning_rate)

@@ -135,7 +135,9 @@ def compile_for_training(model, task, hp, train_size, retention_lr=None):
     steps = hp.epochs * math.ceil(train_size / hp.batch_size)
     retention = None if retention_lr is None else WarmupLinearDecay(retention_lr, steps)
     model.compile(
-        optimizer=PowerBertAdam(WarmupLinearDecay(hp.lr_bert, steps), retention),
+        optimizer=PowerBertAdam(WarmupLinearDecay(hp.lr_bert, steps), retention,
+                                retention_variables=[layer.r for layer in
+                                                     soft_extract_layers(model)]),
         loss="mse" if task.is_regression else "sparse_categorical_crossentropy")
 
 

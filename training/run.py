@@ -1,0 +1,185 @@
+"""main.py's three runs: train (fine-tune, configuration search, re-train), evaluate, predict.
+
+Each one reads and checks all it needs, and only then locks OUTPUT_DIR and writes there: a
+wrong input leaves OUTPUT_DIR as it was.
+"""
+
+import os
+import time
+
+from checkpoints.load import load_weights
+from data.features import encode, encode_labels
+from data.glue import read_examples
+from data.predictions import PREDICTIONS, write_glue_submission, write_predictions
+from errors import UserError
+from modeling.bert import build_model
+from tokenization import load_tokenizer
+from training import evaluation
+from training.log import RunLog, RunProgress, check_training_dir
+from training.output_dir import locked_output_dir
+from training.plots import RETENTION_PNG, SURVIVING_WORDS_PNG, plot_training_outputs
+from training.steps import RETRAINED, STEP_OUTPUTS, TaskData, train_power_bert
+
+
+def files_replaced(config):
+    """The files of OUTPUT_DIR the run writes whole (training's steps' outputs excepted: a new
+    training run refuses a folder holding any of them, see `check_training_dir`).
+
+    Args:
+        config: the RunConfig.
+    """
+    if config.mode == "predict":
+        return [PREDICTIONS] + ([config.task.glue_file] if config.pred_glue else [])
+    return [] if config.mode == "evaluate" else [RETENTION_PNG, SURVIVING_WORDS_PNG]
+
+
+def train(config, strategy, held):
+    """Fine-tunes, searches the retention configuration and re-trains (SPEC §4), or resumes.
+
+    Args:
+        config: the RunConfig.
+        strategy: the tf.distribute strategy.
+        held: an ExitStack open to the end of the run; it takes the OUTPUT_DIR lock.
+    """
+    task, out = config.task, config.output_dir
+    tokenizer = _tokenizer(config)
+    notes = list(config.notes)
+    train_examples, dev = (_read_split(config, split, notes) for split in ("train", "dev"))
+    optional_layers = ("NSP",)
+    # Step 1 loads the checkpoint only once the run has begun: try it now, so that a
+    # checkpoint that does not fit the config is reported before OUTPUT_DIR is touched.
+    load_weights(build_model(config.bert_config, task.seq_len, task.num_labels),
+                 config.checkpoint_path, config.model_format, config.bert_config, task.seq_len,
+                 optional=optional_layers)
+    arguments = config.training_arguments()
+    check_training_dir(out, arguments, config.resume, STEP_OUTPUTS)
+    held.enter_context(locked_output_dir(out, exclusive=True))
+    # Again, now that no other run can start here: one may have started since the check above
+    # (which refuses a folder in use by a finished or interrupted run without touching it).
+    check_training_dir(out, arguments, config.resume, STEP_OUTPUTS)
+    data = TaskData.from_examples(task, train_examples, dev, tokenizer)
+
+    def load_initial(model):
+        fresh = load_weights(model, config.checkpoint_path, config.model_format,
+                             config.bert_config, task.seq_len, optional=optional_layers)
+        if fresh:
+            log(f"Starting from {config.checkpoint_path}; new layers: {', '.join(fresh)}")
+
+    if not config.resume:
+        RunProgress(out).start(arguments)
+    log = _start_log(config, notes)
+    log(f"Training on {len(train_examples)} examples, scoring on {len(dev)} dev examples; "
+        f"seq_len {task.seq_len}, metric {task.metric}")
+    try:
+        _, retention, _ = train_power_bert(config.bert_config, task, data, config.hp, out,
+                                           load_initial, log, strategy)
+    except KeyboardInterrupt:
+        log("Interrupted: the steps finished so far are kept; run the same command with "
+            "--RESUME to finish")
+        raise
+    model = build_model(config.bert_config, task.seq_len, task.num_labels,
+                        retention_configuration=retention, padding_votes=config.hp.padding_votes,
+                        relative=config.relative)
+    load_weights(model, os.path.join(out, RETRAINED), "HDF5", config.bert_config, task.seq_len)
+    for path in plot_training_outputs(out, config.bert_config, task, retention, model,
+                                      data.dev, tokenizer, config.padding,
+                                      relative=config.relative):
+        log(f"Wrote {path}")
+
+
+def evaluate(config, strategy, held):
+    """Scores dev.tsv with the checkpoint at its retention configuration; Args as `train`'s."""
+    examples, model, features, log = _start_inference(config, "dev", strategy, held)
+    metrics = evaluation.evaluate(model, config.task, features,
+                                  encode_labels(examples, config.task), config.batch_size,
+                                  config.padding, verbose=1)
+    log(f"loss : {metrics['loss']}")
+    if "accuracy" in metrics:
+        log(f"accuracy : {100 * metrics['accuracy']}")
+    log(f"dev metrics over all {len(examples)} examples: "
+        f"{evaluation.format_metrics(metrics)}")
+
+
+def predict(config, strategy, held):
+    """Writes prediction.txt for test.tsv, and with --PRED_GLUE the GLUE server's file; Args
+    as `train`'s."""
+    examples, model, features, log = _start_inference(config, "test", strategy, held)
+    outputs = timed_predictions(model, features, config.batch_size, config.padding, log)
+    path = os.path.join(config.output_dir, PREDICTIONS)
+    write_predictions(path, outputs)
+    log(f"Wrote {len(outputs)} predictions to {path}")
+    if config.pred_glue:
+        path = os.path.join(config.output_dir, config.task.glue_file)
+        write_glue_submission(path, config.task, examples, outputs)
+        log(f"Wrote the GLUE submission file {path}")
+
+
+def timed_predictions(model, features, batch_size, padding, log):
+    """Predicts every row; logs the time of the first batch (which traces the model) apart."""
+    started = time.perf_counter()
+    batches = evaluation.predict_batches(model, features, batch_size, padding, verbose=1)
+    outputs = [next(batches)]
+    first = time.perf_counter()
+    outputs.extend(batches)
+    done = time.perf_counter()
+    rest = len(features) - len(outputs[0][0])
+    log(f"Predicted {len(features)} rows in {done - started:.2f} s, batch {batch_size}, "
+        f"padding {padding}: the first batch (tracing the model, then running it) "
+        f"{first - started:.2f} s, the other {rest} rows {done - first:.2f} s "
+        f"({rest / max(done - first, 1e-9):.1f} examples/s)")
+    return evaluation.in_input_order(outputs)
+
+
+def _start_inference(config, split, strategy, held):
+    """Reads `split` and the fine-tuned model, then shares the OUTPUT_DIR lock and starts the log.
+
+    Returns:
+        (the split's examples, the model, their features, the RunLog).
+    """
+    task = config.task
+    tokenizer = _tokenizer(config)
+    notes = list(config.notes)
+    examples = _read_split(config, split, notes)
+    with strategy.scope():
+        model = build_model(config.bert_config, task.seq_len, task.num_labels,
+                            retention_configuration=config.retention,
+                            padding_votes=config.padding == "seq_len", relative=config.relative)
+        fresh = load_weights(model, config.checkpoint_path, config.model_format,
+                             config.bert_config, task.seq_len, optional=("NSP",))
+    if fresh:
+        raise UserError(f"the checkpoint {config.checkpoint_path} has no classifier "
+                        "(output_weights/NSP): evaluate a fine-tuned checkpoint or "
+                        "retrained.hdf5")
+    features = encode(examples, tokenizer, task.seq_len)
+    held.enter_context(locked_output_dir(config.output_dir, exclusive=False))
+    log = _start_log(config, notes)
+    log(f"Retention Configuration : {config.retention}")
+    return examples, model, features, log
+
+
+def _tokenizer(config):
+    """The tokenizer of --VOCAB_PATH, checked against the model's vocab_size."""
+    tokenizer = load_tokenizer(config.vocab_path, cased=config.cased)
+    if tokenizer.vocab_size > config.bert_config.vocab_size:
+        raise UserError(f"--VOCAB_PATH {config.vocab_path} has {tokenizer.vocab_size} tokens "
+                        f"but the model's vocab_size is {config.bert_config.vocab_size}; give "
+                        "the vocab that came with the checkpoint")
+    return tokenizer
+
+
+def _read_split(config, split, notes):
+    """Reads one split, noting skipped short rows (GLUE's own QQP files have some)."""
+    examples = read_examples(config.task, config.data_dir, split)
+    if examples.skipped_rows:
+        notes.append(f"skipped {examples.skipped_rows} short rows of {examples.path}, as GLUE's "
+                     "own QQP files have them")
+    return examples
+
+
+def _start_log(config, notes):
+    """Opens OUTPUT_DIR's log; writes the flags and the notes on defaults and skipped rows."""
+    log = RunLog(config.output_dir)
+    log("Arguments: " + " ".join(f"--{flag}={value}" for flag, value in config.flags))
+    for note in notes:
+        log(note)
+    return log

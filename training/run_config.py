@@ -1,0 +1,147 @@
+"""The run configuration: main.py's flags resolved once, every default filled in."""
+
+import dataclasses
+import os
+
+from checkpoints.default_model import ensure_default_model
+from checkpoints.load import (check_checkpoint_path, guess_format, resolve_padding,
+                              resolve_retention, resolve_retention_mode)
+from data.tasks import Task, get_task
+from errors import UserError
+from modeling.config import BertConfig, load_config
+from training.steps import Hyperparameters
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """What one run of main.py does, every default resolved; made by `resolve_flags`.
+
+    Attributes:
+        mode: "train", "evaluate" (--EVAL_ONLY) or "predict" (--PREDICT_ONLY).
+        task: the task; its seq_len from --TASK_CONFIG_PATH where that names it.
+        output_dir: where the run writes: --OUTPUT_DIR, or a worker's temporary folder.
+        data_dir: --DATA_DIR.
+        bert_config_path, checkpoint_path, vocab_path: as given, else the embedded MiniLM's.
+        bert_config: the model's BertConfig, read from `bert_config_path`.
+        cased: --CASED.
+        model_format: "CKPT" or "HDF5", given or guessed from the checkpoint's name.
+        batch_size: --BATCH_SIZE, else the task's.
+        padding: "batch" or "seq_len", see `checkpoints.load.resolve_padding`.
+        retention_mode: "absolute" or "relative", see `checkpoints.load.resolve_retention_mode`.
+        retention: evaluate and predict: the retention configuration to run at; train: None.
+        hp: train: its hyperparameters; evaluate and predict: None.
+        pred_glue: --PRED_GLUE.
+        resume: --RESUME.
+        flags: (flag, value) of every flag, the model's paths resolved, for the log.
+        notes: the defaults taken and where they came from, for the log.
+    """
+
+    mode: str
+    task: Task
+    output_dir: str
+    data_dir: str
+    bert_config_path: str
+    checkpoint_path: str
+    vocab_path: str
+    bert_config: BertConfig
+    cased: bool
+    model_format: str
+    batch_size: int
+    padding: str
+    retention_mode: str
+    retention: list | None
+    hp: Hyperparameters | None
+    pred_glue: bool
+    resume: bool
+    flags: tuple
+    notes: tuple
+
+    @property
+    def relative(self):
+        return self.retention_mode == "relative"
+
+    def training_arguments(self):
+        """What a resumed run must share with the run it continues: the flags that shape
+        training, as `RunProgress.start` records them."""
+        hp = self.hp
+        return {"TASK": self.task.name, "seq_len": self.task.seq_len,
+                "MODEL_FORMAT": self.model_format,
+                "BERT_CONFIG_PATH": os.path.abspath(self.bert_config_path),
+                "CHECKPOINT_PATH": os.path.abspath(self.checkpoint_path),
+                "VOCAB_PATH": os.path.abspath(self.vocab_path),
+                "DATA_DIR": os.path.abspath(self.data_dir),
+                "CASED": self.cased, "EPOCH": hp.epochs, "BATCH_SIZE": hp.batch_size,
+                "LR_BERT": hp.lr_bert, "LR_SOFT_EXTRACT": hp.lr_soft_extract,
+                "LAMBDA": hp.lambda_, "PADDING": hp.padding,
+                "GROUP_BY_LENGTH": hp.group_by_length, "RETENTION_MODE": hp.retention_mode,
+                "SEED": hp.seed}
+
+
+def resolve_flags(args, output_dir):
+    """Checks the files the flags name and fills in every default.
+
+    Args:
+        args: the flags, from `command_line.parse_args`.
+        output_dir: where the run writes: --OUTPUT_DIR, or a worker's temporary folder.
+
+    Returns:
+        The RunConfig.
+    """
+    task = get_task(args.TASK, args.TASK_CONFIG_PATH)
+    paths = (args.BERT_CONFIG_PATH, args.CHECKPOINT_PATH, args.VOCAB_PATH)
+    if not all(paths):
+        paths = [given or default for given, default in zip(paths, ensure_default_model())]
+    bert_config_path, checkpoint_path, vocab_path = paths
+    bert_config = load_config(bert_config_path)
+    model_format = args.MODEL_FORMAT or guess_format(checkpoint_path)
+    check_checkpoint_path(checkpoint_path, model_format)
+    notes = []
+    padding, note = resolve_padding(args.PADDING, checkpoint_path, model_format)
+    notes.append(note)
+    if args.GROUP_BY_LENGTH and padding == "seq_len":
+        raise UserError(f"--GROUP_BY_LENGTH saves padding, but {checkpoint_path} runs "
+                        "with --PADDING seq_len: give --PADDING batch, or drop --GROUP_BY_LENGTH")
+    mode, note = resolve_retention_mode(args.RETENTION_MODE, checkpoint_path, model_format)
+    if mode == "relative" and padding == "seq_len":
+        raise UserError("--RETENTION_MODE relative keeps a share of each input's real length "
+                        "and runs with --PADDING batch: drop --PADDING seq_len (an .hdf5 file "
+                        "of the original runs with seq_len unless --PADDING batch is given)")
+    notes.append(note)
+    batch_size = args.BATCH_SIZE or task.batch_size
+    if args.BATCH_SIZE is None:
+        notes.append(f"BATCH_SIZE not given: using {batch_size}, the original's for {task.name}")
+
+    retention = hp = None
+    if args.EVAL_ONLY or args.PREDICT_ONLY:
+        retention, note = resolve_retention(args.RETENTION_CONFIG, checkpoint_path, model_format,
+                                            bert_config.num_hidden_layers, task.seq_len,
+                                            relative=mode == "relative")
+        if note:
+            notes.append(note)
+    elif args.RETENTION_CONFIG is not None:
+        raise UserError("--RETENTION_CONFIG is for --EVAL_ONLY/--PREDICT_ONLY; training finds "
+                        "the configuration itself: drop the flag")
+    else:
+        def default(flag, value):
+            if getattr(args, flag) is not None:
+                return getattr(args, flag)
+            notes.append(f"{flag} not given: using {value}, the original's for {task.name}")
+            return value
+
+        hp = Hyperparameters(epochs=args.EPOCH, batch_size=batch_size,
+                             lr_bert=default("LR_BERT", task.lr_bert),
+                             lr_soft_extract=default("LR_SOFT_EXTRACT", task.lr_soft_extract),
+                             lambda_=default("LAMBDA", task.lambda_),
+                             padding=padding, group_by_length=args.GROUP_BY_LENGTH,
+                             retention_mode=mode, seed=args.SEED)
+    flags = {**vars(args), "BERT_CONFIG_PATH": bert_config_path,
+             "CHECKPOINT_PATH": checkpoint_path, "VOCAB_PATH": vocab_path,
+             "OUTPUT_DIR": output_dir}
+    return RunConfig(
+        mode="evaluate" if args.EVAL_ONLY else "predict" if args.PREDICT_ONLY else "train",
+        task=task, output_dir=output_dir, data_dir=args.DATA_DIR,
+        bert_config_path=bert_config_path, checkpoint_path=checkpoint_path,
+        vocab_path=vocab_path, bert_config=bert_config, cased=args.CASED,
+        model_format=model_format, batch_size=batch_size, padding=padding,
+        retention_mode=mode, retention=retention, hp=hp, pred_glue=args.PRED_GLUE,
+        resume=args.RESUME, flags=tuple(flags.items()), notes=tuple(notes))
