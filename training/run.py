@@ -4,6 +4,7 @@ Each one reads and checks all it needs, and only then locks OUTPUT_DIR and write
 wrong input leaves OUTPUT_DIR as it was.
 """
 
+import gc
 import os
 import time
 
@@ -154,6 +155,10 @@ def _start_inference(config, split, strategy, held):
     held.enter_context(locked_output_dir(config.output_dir, exclusive=False))
     log = _start_log(config, notes)
     log(f"Retention Configuration : {config.retention}")
+    # What is loaded now lives to the end of the run: out of the garbage collector's reach,
+    # its full collections no longer walk the model, which made up 0.25 s of the 0.6 s that
+    # tracing the forward pass took.
+    gc.freeze()
     return examples, model, features, log
 
 
