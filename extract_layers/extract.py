@@ -57,15 +57,18 @@ class Extract(keras.layers.Layer):
         self.padding_votes = bool(padding_votes)
 
     def call(self, x, attention_probs, mask, positions, lengths=None):
-        score = ranking_score(attention_probs, mask, self.padding_votes)
         if self.relative:
+            score = ranking_score(attention_probs, mask, self.padding_votes)
             return self._keep_shares(x, score, mask, positions, lengths)
         if x.shape[1] is not None and self.retention >= x.shape[1]:
             return x, mask, positions
         n = tf.shape(x)[1]  # the batch's length, known at run time
-        # A batch no longer than l_j keeps everything: skip the identity top-k and gathers.
+        # A batch no longer than l_j keeps everything: skip the score, top-k and gathers, so
+        # that full retention costs what BERT costs.
         return tf.cond(self.retention >= n, lambda: (x, mask, positions),
-                       lambda: self._keep_most_significant(x, score, mask, positions))
+                       lambda: self._keep_most_significant(
+                           x, ranking_score(attention_probs, mask, self.padding_votes), mask,
+                           positions))
 
     def _keep_most_significant(self, x, score, mask, positions):
         _, kept = tf.math.top_k(score, k=self.retention, sorted=False)
