@@ -107,9 +107,7 @@ def resolve_flags(args, output_dir):
                         "and runs with --PADDING batch: drop --PADDING seq_len (an .hdf5 file "
                         "of the original runs with seq_len unless --PADDING batch is given)")
     notes.append(note)
-    batch_size = args.BATCH_SIZE or task.batch_size
-    if args.BATCH_SIZE is None:
-        notes.append(f"BATCH_SIZE not given: using {batch_size}, the original's for {task.name}")
+    (batch_size,) = _task_defaults(args, task, ["batch_size"], notes)
 
     retention = hp = None
     if args.EVAL_ONLY or args.PREDICT_ONLY:
@@ -122,16 +120,10 @@ def resolve_flags(args, output_dir):
         raise UserError("--RETENTION_CONFIG is for --EVAL_ONLY/--PREDICT_ONLY; training finds "
                         "the configuration itself: drop the flag")
     else:
-        def default(flag, value):
-            if getattr(args, flag) is not None:
-                return getattr(args, flag)
-            notes.append(f"{flag} not given: using {value}, the original's for {task.name}")
-            return value
-
-        hp = Hyperparameters(epochs=args.EPOCH, batch_size=batch_size,
-                             lr_bert=default("LR_BERT", task.lr_bert),
-                             lr_soft_extract=default("LR_SOFT_EXTRACT", task.lr_soft_extract),
-                             lambda_=default("LAMBDA", task.lambda_),
+        lr_bert, lr_soft_extract, lambda_ = _task_defaults(
+            args, task, ["lr_bert", "lr_soft_extract", "lambda_"], notes)
+        hp = Hyperparameters(epochs=args.EPOCH, batch_size=batch_size, lr_bert=lr_bert,
+                             lr_soft_extract=lr_soft_extract, lambda_=lambda_,
                              padding=padding, group_by_length=args.GROUP_BY_LENGTH,
                              retention_mode=mode, seed=args.SEED)
     flags = {**vars(args), "BERT_CONFIG_PATH": bert_config_path,
@@ -145,3 +137,18 @@ def resolve_flags(args, output_dir):
         model_format=model_format, batch_size=batch_size, padding=padding,
         retention_mode=mode, retention=retention, hp=hp, pred_glue=args.PRED_GLUE,
         resume=args.RESUME, flags=tuple(flags.items()), notes=tuple(notes))
+
+
+# The flag that gives each of the task's defaults.
+_FLAGS = {"batch_size": "BATCH_SIZE", "lr_bert": "LR_BERT", "lr_soft_extract": "LR_SOFT_EXTRACT",
+          "lambda_": "LAMBDA"}
+
+
+def _task_defaults(args, task, fields, notes):
+    """The flags of `fields` (Task field names), with the task's default for each one not
+    given, noted for the log (0 is a given value)."""
+    given = {field: getattr(args, _FLAGS[field]) for field in fields}
+    values = task.unless_given(**given)
+    notes.extend(f"{_FLAGS[field]} not given: using {values[field]}, the original's for "
+                 f"{task.name}" for field in fields if given[field] is None)
+    return [values[field] for field in fields]
