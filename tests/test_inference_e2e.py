@@ -11,6 +11,7 @@ Also: the pair format at seq 256 (RTE), STS-B regression, the GLUE submission fi
 EVAL_ONLY/PREDICT_ONLY without --RETENTION_CONFIG (the original crashed there).
 """
 
+import gc
 import json
 
 import h5py
@@ -64,8 +65,10 @@ def copy_glue_rows(task_dir, split, rows, data_dir):
 
 
 def run_main(*argv):
-    """Runs main.py in-process; the run must succeed."""
+    """Runs main.py in-process; the run must succeed, and thaw what it froze out of the
+    garbage collector's reach (or this process could never collect those models)."""
     assert main.main([str(arg) for arg in argv]) == 0
+    assert gc.get_freeze_count() == 0
 
 
 def predict(fine_tuned, task, data_dir, output_dir, retention=None, *extra):
