@@ -18,6 +18,12 @@ INPUTS = {"bert_config": "BERT config", "checkpoint": "checkpoint",
           "retention": "retention configuration", "retention_mode": "retention mode",
           "task": "task", "task_config": "task config"}
 
+# The original PoWER-BERT's flag for each input, as main.py and checkpoints.export take them.
+ORIGINAL_FLAGS = {"bert_config": "--BERT_CONFIG_PATH", "checkpoint": "--CHECKPOINT_PATH",
+                  "data_dir": "--DATA_DIR", "model_format": "--MODEL_FORMAT",
+                  "retention": "--RETENTION_CONFIG", "retention_mode": "--RETENTION_MODE",
+                  "task": "--TASK", "task_config": "--TASK_CONFIG_PATH"}
+
 
 class UserError(Exception):
     """Bad input: a missing or malformed file, an invalid flag, a checkpoint that does not fit.

@@ -15,13 +15,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up 
 
 from command_line import parse_args  # noqa: E402
 from data.predictions import PREDICTIONS  # noqa: E402
-from errors import UserError, import_tensorflow_quietly  # noqa: E402
-
-# The flag that gives each input a library error can name (see errors.py).
-FLAGS = {"bert_config": "--BERT_CONFIG_PATH", "checkpoint": "--CHECKPOINT_PATH",
-         "data_dir": "--DATA_DIR", "model_format": "--MODEL_FORMAT",
-         "retention": "--RETENTION_CONFIG", "retention_mode": "--RETENTION_MODE", "task": "--TASK",
-         "task_config": "--TASK_CONFIG_PATH"}
+from errors import ORIGINAL_FLAGS, UserError, import_tensorflow_quietly  # noqa: E402
 
 
 def run(args):
@@ -91,7 +85,7 @@ def main(argv=None):
         args = parse_args(sys.argv[1:] if argv is None else argv)
         run(args)
     except UserError as error:
-        print(f"error: {error.naming(FLAGS)}", file=sys.stderr)
+        print(f"error: {error.naming(ORIGINAL_FLAGS)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"error: interrupted; {_after_interrupt(args)}", file=sys.stderr)

@@ -119,9 +119,9 @@ def _compiled(forward, xla):
     """`forward(inputs)` as one `tf.function` for any batch of the three (batch, n) int32
     model inputs (see `data.features.Features.inputs`)."""
     import tensorflow as tf
+    from modeling.bert import input_signature
 
-    spec = [[tf.TensorSpec((None, None), tf.int32)] * 3]
-    return tf.function(forward, input_signature=spec, jit_compile=xla)
+    return tf.function(forward, input_signature=input_signature(), jit_compile=xla)
 
 
 def compiled_forward(model, xla=False):

@@ -47,3 +47,15 @@ def ensure_default_model():
     finally:
         shutil.rmtree(temp, ignore_errors=True)
     return paths
+
+
+def with_default_model(bert_config, checkpoint, vocab):
+    """The given model paths, each one not given (None or empty) taken from the default model.
+
+    Returns:
+        (bert_config, checkpoint, vocab); the default is converted only if one is missing.
+    """
+    given = (bert_config, checkpoint, vocab)
+    if all(given):
+        return given
+    return tuple(path or default for path, default in zip(given, ensure_default_model()))

@@ -17,12 +17,11 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
 
-from errors import UserError, exit_code, import_tensorflow_quietly  # noqa: E402
+from errors import ORIGINAL_FLAGS, UserError, exit_code, import_tensorflow_quietly  # noqa: E402
 
-# The flag that gives each input a library error can name (see errors.py).
-FLAGS = {"bert_config": "--BERT_CONFIG_PATH", "checkpoint": "--CHECKPOINT_PATH", "task": "--TASK",
-         "model_format": "--MODEL_FORMAT", "retention": "--RETENTION_CONFIG",
-         "task_config": "--TASK_CONFIG_PATH"}
+# The inputs this command line takes with the original's flags (it has no data or mode flag).
+FLAGS = {name: ORIGINAL_FLAGS[name] for name in (
+    "bert_config", "checkpoint", "model_format", "retention", "task", "task_config")}
 
 # TensorFlow Text counts its word limit in bytes; this one never applies, so that Google's,
 # in characters, does (see `_wordpiece_tokenizer`).
@@ -256,7 +255,7 @@ def export(args):
     import tensorflow as tf
 
     from atomic_files import folder_written_atomically
-    from checkpoints.default_model import ensure_default_model
+    from checkpoints.default_model import with_default_model
     from checkpoints.load import (guess_format, resolve_padding, resolve_retention,
                                   resolve_retention_mode)
     from data.glue import is_pair_task
@@ -265,10 +264,8 @@ def export(args):
     from tokenization import load_tokenizer
 
     task = get_task(args.TASK, args.TASK_CONFIG_PATH)
-    config_path, vocab_path = args.BERT_CONFIG_PATH, args.VOCAB_PATH
-    if not (config_path and vocab_path):
-        default_config, _, default_vocab = ensure_default_model()
-        config_path, vocab_path = config_path or default_config, vocab_path or default_vocab
+    config_path, _, vocab_path = with_default_model(args.BERT_CONFIG_PATH, args.CHECKPOINT_PATH,
+                                                    args.VOCAB_PATH)
     config = load_config(config_path)
     tokenizer = load_tokenizer(vocab_path, cased=args.CASED)
     model_format = args.MODEL_FORMAT or guess_format(args.CHECKPOINT_PATH)

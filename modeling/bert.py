@@ -106,6 +106,14 @@ def build_model(config, seq_len, num_labels, retention_configuration=None, searc
     return keras.Model([token, segment, input_mask], output, name="power_bert")
 
 
+def input_signature():
+    """The `tf.function` input signature of `build_model`'s models: their three (batch, n)
+    int32 inputs, for any batch and any n <= seq_len, so that one trace serves every batch."""
+    import tensorflow as tf
+
+    return [[tf.TensorSpec((None, None), tf.int32)] * 3]
+
+
 def _encoder_sublayers(config, name):
     return (MultiHeadSelfAttention(config.num_attention_heads,
                                    config.attention_probs_dropout_prob,

@@ -5,6 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from data.batches import inference_batches
+from modeling.bert import input_signature
 from training.metrics import glue_metrics
 
 
@@ -35,11 +36,10 @@ def predict_batches(model, features, batch_size, padding, verbose=0):
 def _forward_function(model, batch_size):
     """function(list of three (b <= batch_size, n) arrays) -> outputs as one NumPy array."""
     strategy = model.distribute_strategy
-    signature = [[tf.TensorSpec((None, None), tf.int32)] * 3]
     if not isinstance(strategy, tf.distribute.MirroredStrategy) or \
             strategy.num_replicas_in_sync == 1:
         forward = tf.function(lambda inputs: model(inputs, training=False),
-                              input_signature=signature)
+                              input_signature=input_signature())
         return lambda batch: np.asarray(forward(batch))
 
     replicas = strategy.num_replicas_in_sync

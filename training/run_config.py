@@ -3,7 +3,7 @@
 import dataclasses
 import os
 
-from checkpoints.default_model import ensure_default_model
+from checkpoints.default_model import with_default_model
 from checkpoints.load import (check_checkpoint_path, guess_format, resolve_padding,
                               resolve_retention, resolve_retention_mode)
 from data.tasks import Task, get_task
@@ -88,10 +88,8 @@ def resolve_flags(args, output_dir):
         The RunConfig.
     """
     task = get_task(args.TASK, args.TASK_CONFIG_PATH)
-    paths = (args.BERT_CONFIG_PATH, args.CHECKPOINT_PATH, args.VOCAB_PATH)
-    if not all(paths):
-        paths = [given or default for given, default in zip(paths, ensure_default_model())]
-    bert_config_path, checkpoint_path, vocab_path = paths
+    bert_config_path, checkpoint_path, vocab_path = with_default_model(
+        args.BERT_CONFIG_PATH, args.CHECKPOINT_PATH, args.VOCAB_PATH)
     bert_config = load_config(bert_config_path)
     model_format = args.MODEL_FORMAT or guess_format(checkpoint_path)
     check_checkpoint_path(checkpoint_path, model_format)
