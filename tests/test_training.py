@@ -2,7 +2,9 @@
 
 import ast
 import dataclasses
+import gc
 import re
+import weakref
 
 import keras
 import numpy as np
@@ -16,7 +18,7 @@ from data.tasks import TASKS
 from modeling.bert import build_model, soft_extract_layers
 from tests.conftest import run_readme_training
 from tests.helpers import CONFIGS, SEQ_LEN, random_inputs
-from training import steps
+from training import evaluation, steps
 from training.optimizer import PowerBertAdam, WarmupLinearDecay
 
 CONFIG = CONFIGS["bert"]
@@ -51,6 +53,21 @@ def test_gradients_reach_retention_parameters_and_bert_weights():
     for variable, grad in zip(variables, grads):
         assert grad is not None and float(tf.reduce_max(tf.abs(tf.convert_to_tensor(grad)))) > 0, \
             variable.path
+
+
+def test_dev_scoring_traces_once_per_model_and_lets_the_model_go():
+    model = build_model(CONFIG, SEQ_LEN, 2)
+    features = Features(*random_inputs(CONFIG, batch=8))
+    traces = []
+    model.call = lambda *args, call=model.call, **kwargs: traces.append(1) or call(*args, **kwargs)
+    scores = [evaluation.predict(model, features, 4, "batch") for _ in range(3)]
+    # After every epoch of a step, the same model: traced once, and scoring as before.
+    assert len(traces) == 1
+    np.testing.assert_array_equal(scores[0], scores[2])
+    alive = weakref.ref(model)
+    del model
+    gc.collect()
+    assert alive() is None, "the cached forward pass keeps the model alive"
 
 
 @pytest.mark.parametrize("lr_bert,lr_retention", [(0.0, 0.05), (0.05, 0.0)])

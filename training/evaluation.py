@@ -1,5 +1,7 @@
 """Running a model over a whole split: predictions, loss and the GLUE metrics."""
 
+import weakref
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -33,12 +35,26 @@ def predict_batches(model, features, batch_size, padding, verbose=0):
             progress.add(len(rows))
 
 
+# One traced forward pass per model and batch size, for as long as the model lives: training
+# scores the dev set after every epoch, and tracing anew each time cost about a second.
+_FORWARD_FUNCTIONS = weakref.WeakKeyDictionary()
+
+
 def _forward_function(model, batch_size):
     """function(list of three (b <= batch_size, n) arrays) -> outputs as one NumPy array."""
-    strategy = model.distribute_strategy
+    per_batch_size = _FORWARD_FUNCTIONS.setdefault(model, {})
+    if batch_size not in per_batch_size:
+        # The functions reach the model through a weak reference, so that the cache does not
+        # keep it alive.
+        per_batch_size[batch_size] = _new_forward_function(weakref.ref(model), batch_size)
+    return per_batch_size[batch_size]
+
+
+def _new_forward_function(model_ref, batch_size):
+    strategy = model_ref().distribute_strategy
     if not isinstance(strategy, tf.distribute.MirroredStrategy) or \
             strategy.num_replicas_in_sync == 1:
-        forward = tf.function(lambda inputs: model(inputs, training=False),
+        forward = tf.function(lambda inputs: model_ref()(inputs, training=False),
                               input_signature=input_signature())
         return lambda batch: np.asarray(forward(batch))
 
@@ -46,7 +62,7 @@ def _forward_function(model, batch_size):
     share = -(-batch_size // replicas)  # rows per replica; the last replica's share is padded
     # reduce_retracing: after a second width, one trace serves every batch width.
     forward = tf.function(lambda inputs: strategy.run(
-        lambda x: model(x, training=False), args=(inputs,)), reduce_retracing=True)
+        lambda x: model_ref()(x, training=False), args=(inputs,)), reduce_retracing=True)
 
     def split_forward(batch):
         size = len(batch[0])
