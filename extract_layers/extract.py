@@ -32,6 +32,9 @@ class Extract(keras.layers.Layer):
         padding_votes: padding queries vote in the significance score (the original
             PoWER-BERT, on inputs padded to seq_len); else only real words do.
         relative: `retention` is a share of each input's length.
+        seq_len: N, the longest input the model takes, if known: an l_j >= N keeps every
+            word vector with no test of the batch's length at run time, so that l_j = N in
+            every block (how main.py runs plain BERT) costs exactly what BERT costs.
 
     Call args:
         x: (batch, n, H) word vectors.
@@ -50,17 +53,19 @@ class Extract(keras.layers.Layer):
     [(2, 3, 16), (2, 3), (2, 3)]
     """
 
-    def __init__(self, retention, padding_votes=False, relative=False, **kwargs):
+    def __init__(self, retention, padding_votes=False, relative=False, seq_len=None, **kwargs):
         super().__init__(**kwargs)
         self.relative = bool(relative)
         self.retention = float(retention) if self.relative else int(retention)
         self.padding_votes = bool(padding_votes)
+        self.seq_len = seq_len
 
     def call(self, x, attention_probs, mask, positions, lengths=None):
         if self.relative:
             score = ranking_score(attention_probs, mask, self.padding_votes)
             return self._keep_shares(x, score, mask, positions, lengths)
-        if x.shape[1] is not None and self.retention >= x.shape[1]:
+        longest = x.shape[1] if x.shape[1] is not None else self.seq_len
+        if longest is not None and self.retention >= longest:
             return x, mask, positions
         n = tf.shape(x)[1]  # the batch's length, known at run time
         # A batch no longer than l_j keeps everything: skip the score, top-k and gathers, so
@@ -100,4 +105,5 @@ class Extract(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "retention": self.retention,
-                "padding_votes": self.padding_votes, "relative": self.relative}
+                "padding_votes": self.padding_votes, "relative": self.relative,
+                "seq_len": self.seq_len}

@@ -92,7 +92,7 @@ def build_model(config, seq_len, num_labels, retention_configuration=None, searc
                             name=f"{name}-MultiHeadSelfAttention-Soft-Extract")(x, probs, mask)
         elif retention_configuration is not None:
             x, mask, positions = Extract(retention_configuration[j - 1], padding_votes, relative,
-                                         name=f"{name}-MultiHeadSelfAttention-Extract")(
+                                         seq_len, name=f"{name}-MultiHeadSelfAttention-Extract")(
                 x, probs, mask, positions, lengths)  # (batch, l_j, H)
         h = keras.layers.Dropout(dropout, name=f"{name}-FeedForward-Dropout")(feed_forward(x))
         x = feed_forward_norm(keras.layers.Add(name=f"{name}-FeedForward-Add")([x, h]))

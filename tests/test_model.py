@@ -2,11 +2,12 @@
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from checkpoints.google import read_google_checkpoint, write_google_checkpoint
 from checkpoints.assign import assign_weights
 from extract_layers import Extract, SoftExtract, derive_retention_configuration
-from modeling.bert import build_model, kept_positions_model, soft_extract_layers
+from modeling.bert import build_model, input_signature, kept_positions_model, soft_extract_layers
 from tests import numpy_reference
 from tests.helpers import CONFIGS, SEQ_LEN, random_inputs, random_variables
 
@@ -72,6 +73,23 @@ def test_full_retention_is_exactly_bert(tmp_path):
     power.set_weights(bert.get_weights())
     inputs = list(random_inputs(config))
     np.testing.assert_array_equal(power.predict(inputs, verbose=0), bert.predict(inputs, verbose=0))
+
+
+def test_full_retention_traces_the_graph_of_bert():
+    """main.py runs plain BERT as l_j = seq_len in every block: the baseline of every speedup
+    must not pay for a run-time test of the batch's length, nor for a significance score."""
+    config = CONFIGS["bert"]
+
+    def op_types(model):
+        forward = tf.function(lambda inputs: model(inputs, training=False),
+                              input_signature=input_signature())
+        return [node.op for node in forward.get_concrete_function().graph.as_graph_def().node]
+
+    bert = op_types(build_model(config, SEQ_LEN, 2))
+    power = op_types(build_model(config, SEQ_LEN, 2, retention_configuration=[SEQ_LEN] * 4))
+    assert {"StatelessIf", "If", "TopKV2"} & set(power) == set()
+    # Beyond BERT's ops, only each input's length and its positions, which nothing reads.
+    assert 0 <= len(power) - len(bert) <= 8, (len(power), len(bert))
 
 
 def test_extract_keeps_cls_and_most_significant_in_text_order():
