@@ -54,6 +54,9 @@ def parse_args(argv):
     p.add_argument("--bench-batch", type=int, default=32, help="batch of the speed benchmark")
     p.add_argument("--rounds", type=int, default=10, help="rounds of the speed benchmark")
     p.add_argument("--threads", type=int, help="TensorFlow threads (default: TensorFlow's)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of dropout and of new layers' initial weights, as main.py's "
+                        "--SEED (default 0)")
     args = p.parse_args(argv)
     for flag in ("lambdas", "relative_lambdas"):
         text = getattr(args, flag)
@@ -183,7 +186,7 @@ def run(args):
     tokenizer = load_tokenizer(vocab, cased=False)
     data = load_task_data(task, args.data_dir, tokenizer, args.train_rows, args.dev_rows)
     hp = Hyperparameters(epochs=args.epochs, lambda_=task.lambda_,
-                         group_by_length=args.group_by_length,
+                         group_by_length=args.group_by_length, seed=args.seed,
                          **task.unless_given(batch_size=args.batch_size, lr_bert=args.lr_bert,
                                              lr_soft_extract=args.lr_soft_extract))
     os.makedirs(args.output_dir, exist_ok=True)
