@@ -85,13 +85,14 @@ class Extract(keras.layers.Layer):
 
     def _keep_shares(self, x, score, mask, positions, lengths):
         share = tf.math.ceil(self.retention * tf.cast(lengths, tf.float32) - 1e-6)
+        # k_b; the mask's sum is k_{j-1}, what the row kept so far, and so k_b <= n.
         row_kept = tf.minimum(tf.reduce_sum(tf.cast(mask, tf.int32), axis=1),
-                              tf.maximum(1, tf.cast(share, tf.int32)))  # (batch,) k_b
-        k = tf.minimum(tf.reduce_max(row_kept), tf.shape(x)[1])
+                              tf.maximum(1, tf.cast(share, tf.int32)))  # (batch,)
+        k = tf.reduce_max(row_kept)
         # sorted=True: rank r of the kept vector in significance order, ties to lower index.
         _, kept = tf.math.top_k(score, k=k, sorted=True)  # (batch, k)
-        own = tf.range(k)[None, :] < row_kept[:, None]  # within the row's own k_b
-        order = tf.argsort(kept, axis=-1)  # back to text order
+        own = tf.range(k) < tf.expand_dims(row_kept, 1)  # within the row's own k_b
+        _, order = tf.math.top_k(-kept, k=k)  # back to text order
         kept = tf.gather(kept, order, batch_dims=1)
         own = tf.gather(own, order, batch_dims=1)
         mask = tf.gather(mask, kept, batch_dims=1) * tf.cast(own, mask.dtype)

@@ -1,6 +1,6 @@
 """The significance score of a word vector, and the ranking both extract layers use."""
 
-from keras import ops
+import tensorflow as tf
 
 # Real scores lie in [0, n) (attention received from at most n - 1 other words), so these
 # put [CLS] above and padding below every real word.
@@ -26,12 +26,14 @@ def significance_score(attention_probs, query_mask=None):
     Returns:
         (batch, n_key) scores.
     """
-    mean = ops.mean(attention_probs, axis=1)  # (batch, n, n)
+    # TensorFlow ops rather than keras.ops: every batch runs these in every block, and each
+    # keras.ops call adds shape and cast ops to the graph that the first batch traces.
+    mean = tf.reduce_mean(attention_probs, axis=1)  # (batch, n, n)
     if query_mask is not None:
-        mean_voting = mean * ops.cast(query_mask, mean.dtype)[:, :, None]
+        mean_voting = mean * tf.expand_dims(tf.cast(query_mask, mean.dtype), 2)
     else:
         mean_voting = mean
-    return ops.sum(mean_voting, axis=1) - ops.diagonal(mean, axis1=1, axis2=2)
+    return tf.reduce_sum(mean_voting, axis=1) - tf.linalg.diag_part(mean)
 
 
 def ranking_score(attention_probs, mask, padding_votes=False):
@@ -51,6 +53,6 @@ def ranking_score(attention_probs, mask, padding_votes=False):
         (batch, n) scores; sorting them descending gives the significance order.
     """
     score = significance_score(attention_probs, None if padding_votes else mask)
-    score = ops.where(ops.cast(mask, "bool"), score, _PAD_SCORE)
-    is_cls = ops.arange(ops.shape(score)[1])[None, :] == 0
-    return ops.where(is_cls, _CLS_SCORE, score)
+    score = tf.where(mask > 0, score, _PAD_SCORE)
+    is_cls = tf.range(tf.shape(score)[1]) == 0  # (n,)
+    return tf.where(is_cls, _CLS_SCORE, score)

@@ -9,6 +9,7 @@ import math
 import warnings
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 _PACKAGE = "power_bert"
@@ -117,7 +118,8 @@ class MultiHeadSelfAttention(keras.layers.Layer):
                                              (batch, n, self.num_heads, -1)), (0, 2, 1, 3))
 
         q, k, v = heads(self.Wq, self.bq), heads(self.Wk, self.bk), heads(self.Wv, self.bv)
-        logits = ops.matmul(q, ops.transpose(k, (0, 1, 3, 2)))  # (batch, heads, n, n)
+        # transpose_b: one transpose fewer than keras.ops, which has no such argument.
+        logits = tf.matmul(q, k, transpose_b=True)  # (batch, heads, n, n)
         logits = logits / math.sqrt(width // self.num_heads)
         adder = (1.0 - ops.cast(mask, logits.dtype)) * _MASK_ADDER
         with warnings.catch_warnings():
