@@ -17,6 +17,7 @@ import json
 import h5py
 import numpy as np
 import pytest
+import tensorflow as tf
 import torch
 from threadpoolctl import threadpool_limits
 from transformers import BertModel, BertTokenizer
@@ -65,10 +66,12 @@ def copy_glue_rows(task_dir, split, rows, data_dir):
 
 
 def run_main(*argv):
-    """Runs main.py in-process; the run must succeed, and thaw what it froze out of the
-    garbage collector's reach (or this process could never collect those models)."""
+    """Runs main.py in-process; the run must succeed, thaw what it froze out of the garbage
+    collector's reach (or this process could never collect those models), and turn Grappler
+    back on (or every later graph of this process would run unoptimized)."""
     assert main.main([str(arg) for arg in argv]) == 0
     assert gc.get_freeze_count() == 0
+    assert not tf.config.optimizer.get_experimental_options().get("disable_meta_optimizer")
 
 
 def predict(fine_tuned, task, data_dir, output_dir, retention=None, *extra):
