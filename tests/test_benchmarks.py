@@ -3,13 +3,14 @@
 import csv
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import matplotlib.image
 import numpy as np
 import pytest
 
-from benchmarks import inference, models, timing, tradeoff
+from benchmarks import first_batch, inference, models, timing, tradeoff
 from training.plots import plot_tradeoff, plot_training_outputs, surviving_words
 from data.features import truncate_seq_pair
 from data.glue import read_examples
@@ -144,6 +145,24 @@ def test_cli_user_errors_are_one_line(capsys):
     assert inference.main(["--model", "bert-huge"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1
+
+
+def test_first_batch_probe_times_bert_and_a_relative_model(capsys):
+    lines = []
+    for extra in ([], ["--relative", "0.8,0.6,0.5,0.2,0.06,0.01"]):
+        assert first_batch.main(["--calls", "2", "--seq-len", "32", *extra]) == 0
+        lines.append(capsys.readouterr().out.strip().splitlines()[-1])
+    nodes = []
+    for line, label in zip(lines, ("BERT: ", "relative 0.8,0.6,0.5,0.2,0.06,0.01: ")):
+        match = re.fullmatch(re.escape(label) + r"tracing [0-9.]+ s \((\d+) graph nodes\), "
+                             r"first run [0-9.]+ s, then [0-9.]+ ms per call on a 3-token row",
+                             line)
+        assert match, line
+        nodes.append(int(match.group(1)))
+    assert nodes[1] > nodes[0]  # the Extract layers of the relative model
+    assert first_batch.main(["--relative", "0.5,2"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --relative ") and err.count("\n") == 1
 
 
 def test_surviving_words_follow_the_extract_layers(features, tokenizer):

@@ -1,0 +1,88 @@
+"""What a prediction process pays before its batches run at full speed: tracing the forward
+pass, the first run of its graph, and the fixed cost of every batch.
+
+One model per process, set up as main.py's --PREDICT_ONLY sets it up (Grappler off on CPU,
+the model frozen out of the garbage collector's reach), on the MiniLM with fresh weights,
+which cost what trained ones cost. The per-batch cost is timed on a 3-token row, whose
+arithmetic is negligible.
+
+Usage:
+    python -m benchmarks.first_batch --threads 2                # BERT (l_j = seq_len)
+    python -m benchmarks.first_batch --threads 2 --relative 0.8057,0.5795,0.456,0.1981,0.0599,0.0084
+"""
+
+import argparse
+import contextlib
+import gc
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from errors import exit_code  # noqa: E402
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="python -m benchmarks.first_batch",
+                                description=__doc__.splitlines()[0])
+    p.add_argument("--relative", help="f_1,...,f_L: relative PoWER-BERT (default: BERT)")
+    p.add_argument("--seq-len", type=int, default=128)
+    p.add_argument("--calls", type=int, default=100,
+                   help="calls on the 3-token row after the first (default 100)")
+    p.add_argument("--threads", type=int, help="TensorFlow threads (default: TensorFlow's)")
+    args = p.parse_args(argv)
+    if args.calls < 1 or args.seq_len < 3:
+        p.error("--calls must be at least 1 and --seq-len at least 3")
+    return args
+
+
+def run(args):
+    import numpy as np
+    import tensorflow as tf
+
+    from benchmarks.models import MINILM, load_model_spec
+    from benchmarks.timing import set_threads
+    from extract_layers import parse_relative_configuration
+    from modeling.bert import build_model, input_signature
+    from training.run import without_graph_rewrites
+
+    if args.threads is not None:
+        set_threads(args.threads)
+    config, _, _ = load_model_spec(MINILM)
+    if args.relative is None:
+        retention, label = [args.seq_len] * config.num_hidden_layers, "BERT"
+    else:
+        retention = parse_relative_configuration(args.relative, config.num_hidden_layers)
+        label = f"relative {args.relative}"
+    model = build_model(config, args.seq_len, 2, retention_configuration=retention,
+                        relative=args.relative is not None)
+    row = [np.array([[101, 2023, 102]], np.int32), np.zeros((1, 3), np.int32),
+           np.ones((1, 3), np.int32)]  # [CLS] this [SEP]
+    with contextlib.ExitStack() as held:
+        gc.freeze()
+        held.callback(gc.unfreeze)
+        without_graph_rewrites(held)
+        forward = tf.function(lambda inputs: model(inputs, training=False),
+                              input_signature=input_signature())
+        started = time.perf_counter()
+        nodes = len(forward.get_concrete_function().graph.as_graph_def().node)
+        traced = time.perf_counter()
+        np.asarray(forward(row))
+        first = time.perf_counter()
+        for _ in range(args.calls):
+            np.asarray(forward(row))
+        done = time.perf_counter()
+    print(f"{label}: tracing {traced - started:.3f} s ({nodes} graph nodes), first run "
+          f"{first - traced:.3f} s, then {1000 * (done - first) / args.calls:.2f} ms per call "
+          "on a 3-token row")
+
+
+def main(argv=None):
+    """Runs the probe; returns the exit code (2 with one line on stderr for user errors)."""
+    return exit_code(lambda: run(parse_args(sys.argv[1:] if argv is None else argv)),
+                     flags={"retention": "--relative"})
+
+
+if __name__ == "__main__":
+    sys.exit(main())
