@@ -73,14 +73,12 @@ def build_serving_model(config, task, retention, checkpoint_path, model_format, 
     Raises:
         UserError: the checkpoint does not fit, or has no classifier.
     """
-    from checkpoints.load import load_weights
+    from checkpoints.load import load_classifier
     from modeling.bert import build_model
 
     model = build_model(config, task.seq_len, task.num_labels, retention_configuration=retention,
                         padding_votes=padding == "seq_len", relative=relative)
-    if load_weights(model, checkpoint_path, model_format, config, task.seq_len, optional=["NSP"]):
-        raise UserError(f"the checkpoint {checkpoint_path} has no classifier "
-                        "(output_weights/NSP): export a fine-tuned checkpoint or retrained.hdf5")
+    load_classifier(model, checkpoint_path, model_format, config, task.seq_len, "export")
     return model
 
 

@@ -72,6 +72,22 @@ def load_weights(model, path, model_format, config, seq_len, optional=()):
     return assign_weights(model, weights, optional)
 
 
+def load_classifier(model, path, model_format, config, seq_len, use):
+    """`load_weights` for a model that needs its classifier: a fine-tuned checkpoint or
+    retrained.hdf5, never a pre-trained one.
+
+    Args:
+        model, path, model_format, config, seq_len: as for `load_weights`.
+        use: what the caller does with the model ("evaluate", "export"), for the error.
+
+    Raises:
+        UserError: the checkpoint has no classifier (output_weights/NSP).
+    """
+    if load_weights(model, path, model_format, config, seq_len, optional=("NSP",)):
+        raise UserError(f"the checkpoint {path} has no classifier (output_weights/NSP): {use} "
+                        "a fine-tuned checkpoint or retrained.hdf5")
+
+
 def _record(path, model_format):
     """The `power_bert` record of an `.hdf5` file of ours, None for another `.hdf5` file,
     {} for any other checkpoint (a file that is not HDF5 gets its one-line error when the

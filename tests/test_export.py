@@ -89,6 +89,17 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys):
     assert not (tmp_path / "new").exists()
 
 
+def test_a_pre_trained_checkpoint_is_refused_in_one_line(tmp_path, capsys, minilm_google):
+    assert export.main([str(tmp_path / "new"), "--TASK", "mrpc",
+                        "--CHECKPOINT_PATH", str(minilm_google / "bert_model.ckpt"),
+                        "--BERT_CONFIG_PATH", str(minilm_google / "bert_config.json"),
+                        "--VOCAB_PATH", str(minilm_google / "vocab.txt")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and ("has no classifier (output_weights/NSP): export a "
+                                      "fine-tuned checkpoint or retrained.hdf5") in err, err
+    assert not (tmp_path / "new").exists()
+
+
 def test_albert_is_refused_in_one_line(tmp_path, capsys, albert):
     """TensorFlow Text's SentencePiece splits "$900000" unlike ours, so no export is made."""
     assert export.main([str(tmp_path / "new"), "--TASK", "mrpc", "--CHECKPOINT_PATH", albert.ckpt,

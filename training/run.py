@@ -8,7 +8,7 @@ import gc
 import os
 import time
 
-from checkpoints.load import load_weights
+from checkpoints.load import load_classifier, load_weights
 from data.features import encode, encode_labels
 from data.glue import read_examples
 from data.predictions import PREDICTIONS, write_glue_submission, write_predictions
@@ -145,12 +145,8 @@ def _start_inference(config, split, strategy, held):
         model = build_model(config.bert_config, task.seq_len, task.num_labels,
                             retention_configuration=config.retention,
                             padding_votes=config.padding == "seq_len", relative=config.relative)
-        fresh = load_weights(model, config.checkpoint_path, config.model_format,
-                             config.bert_config, task.seq_len, optional=("NSP",))
-    if fresh:
-        raise UserError(f"the checkpoint {config.checkpoint_path} has no classifier "
-                        "(output_weights/NSP): evaluate a fine-tuned checkpoint or "
-                        "retrained.hdf5")
+        load_classifier(model, config.checkpoint_path, config.model_format, config.bert_config,
+                        task.seq_len, "evaluate")
     features = encode(examples, tokenizer, task.seq_len)
     held.enter_context(locked_output_dir(config.output_dir, exclusive=False))
     log = _start_log(config, notes)
