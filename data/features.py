@@ -1,6 +1,7 @@
 """Model inputs from examples: token ids, segment ids, input mask; and label arrays."""
 
 import dataclasses
+import functools
 
 import numpy as np
 
@@ -31,9 +32,10 @@ class Features:
         """
         return [getattr(self, field.name) for field in dataclasses.fields(self)]
 
-    @property
+    @functools.cached_property
     def lengths(self):
-        """(n,) int: the real tokens of each example, [CLS] and [SEP]s included."""
+        """(n,) int: the real tokens of each example, [CLS] and [SEP]s included (counted once:
+        every length-aware batch reads them)."""
         return self.input_mask.sum(axis=1)
 
     def batch(self, rows, padding):
@@ -48,7 +50,7 @@ class Features:
         """
         width = self.token_ids.shape[1]
         if padding == "batch" and len(rows):
-            width = int(self.input_mask[rows].sum(axis=1).max())
+            width = int(self.lengths[rows].max())
         return [x[rows, :width] for x in self.inputs]
 
 

@@ -64,7 +64,7 @@ def surviving_words(model, features, tokenizer, rows, padding="batch"):
                                                                 verbose=0)
     result = []
     for i, row in enumerate(rows):
-        length = int(features.input_mask[row].sum())
+        length = int(features.lengths[row])
         grid = np.zeros((len(kept), length), dtype=bool)
         for j, positions in enumerate(kept):
             real = positions[i][(positions[i] >= 0) & (positions[i] < length)]
