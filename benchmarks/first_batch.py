@@ -13,7 +13,6 @@ Usage:
 
 import argparse
 import contextlib
-import gc
 import os
 import sys
 import time
@@ -39,13 +38,12 @@ def parse_args(argv):
 
 def run(args):
     import numpy as np
-    import tensorflow as tf
 
-    from benchmarks.models import MINILM, load_model_spec
+    from benchmarks.models import MINILM, compiled_forward, load_model_spec
     from benchmarks.timing import set_threads
     from extract_layers import parse_relative_configuration
-    from modeling.bert import build_model, input_signature
-    from training.run import without_graph_rewrites
+    from modeling.bert import build_model
+    from training.run import settle_for_inference
 
     if args.threads is not None:
         set_threads(args.threads)
@@ -60,11 +58,8 @@ def run(args):
     row = [np.array([[101, 2023, 102]], np.int32), np.zeros((1, 3), np.int32),
            np.ones((1, 3), np.int32)]  # [CLS] this [SEP]
     with contextlib.ExitStack() as held:
-        gc.freeze()
-        held.callback(gc.unfreeze)
-        without_graph_rewrites(held)
-        forward = tf.function(lambda inputs: model(inputs, training=False),
-                              input_signature=input_signature())
+        settle_for_inference(held)
+        forward = compiled_forward(model)
         started = time.perf_counter()
         nodes = len(forward.get_concrete_function().graph.as_graph_def().node)
         traced = time.perf_counter()

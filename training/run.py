@@ -151,26 +151,29 @@ def _start_inference(config, split, strategy, held):
     held.enter_context(locked_output_dir(config.output_dir, exclusive=False))
     log = _start_log(config, notes)
     log(f"Retention Configuration : {config.retention}")
-    # What is loaded now lives to the end of the run: out of the garbage collector's reach,
-    # its full collections no longer walk the model, which made up 0.25 s of the 0.6 s that
-    # tracing the forward pass took. Thawed when the run ends, so that a caller in the same
-    # process (tests, a notebook) can collect the model again.
-    gc.freeze()
-    held.callback(gc.unfreeze)
-    without_graph_rewrites(held)
+    settle_for_inference(held)
     return examples, model, features, log
 
 
-def without_graph_rewrites(held):
-    """Turns Grappler off until the run ends, on CPU.
+def settle_for_inference(held):
+    """Sets up this process for an evaluation or prediction run, undone when `held` closes.
 
-    Its rewrites of the forward pass's graph took 0.08 s (BERT) to 0.15 s (relative
-    PoWER-BERT, whose Extract layers add more nodes) at the first batch, and made the other
-    batches no faster that we could measure (MRPC's test rows, 2 threads): a loss for a
-    prediction or evaluation run. Left on where a GPU is visible, where we did not measure.
+    - What is loaded so far lives to the end of the run: frozen out of the garbage
+      collector's reach, its full collections no longer walk the model, which made up 0.25 s
+      of the 0.6 s that tracing the forward pass took. Thawed at the end, so that a caller
+      in the same process (tests, a notebook) can collect the model again.
+    - Grappler is off, on CPU: its rewrites of the forward pass's graph took 0.08 s (BERT)
+      to 0.15 s (relative PoWER-BERT, whose Extract layers add more nodes) at the first
+      batch, and made the other batches no faster that we could measure (MRPC's test rows,
+      2 threads). Left on where a GPU is visible, where we did not measure.
+
+    Args:
+        held: an ExitStack open to the end of the run.
     """
     import tensorflow as tf
 
+    gc.freeze()
+    held.callback(gc.unfreeze)
     if tf.config.list_physical_devices("GPU"):
         return
     before = tf.config.optimizer.get_experimental_options().get("disable_meta_optimizer",

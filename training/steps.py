@@ -18,7 +18,7 @@ import tensorflow as tf
 from checkpoints.hdf5 import model_record, read_hdf5_weights, write_hdf5_weights
 from checkpoints.assign import assign_weights
 from data.batches import training_order
-from data.features import Features, encode, encode_labels
+from data.features import encode, encode_labels
 from extract_layers import derive_relative_configuration, derive_retention_configuration
 from modeling.bert import build_model, soft_extract_layers
 from modeling.flops import flop_reduction, reductions_against_both_baselines
@@ -154,11 +154,12 @@ def training_dataset(data, hp):
     order = training_order(data.train.lengths, hp.batch_size, hp.epochs, hp.group_by_length,
                            SHUFFLE_SEED)  # (epochs, n)
     inputs, labels = tuple(data.train.inputs), data.train_labels
+    lengths = data.train.lengths
 
     def batch(rows):
         batch = tuple(tf.gather(x, rows) for x in inputs)
         if hp.padding == "batch":  # cut to the longest row of the batch
-            width = tf.reduce_max(tf.reduce_sum(Features(*batch).input_mask, axis=1))
+            width = tf.reduce_max(tf.gather(lengths, rows))
             batch = tuple(x[:, :width] for x in batch)
         return batch, tf.gather(labels, rows)
 
