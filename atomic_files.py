@@ -6,6 +6,7 @@ OUTPUT_DIR (weights, logs, predictions, pictures) goes through here.
 """
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
@@ -13,23 +14,55 @@ import tempfile
 from errors import UserError
 
 
+def is_disk_full(error):
+    """Whether `error` says the file system is full, as Python, h5py or TensorFlow raise it.
+
+    TensorFlow's writers (the SavedModel) raise ResourceExhaustedError, with the OS's words.
+    """
+    if isinstance(error, OSError):
+        return error.errno in (errno.ENOSPC, errno.EDQUOT)
+    return type(error).__name__ == "ResourceExhaustedError" and (
+        os.strerror(errno.ENOSPC) in str(error) or os.strerror(errno.EDQUOT) in str(error))
+
+
+def disk_full_error(path):
+    """The UserError for `path` not written because its file system is full."""
+    folder = os.path.dirname(os.path.abspath(path))
+    return UserError(f"the disk is full: {path} could not be written (in {folder}); free some "
+                     "space there and run again (an earlier file of that name is kept as it was)")
+
+
+@contextlib.contextmanager
+def _full_disk_reported(path):
+    """Turns a full file system within the block into `disk_full_error(path)`."""
+    try:
+        yield
+    except Exception as error:
+        if is_disk_full(error):
+            raise disk_full_error(path) from None
+        raise
+
+
 @contextlib.contextmanager
 def replaced_atomically(path):
     """Yields a temporary path beside `path`; renames it to `path` once the block succeeds.
 
     Raises:
-        UserError: the folder of `path` is missing or not writable.
+        UserError: the folder of `path` is missing or not writable, or its disk is full.
     """
     path = os.fspath(path)
     try:
         handle, temp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
                                         dir=os.path.dirname(os.path.abspath(path)))
     except OSError as error:
+        if is_disk_full(error):
+            raise disk_full_error(path) from None
         raise UserError(f"cannot write {path}: {error.strerror}; check that its folder exists "
                         "and is writable") from None
     os.close(handle)
     try:
-        yield temp
+        with _full_disk_reported(path):
+            yield temp
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temp, 0o666 & ~umask)  # mkstemp's 0600 would hide outputs from other users
@@ -50,7 +83,8 @@ def folder_written_atomically(path):
     """Yields a temporary folder beside `path`; renames it to `path` once the block succeeds.
 
     Raises:
-        UserError: `path` exists already, or its parent folder is missing or not writable.
+        UserError: `path` exists already, or its parent folder is missing or not writable, or
+            its disk is full.
     """
     path = os.path.abspath(os.fspath(path))
     if os.path.lexists(path):
@@ -59,10 +93,13 @@ def folder_written_atomically(path):
         temp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
                                 dir=os.path.dirname(path))
     except OSError as error:
+        if is_disk_full(error):
+            raise disk_full_error(path) from None
         raise UserError(f"cannot write {path}: {error.strerror}; check that its parent folder "
                         "exists and is writable") from None
     try:
-        yield temp
+        with _full_disk_reported(path):
+            yield temp
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temp, 0o777 & ~umask)  # mkdtemp's 0700 would hide the folder from other users

@@ -11,7 +11,7 @@ import os
 import sys
 import warnings
 
-from atomic_files import write_atomically
+from atomic_files import disk_full_error, is_disk_full, write_atomically
 from errors import UserError
 
 LOG_FILE = "log_file.txt"
@@ -41,6 +41,8 @@ class RunLog:
             with open(self.path, "a", encoding="utf-8") as f:
                 f.write(line + "\n")
         except OSError as error:  # checked before the run began; a full disk comes later
+            if is_disk_full(error):
+                raise disk_full_error(self.path) from None
             raise UserError(f"cannot write the log {self.path}: {error.strerror}; free space "
                             "or fix its permissions (a training run goes on with --RESUME)"
                             ) from None
