@@ -10,6 +10,7 @@ fills in its own flags.
 """
 
 import os
+import signal
 import sys
 
 # The inputs a message can name as a field, and their names for a caller without flags.
@@ -50,19 +51,67 @@ class UserError(Exception):
         return text
 
 
-def exit_code(command, *args, flags=None):
-    """Runs a command-line entry point: 0 on success; a UserError is one stderr line and 2.
+def exit_code(command, *args, flags=None, after_interrupt=None):
+    """Runs a command-line entry point: 0 on success; a UserError is one stderr line and 2;
+    Ctrl-C or SIGTERM (kill, timeout, a cluster scheduler) is one line and 130.
+
+    What the command prints on standard output is best effort: a reader that has gone (a
+    closed pipe or terminal) does not stop it, since its files are what it is run for.
 
     Args:
         command: the entry point's function, called with `args`.
         flags: {input: the entry point's flag that gives it}, see `UserError.naming`.
+        after_interrupt: returns what an interrupted run leaves and how to go on.
     """
+    previous_handler = signal.signal(signal.SIGTERM, _interrupt)
+    stdout, sys.stdout = sys.stdout, _BestEffortOutput(sys.stdout)
     try:
         command(*args)
     except UserError as error:
         print(f"error: {error.naming(flags or {})}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"error: interrupted{f'; {after_interrupt()}' if after_interrupt else ''}",
+              file=sys.stderr)
+        return 130
+    finally:
+        sys.stdout = stdout
+        signal.signal(signal.SIGTERM, previous_handler)
     return 0
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+class _BestEffortOutput:
+    """A text stream whose writes never fail for want of a reader: once its pipe is broken,
+    its file descriptor is pointed at /dev/null, so that the rest, and the interpreter's last
+    flush at exit, go nowhere quietly."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._discard()
+            return len(text)
+
+    def flush(self):
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._discard()
+
+    def _discard(self):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self._stream.fileno())
+        os.close(devnull)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
 
 
 def import_tensorflow_quietly():

@@ -7,7 +7,6 @@ README.md). A run checks every input first, resolving the flags into one RunConf
 
 import contextlib
 import os
-import signal
 import sys
 import tempfile
 
@@ -15,7 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up 
 
 from command_line import parse_args  # noqa: E402
 from data.predictions import PREDICTIONS  # noqa: E402
-from errors import ORIGINAL_FLAGS, UserError, import_tensorflow_quietly  # noqa: E402
+from errors import ORIGINAL_FLAGS, UserError, exit_code, import_tensorflow_quietly  # noqa: E402
 
 
 def run(args):
@@ -58,10 +57,6 @@ def run(args):
                         "again") from None
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
 def _after_interrupt(args):
     """What an interrupted run leaves and how to go on, by mode (`args` None: not yet parsed)."""
     if args is not None and args.EVAL_ONLY:
@@ -78,21 +73,14 @@ def main(argv=None):
 
     0: done; 2: a user error (one line on stderr); 130: interrupted by Ctrl-C or SIGTERM.
     """
-    # SIGTERM (kill, timeout, a cluster scheduler) stops a run as cleanly as Ctrl-C does.
-    previous_handler = signal.signal(signal.SIGTERM, _interrupt)
-    args = None
-    try:
-        args = parse_args(sys.argv[1:] if argv is None else argv)
-        run(args)
-    except UserError as error:
-        print(f"error: {error.naming(ORIGINAL_FLAGS)}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"error: interrupted; {_after_interrupt(args)}", file=sys.stderr)
-        return 130
-    finally:
-        signal.signal(signal.SIGTERM, previous_handler)
-    return 0
+    parsed = []
+
+    def parse_and_run():
+        parsed.append(parse_args(sys.argv[1:] if argv is None else argv))
+        run(parsed[0])
+
+    return exit_code(parse_and_run, flags=ORIGINAL_FLAGS,
+                     after_interrupt=lambda: _after_interrupt(parsed[0] if parsed else None))
 
 
 if __name__ == "__main__":
