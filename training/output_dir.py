@@ -20,7 +20,12 @@ def check_output_dir(path, replaced):
     """
     if os.path.exists(path) and not os.path.isdir(path):
         raise UserError(f"--OUTPUT_DIR {path} is a file, not a folder; give a folder")
-    existing = os.path.abspath(path)
+    # A symbolic link to a folder not made yet is made where it points, as `mkdir -p` does.
+    target = os.path.realpath(path)
+    if os.path.lexists(target) and not os.path.exists(target):
+        raise UserError(f"--OUTPUT_DIR {path} is a symbolic link that leads back to itself; "
+                        "point it at a folder, or give another OUTPUT_DIR")
+    existing = target
     while not os.path.exists(existing):
         existing = os.path.dirname(existing)
     if not os.path.isdir(existing):
@@ -50,7 +55,7 @@ def locked_output_dir(path, exclusive):
     run, whose log they would break into. The lock is flock's on the folder itself, so nothing
     is added to the folder, and the kernel drops it when the process ends, even by SIGKILL.
     """
-    os.makedirs(path, exist_ok=True)
+    os.makedirs(os.path.realpath(path), exist_ok=True)  # through a link, as `check_output_dir`
     fd = os.open(path, os.O_RDONLY)
     try:
         try:
