@@ -267,11 +267,13 @@ def export(args):
     config = load_config(config_path)
     tokenizer = load_tokenizer(vocab_path, cased=args.CASED)
     model_format = args.MODEL_FORMAT or guess_format(args.CHECKPOINT_PATH)
-    mode, mode_note = resolve_retention_mode(None, args.CHECKPOINT_PATH, model_format)
+    mode, mode_note = resolve_retention_mode(None, args.CHECKPOINT_PATH, model_format,
+                                             args.RETENTION_CONFIG)
     retention, note = resolve_retention(args.RETENTION_CONFIG, args.CHECKPOINT_PATH,
                                         model_format, config.num_hidden_layers, task.seq_len,
                                         relative=mode == "relative")
-    padding, padding_note = resolve_padding(args.PADDING, args.CHECKPOINT_PATH, model_format)
+    padding, padding_note = resolve_padding(args.PADDING, args.CHECKPOINT_PATH, model_format,
+                                            relative=mode == "relative")
     table, featurize = featurizer(tokenizer, task.seq_len, args.CASED, is_pair_task(task))
     model = build_serving_model(config, task, retention, args.CHECKPOINT_PATH, model_format,
                                 padding, relative=mode == "relative")

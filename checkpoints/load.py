@@ -10,7 +10,8 @@ from checkpoints.assign import assign_weights
 from checkpoints.google import read_google_checkpoint
 from checkpoints.hdf5 import read_hdf5_metadata, read_hdf5_weights
 from errors import UserError
-from extract_layers import parse_relative_configuration, parse_retention_configuration
+from extract_layers import (are_shares, parse_relative_configuration,
+                            parse_retention_configuration)
 
 FORMATS = ("CKPT", "HDF5")
 
@@ -114,24 +115,28 @@ PADDING_EFFECTS = {
                "(the original)"}
 
 
-def resolve_padding(flag, path, model_format):
+def resolve_padding(flag, path, model_format, relative=False):
     """The padding to run a checkpoint with (see `--PADDING`), and a note saying why.
 
     The flag wins. Files that this project wrote record the padding they were trained with;
     an `.hdf5` file without that record is the original's (or ours from before the record),
     trained with every input padded to seq_len and padding voting, so it runs that way.
-    Anything else runs with batch padding.
+    Anything else, and relative retention (shares of each input's real length), runs with
+    batch padding.
 
     Args:
         flag: `--PADDING`, or None.
         path: `--CHECKPOINT_PATH`.
         model_format: "CKPT" or "HDF5".
+        relative: the run keeps shares of each input's length.
 
     Returns:
         ("batch" or "seq_len", a note for the log).
     """
     record = _record(path, model_format)
-    if flag is None and record is None:
+    if flag is None and relative:
+        padding, why = "batch", "what relative retention runs with"
+    elif flag is None and record is None:
         padding, why = "seq_len", ("the original PoWER-BERT's, as this .hdf5 file was not "
                                    "written by this project")
     else:
@@ -139,17 +144,22 @@ def resolve_padding(flag, path, model_format):
     return padding, f"PADDING {padding} ({why}): {PADDING_EFFECTS[padding]}"
 
 
-def resolve_retention_mode(flag, path, model_format):
-    """`--RETENTION_MODE`, or what an `.hdf5` file of ours records, else absolute; and a note.
+def resolve_retention_mode(flag, path, model_format, retention=None):
+    """`--RETENTION_MODE`; else relative if `--RETENTION_CONFIG` is written as shares; else what
+    an `.hdf5` file of ours records, else absolute; and a note.
 
     Args:
         flag: `--RETENTION_MODE`, or None.
         path: `--CHECKPOINT_PATH`.
         model_format: "CKPT" or "HDF5".
+        retention: `--RETENTION_CONFIG`, or None.
 
     Returns:
         ("absolute" or "relative", a note for the log).
     """
+    if flag is None and retention is not None and are_shares(retention):
+        return "relative", ("RETENTION_MODE relative (RETENTION_CONFIG holds shares of each "
+                            "input's length)")
     mode, why = _recorded_choice(flag, _record(path, model_format), "retention_mode",
                                  ("absolute", "relative"), "absolute")
     return mode, f"RETENTION_MODE {mode} ({why})"

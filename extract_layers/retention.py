@@ -30,8 +30,22 @@ def parse_retention_configuration(text, num_layers, seq_len):
     """
     hint = (f"give {num_layers} comma-separated non-increasing integers between 1 and "
             f"{seq_len}, e.g. {{retention}} \"{','.join([str(seq_len)] * num_layers)}\"")
+    if are_shares(text):
+        raise UserError(f"{{retention}} {text!r} holds shares of each input's length, but "
+                        "{retention_mode} absolute keeps a number of word vectors per block: "
+                        f"{hint}, or drop {{retention_mode}} absolute to run the shares")
     return _parse(text, num_layers, int, "integers", lambda v: 1 <= v <= seq_len,
                   f"a value outside 1..{seq_len}", hint)
+
+
+def are_shares(text):
+    """Whether a `--RETENTION_CONFIG` is written as shares: numbers in (0, 1], one at least with
+    a decimal point ("1" alone is a word vector count; "1.0,0.5" are shares)."""
+    values = _values(text)
+    try:
+        return any("." in v for v in values) and all(0 < float(v) <= 1 for v in values)
+    except ValueError:
+        return False
 
 
 def parse_relative_configuration(text, num_layers):
@@ -57,7 +71,7 @@ def parse_relative_configuration(text, num_layers):
 def _parse(text, num_layers, convert, kind, in_range, out_of_range, hint):
     """One value per block, each `in_range`, non-increasing; else a UserError ending in `hint`."""
     try:
-        values = [convert(v) for v in str(text).replace(" ", "").strip("[]").split(",")]
+        values = [convert(v) for v in _values(text)]
     except ValueError:
         raise UserError(f"{{retention}} {text!r} is not a list of {kind}: {hint}") from None
     if len(values) != num_layers:
@@ -123,3 +137,8 @@ def derive_retention_configuration(retention_parameters):
         mass = max(1, math.floor(sum(float(v) for v in r)))
         config.append(min(mass, config[-1]) if config else mass)
     return config
+
+
+def _values(text):
+    """The comma-separated values of a configuration, as written: "[8, 4]" is ["8", "4"]."""
+    return str(text).replace(" ", "").strip("[]").split(",")

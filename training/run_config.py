@@ -93,18 +93,17 @@ def resolve_flags(args, output_dir):
     bert_config = load_config(bert_config_path)
     model_format = args.MODEL_FORMAT or guess_format(checkpoint_path)
     check_checkpoint_path(checkpoint_path, model_format)
-    notes = []
-    padding, note = resolve_padding(args.PADDING, checkpoint_path, model_format)
-    notes.append(note)
+    mode, mode_note = resolve_retention_mode(args.RETENTION_MODE, checkpoint_path, model_format,
+                                             args.RETENTION_CONFIG)
+    if mode == "relative" and args.PADDING == "seq_len":
+        raise UserError("--RETENTION_MODE relative keeps a share of each input's real length "
+                        "and runs with --PADDING batch: drop --PADDING seq_len")
+    padding, note = resolve_padding(args.PADDING, checkpoint_path, model_format,
+                                    relative=mode == "relative")
+    notes = [note, mode_note]
     if args.GROUP_BY_LENGTH and padding == "seq_len":
         raise UserError(f"--GROUP_BY_LENGTH saves padding, but {checkpoint_path} runs "
                         "with --PADDING seq_len: give --PADDING batch, or drop --GROUP_BY_LENGTH")
-    mode, note = resolve_retention_mode(args.RETENTION_MODE, checkpoint_path, model_format)
-    if mode == "relative" and padding == "seq_len":
-        raise UserError("--RETENTION_MODE relative keeps a share of each input's real length "
-                        "and runs with --PADDING batch: drop --PADDING seq_len (an .hdf5 file "
-                        "of the original runs with seq_len unless --PADDING batch is given)")
-    notes.append(note)
     (batch_size,) = _task_defaults(args, task, ["batch_size"], notes)
 
     retention = hp = None
