@@ -23,6 +23,9 @@ SEQ_LEN = 16  # random_inputs' length, N of the tests on CONFIGS
 # test_albert's sequence length, MRPC's: every pair of the rows used fits, so no tokenizer
 # has to truncate.
 ALBERT_SEQ_LEN = 128
+# A subprocess's time limit guards against a hang, never a speed: far above what any run of a
+# test takes, even on a loaded machine.
+HANG_S = 1800
 
 
 def random_variables(config, num_labels, seed=0):

@@ -11,7 +11,7 @@ import numpy as np
 
 import main
 from checkpoints.hdf5 import read_hdf5_weights
-from tests.helpers import OUTPUTS, make_tiny_run
+from tests.helpers import HANG_S, OUTPUTS, make_tiny_run
 from training import steps
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,7 +27,7 @@ def _assert_same_weights(path_a, path_b, atol):
 
 def test_mirrored_over_two_cpu_devices_trains_and_predicts_the_same(tmp_path):
     done = subprocess.run([sys.executable, "-m", "tests.distribute_worker", str(tmp_path)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+                          cwd=ROOT, capture_output=True, text=True, timeout=HANG_S)
     assert done.returncode == 0, done.stderr[-3000:]
     _assert_same_weights(tmp_path / "single" / steps.FINETUNE,
                          tmp_path / "mirrored" / steps.FINETUNE, atol=1e-6)
@@ -52,7 +52,7 @@ def _free_ports(count):
     return ports
 
 
-def _run_two_workers(run, timeout=300):
+def _run_two_workers(run, timeout=HANG_S):
     """Runs main.py training as workers 0 (the chief) and 1 on 127.0.0.1; returns their
     (exit code, stdout + stderr) and the TMPDIR they shared."""
     workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
@@ -98,7 +98,7 @@ def test_a_worker_that_stops_stops_the_others_with_one_line(tmp_path):
     run = make_tiny_run(tmp_path)
     run.out.mkdir()
     (run.out / steps.FINETUNE).write_text("an earlier run's file")  # the chief refuses to start
-    (chief, _, chief_err), (worker, _, worker_err) = _run_two_workers(run, timeout=200)[0]
+    (chief, _, chief_err), (worker, _, worker_err) = _run_two_workers(run)[0]
     assert chief == 2 and "already holds a training run" in chief_err.splitlines()[-1]
     assert worker == 2, worker_err[-3000:]
     assert "Traceback" not in worker_err

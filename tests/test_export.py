@@ -19,7 +19,7 @@ from checkpoints import export
 from data.features import encode
 from data.glue import Example, is_pair_task, read_examples
 from data.tasks import get_task
-from tests.helpers import GLUE_DIR
+from tests.helpers import GLUE_DIR, HANG_S
 from tokenization import load_tokenizer
 from training import steps
 
@@ -172,7 +172,7 @@ def test_saved_model_in_a_fresh_process_gives_main_pys_predictions(
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     result = subprocess.run([sys.executable, str(tmp_path / "serve.py"), str(tmp_path / "jobs.json")],
-                            cwd=outside, env=env, capture_output=True, text=True, timeout=600)
+                            cwd=outside, env=env, capture_output=True, text=True, timeout=HANG_S)
     assert result.returncode == 0, result.stderr[-2000:]
     for job in jobs:
         got, want = np.load(job["out"]), np.loadtxt(job["want"], ndmin=2)

@@ -25,11 +25,10 @@ from checkpoints.hdf5 import METADATA_ATTR, write_hdf5_weights
 from checkpoints.load import load_weights
 from modeling.bert import build_model
 from modeling.config import load_config
-from tests.helpers import make_tiny_run
+from tests.helpers import HANG_S, make_tiny_run
 from training import steps
 
 ROOT = Path(__file__).resolve().parents[1]
-HANG_S = 1800  # a guard against a hang, far above any machine's time for these runs
 
 
 @pytest.fixture(scope="module")

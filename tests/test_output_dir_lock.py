@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import main
-from tests.helpers import GLUE_DIR, OUTPUTS, make_tiny_run
+from tests.helpers import GLUE_DIR, HANG_S, OUTPUTS, make_tiny_run
 
 REPO = Path(__file__).resolve().parents[1]
 _HOLD_LOCK = ("import fcntl, os, sys, time\n"
@@ -31,7 +31,7 @@ def _start_main(argv):
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def _wait_for(condition, processes, timeout=300):
+def _wait_for(condition, processes, timeout=HANG_S):
     """Polls `condition()` until it is true; fails if it is not within `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while not condition():
