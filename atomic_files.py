@@ -32,8 +32,16 @@ def disk_full_error(path):
                      "space there and run again (an earlier file of that name is kept as it was)")
 
 
+def write_error(path, error, advice):
+    """The UserError for `path` not written because of the OSError `error`; `advice` says what
+    to do unless the disk is full."""
+    if is_disk_full(error):
+        return disk_full_error(path)
+    return UserError(f"cannot write {path}: {error.strerror}; {advice}")
+
+
 @contextlib.contextmanager
-def _full_disk_reported(path):
+def full_disk_reported(path):
     """Turns a full file system within the block into `disk_full_error(path)`."""
     try:
         yield
@@ -55,13 +63,10 @@ def replaced_atomically(path):
         handle, temp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
                                         dir=os.path.dirname(os.path.abspath(path)))
     except OSError as error:
-        if is_disk_full(error):
-            raise disk_full_error(path) from None
-        raise UserError(f"cannot write {path}: {error.strerror}; check that its folder exists "
-                        "and is writable") from None
+        raise write_error(path, error, "check that its folder exists and is writable") from None
     os.close(handle)
     try:
-        with _full_disk_reported(path):
+        with full_disk_reported(path):
             yield temp
         umask = os.umask(0)
         os.umask(umask)
@@ -93,12 +98,10 @@ def folder_written_atomically(path):
         temp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
                                 dir=os.path.dirname(path))
     except OSError as error:
-        if is_disk_full(error):
-            raise disk_full_error(path) from None
-        raise UserError(f"cannot write {path}: {error.strerror}; check that its parent folder "
-                        "exists and is writable") from None
+        raise write_error(path, error, "check that its parent folder exists and is writable"
+                          ) from None
     try:
-        with _full_disk_reported(path):
+        with full_disk_reported(path):
             yield temp
         umask = os.umask(0)
         os.umask(umask)

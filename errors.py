@@ -64,7 +64,9 @@ def exit_code(command, *args, flags=None, after_interrupt=None):
         after_interrupt: returns what an interrupted run leaves and how to go on.
     """
     previous_handler = signal.signal(signal.SIGTERM, _interrupt)
-    stdout, sys.stdout = sys.stdout, _BestEffortOutput(sys.stdout)
+    stdout = sys.stdout
+    # None where the process started with its standard output closed (`>&-`).
+    sys.stdout = _BestEffortOutput(stdout or open(os.devnull, "w", encoding="utf-8"))
     try:
         command(*args)
     except UserError as error:

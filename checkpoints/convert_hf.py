@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from atomic_files import full_disk_reported, is_disk_full, write_error
 from checkpoints.google import write_google_checkpoint
 from checkpoints.safetensors import read_safetensors
 from errors import UserError, exit_code
@@ -145,24 +146,36 @@ def convert_hf(hf_dir, out_dir) -> str:
         raise UserError(f"{hf_dir / 'model.safetensors'} has no {error.args[0]} (Google name): "
                         f"it is not a complete BERT model")
 
+    try:
+        with full_disk_reported(out_dir):
+            _write_into(out_dir, variables, config, hf_dir / "vocab.txt")
+    except OSError as error:
+        raise write_error(out_dir, error, "give an OUT_DIR you can write in") from None
+    print(f"wrote {len(variables)} variables to {out_dir / CKPT_NAME}, "
+          f"with bert_config.json and vocab.txt")
+    return str(out_dir / CKPT_NAME)
+
+
+def _write_into(out_dir, variables, config, vocab):
+    """Writes the checkpoint, bert_config.json and vocab.txt into a staging folder beside
+    `out_dir`, then moves them in: an earlier conversion there stays whole until then."""
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
         write_google_checkpoint(staging / CKPT_NAME, variables)
         (staging / "bert_config.json").write_text(json.dumps(config, indent=2) + "\n")
         try:
-            shutil.copyfile(hf_dir / "vocab.txt", staging / "vocab.txt")
+            shutil.copyfile(vocab, staging / "vocab.txt")
         except OSError as error:
-            raise UserError(f"cannot copy {hf_dir / 'vocab.txt'}: {error.strerror}; the model "
+            if is_disk_full(error):
+                raise
+            raise UserError(f"cannot copy {vocab}: {error.strerror}; the model "
                             f"directory needs its WordPiece vocab.txt")
         out_dir.mkdir(exist_ok=True)
         for path in staging.iterdir():
             os.replace(path, out_dir / path.name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    print(f"wrote {len(variables)} variables to {out_dir / CKPT_NAME}, "
-          f"with bert_config.json and vocab.txt")
-    return str(out_dir / CKPT_NAME)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -142,12 +142,15 @@ def test_disk_full_at_the_export_leaves_no_folder(tiny, small_disk, monkeypatch,
     assert sorted(os.listdir(small_disk.path)) == ["filler"]
 
 
-def test_a_closed_standard_output_does_not_stop_the_run(tiny, tmp_path):
-    """As `main.py ... | head -0`: the reader is gone before the first line is printed."""
+@pytest.mark.parametrize("stdout", ["reader gone", "closed"])
+def test_a_closed_standard_output_does_not_stop_the_run(tiny, tmp_path, stdout):
+    """As `main.py ... | head -0` (the reader is gone before the first line is printed), or
+    `main.py ... >&-`."""
     out = tmp_path / "out"
     process = subprocess.Popen([sys.executable, "main.py", *tiny.argv("--PREDICT_ONLY", out=out)],
                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+                               text=True, preexec_fn=(lambda: os.close(1)) if stdout == "closed"
+                               else None)
     process.stdout.close()
     err = process.stderr.read()
     assert process.wait(timeout=HANG_S) == 0, err
@@ -215,3 +218,21 @@ def test_every_entry_point_exits_130_on_an_interrupt(stop, capsys):
     assert errors.exit_code(command, after_interrupt=lambda: "nothing was written") == 130
     assert capsys.readouterr().err == "error: interrupted; nothing was written\n"
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_disk_full_while_converting_leaves_nothing_behind(small_disk, capsys):
+    """The real MiniLM's 90 MB do not fit the 16 MiB disk: no injection needed."""
+    from checkpoints.convert_hf import main as convert_main
+
+    target = small_disk.path / "minilm"
+    assert convert_main([str(target)]) == 2
+    _one_error_line(capsys.readouterr().err, "the disk is full", str(target))
+    assert os.listdir(small_disk.path) == []
+
+
+def test_converting_into_a_file_is_one_line(tmp_path, capsys):
+    from checkpoints.convert_hf import main as convert_main
+
+    (tmp_path / "file").write_text("not a folder")
+    assert convert_main([str(tmp_path / "file" / "minilm")]) == 2
+    _one_error_line(capsys.readouterr().err, "cannot write", str(tmp_path / "file" / "minilm"))
