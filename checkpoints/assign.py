@@ -5,6 +5,7 @@ from typing import Iterable
 import keras
 import numpy as np
 
+from data.tasks import describe_outputs
 from errors import UserError
 
 _CHECK = "check {bert_config}, {model_format} and {retention} against the checkpoint"
@@ -55,6 +56,11 @@ def _fit(layer: keras.layers.Layer, arrays: list[np.ndarray]) -> list[np.ndarray
         if (layer.name == "Embedding-Position" and len(found) == len(expected) == 2
                 and found[0] > expected[0] and found[1:] == expected[1:]):
             array, found = array[:expected[0]], expected
+        if layer.name == "NSP" and found[-1:] != expected[-1:]:  # one output per class
+            raise UserError(f"the checkpoint's classifier (layer NSP) has "
+                            f"{describe_outputs(found[-1])}, but the model for {{task}} has "
+                            f"{describe_outputs(expected[-1])}: give the {{task}} the "
+                            "checkpoint was trained for, or a checkpoint trained for this task")
         if found != expected:
             raise UserError(f"layer {layer.name} weight {index} ({variable.name}) has shape "
                             f"{expected} in the model but {found} in the checkpoint; {_CHECK}")

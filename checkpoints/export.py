@@ -254,8 +254,8 @@ def export(args):
 
     from atomic_files import folder_written_atomically
     from checkpoints.default_model import with_default_model
-    from checkpoints.load import (guess_format, resolve_padding, resolve_retention,
-                                  resolve_retention_mode)
+    from checkpoints.load import (check_task, guess_format, resolve_padding,
+                                  resolve_retention, resolve_retention_mode)
     from data.glue import is_pair_task
     from data.tasks import get_task
     from modeling.config import load_config
@@ -267,6 +267,7 @@ def export(args):
     config = load_config(config_path)
     tokenizer = load_tokenizer(vocab_path, cased=args.CASED)
     model_format = args.MODEL_FORMAT or guess_format(args.CHECKPOINT_PATH)
+    check_task(task, args.CHECKPOINT_PATH, model_format)
     mode, mode_note = resolve_retention_mode(None, args.CHECKPOINT_PATH, model_format,
                                              args.RETENTION_CONFIG)
     retention, note = resolve_retention(args.RETENTION_CONFIG, args.CHECKPOINT_PATH,

@@ -10,6 +10,7 @@ decides how the model runs. Its presence is the project's marker: a file without
 written by the original PoWER-BERT (or another Keras 2 program).
 """
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -21,6 +22,37 @@ from atomic_files import replaced_atomically
 from errors import UserError
 
 METADATA_ATTR = "power_bert"
+# What to do about a model file given as a checkpoint that is missing, not HDF5 or damaged.
+CHECKPOINT_FIX = ("give a whole Keras .hdf5 model or weights file as {checkpoint} with "
+                  "{model_format} HDF5 (save or copy it again), or {model_format} CKPT for a "
+                  "TensorFlow checkpoint")
+
+
+@contextlib.contextmanager
+def opened_hdf5(path, fix=CHECKPOINT_FIX):
+    """An `.hdf5` file open for reading, its damage turned into one UserError naming it.
+
+    h5py reports a damaged file (truncated by a full disk or an interrupted copy, a record
+    edited by hand) as OSError, RuntimeError or ValueError, when it opens the file or later
+    when a dataset or attribute is read: the whole block is covered, so that every read of a
+    model file, its `power_bert` record included, ends in the same one line.
+
+    Args:
+        path: the file.
+        fix: what to do about a missing, foreign or damaged file, the end of the message
+            (fields of errors.INPUTS allowed).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"no file {path}: {fix}")
+    if not h5py.is_hdf5(path):
+        raise UserError(f"{path} is not an HDF5 file: {fix}")
+    try:
+        with h5py.File(path, "r") as file:
+            yield file
+    except (OSError, RuntimeError, ValueError) as error:
+        reason = " ".join(str(error).split())
+        raise UserError(f"{path} is damaged ({reason}): {fix}") from None
 
 
 def _names(group: h5py.Group, attr: str) -> list[str] | None:
@@ -42,39 +74,33 @@ def _names(group: h5py.Group, attr: str) -> list[str] | None:
     return [value.decode("utf8") if isinstance(value, bytes) else str(value) for value in values]
 
 
-def read_hdf5_weights(path) -> dict[str, list[np.ndarray]]:
+def read_hdf5_weights(path, fix=CHECKPOINT_FIX) -> dict[str, list[np.ndarray]]:
     """Reads a Keras `.hdf5` weight file (whole model or save_weights) by layer name.
 
     Args:
         path: the `.hdf5` file.
+        fix: what to do about a missing or damaged file, as `opened_hdf5` takes it.
 
     Returns:
         {layer name: its arrays in weight_names order}, for the layers that have weights.
     """
     path = Path(path)
-    fix = "{checkpoint} with {model_format} HDF5 must be a Keras .hdf5 model or weights file"
-    if not path.is_file():
-        raise UserError(f"no file {path}: {fix}")
-    try:
-        file = h5py.File(path, "r")
-    except OSError:
-        raise UserError(f"{path} is not an HDF5 file: {fix} (use {{model_format}} CKPT for a "
-                        f"TensorFlow checkpoint)")
-    with file:
+    with opened_hdf5(path, fix) as file:
         root = file["model_weights"] if "model_weights" in file else file
         layer_names = _names(root, "layer_names")
         if layer_names is None:
-            raise UserError(f"{path} has no layer_names attribute, so it holds no Keras weights: {fix}")
+            raise UserError(f"{path} has no layer_names attribute, so it holds no Keras weights: "
+                            f"{fix}")
         weights = {}
         for layer in layer_names:
             if layer not in root or _names(root[layer], "weight_names") is None:
                 raise UserError(f"{path} lists layer {layer} but has no weights group for it; "
-                                f"the file is damaged: save the model again")
+                                f"the file is damaged: {fix}")
             names = _names(root[layer], "weight_names")
             missing = [name for name in names if name not in root[layer]]
             if missing:
                 raise UserError(f"{path}: layer {layer} lacks weight {missing[0]}; the file is "
-                                f"damaged: save the model again")
+                                f"damaged: {fix}")
             if names:
                 weights[layer] = [np.asarray(root[layer][name]) for name in names]
     return weights
@@ -113,22 +139,23 @@ def model_record(task, retention_configuration, padding, retention_mode="absolut
             else [kind(value) for value in retention_configuration]}
 
 
-def read_hdf5_metadata(path) -> dict | None:
+def read_hdf5_metadata(path, fix=CHECKPOINT_FIX) -> dict | None:
     """The `power_bert` record of a file this project wrote; None for any other `.hdf5` file.
 
     Args:
-        path: an existing HDF5 file.
+        path: the `.hdf5` file.
+        fix: what to do about a missing or damaged file, as `opened_hdf5` takes it.
     """
-    with h5py.File(path, "r") as file:
+    with opened_hdf5(path, fix) as file:
         if METADATA_ATTR not in file.attrs:
             return None
         try:
             record = json.loads(file.attrs[METADATA_ATTR])
         except (TypeError, ValueError):
             record = None
-    if not isinstance(record, dict):
-        raise UserError(f"{path}: its {METADATA_ATTR} attribute is not a JSON object; the file "
-                        "is damaged: save the model again")
+        if not isinstance(record, dict):
+            # Reported by `opened_hdf5`, as any other damage.
+            raise ValueError(f"its {METADATA_ATTR} attribute is not a JSON object")
     return record
 
 

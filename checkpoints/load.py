@@ -9,6 +9,7 @@ import h5py
 from checkpoints.assign import assign_weights
 from checkpoints.google import read_google_checkpoint
 from checkpoints.hdf5 import read_hdf5_metadata, read_hdf5_weights
+from data.tasks import TASKS, describe_outputs
 from errors import UserError
 from extract_layers import (are_shares, parse_relative_configuration,
                             parse_retention_configuration)
@@ -91,11 +92,26 @@ def load_classifier(model, path, model_format, config, seq_len, use):
 
 def _record(path, model_format):
     """The `power_bert` record of an `.hdf5` file of ours, None for another `.hdf5` file,
-    {} for any other checkpoint (a file that is not HDF5 gets its one-line error when the
-    weights are loaded)."""
-    if model_format == "HDF5" and h5py.is_hdf5(path):
-        return read_hdf5_metadata(path)
-    return {}
+    {} for any other checkpoint."""
+    return read_hdf5_metadata(path) if model_format == "HDF5" else {}
+
+
+def check_task(task, path, model_format):
+    """An `.hdf5` file of ours runs only for a task of as many classes as it was trained for
+    (the classifier's shape would not fit; see `assign_weights` for other checkpoints).
+
+    Args:
+        task: the `Task` of `--TASK`.
+        path: `--CHECKPOINT_PATH`.
+        model_format: "CKPT" or "HDF5".
+    """
+    trained = TASKS.get((_record(path, model_format) or {}).get("task"))
+    if trained is not None and trained.num_labels != task.num_labels:
+        raise UserError(f"{path} was trained for {trained.name} with "
+                        f"{describe_outputs(trained.num_labels)}, but {{task}} {task.name} has "
+                        f"{describe_outputs(task.num_labels)}: give {{task}} {trained.name} (or "
+                        f"another task of {describe_outputs(trained.num_labels)}), or a model "
+                        f"trained for {task.name}")
 
 
 def _recorded_choice(flag, record, key, choices, default):

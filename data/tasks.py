@@ -77,6 +77,16 @@ TASKS = {task.name: task for task in (
 )}
 
 
+def describe_outputs(count):
+    """A classifier's outputs in words, e.g. "2 classes", for messages on models that do not
+    fit their task.
+
+    Args:
+        count: the classifier's outputs, a `Task.num_labels`.
+    """
+    return "one score (a regression, as sts-b)" if count == 1 else f"{count} classes"
+
+
 def get_task(name, task_config_path=None):
     """Looks up a task, with its seq_len overridden by a task configuration file.
 

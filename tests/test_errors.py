@@ -8,12 +8,14 @@ not a file, not a byte, not an mtime, not a log line).
 import hashlib
 import json
 import shutil
+from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 
 import main
+from checkpoints import export
 from checkpoints.google import write_google_checkpoint
 from errors import UserError
 from modeling.config import BertConfig, load_config
@@ -388,3 +390,164 @@ def test_qqp_short_rows_are_skipped_and_reported(tiny, tmp_path, capsys):
     assert f"skipped 1 short rows of {tmp_path / 'QQP' / 'dev.tsv'}" in log
     assert "dev metrics over all 2 examples" in log
     capsys.readouterr()
+
+
+@pytest.fixture(scope="module")
+def interrupted_run(tiny, tmp_path_factory):
+    """A real training run of `tiny`, stopped (as by Ctrl-C) once steps 1 and 2 are done: its
+    finetune.hdf5 and configuration_search_model.hdf5 record task mrpc, 2 classes."""
+    out = tmp_path_factory.mktemp("interrupted") / "out"
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(steps, "retrain", interrupted)
+        assert main.main(tiny.argv(out=out)) == 130
+    assert sorted(p.name for p in out.iterdir()) == [
+        steps.SEARCH, steps.FINETUNE, "log_file.txt", "progress.json"]
+    return out
+
+
+def _truncated(path):
+    """Cuts a file in half, as a full disk or an interrupted copy leaves it."""
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2])
+    return path
+
+
+def _edit_progress(out, change):
+    record = json.loads((out / "progress.json").read_text())
+    change(record)
+    (out / "progress.json").write_text(json.dumps(record))
+
+
+# id -> (function(copy of the interrupted run's OUTPUT_DIR) that damages it, what the line says)
+DAMAGED_RESUME_STATE = {
+    "finetune.hdf5 cut in half": (
+        lambda out: _truncated(out / steps.FINETUNE),
+        ["finetune.hdf5 is damaged (", "delete it and run again with --RESUME, which redoes "
+         "that step (fine-tuning)"]),
+    "configuration_search_model.hdf5 cut in half": (
+        lambda out: _truncated(out / steps.SEARCH),
+        ["configuration_search_model.hdf5 is damaged (", "delete it and run again with --RESUME"]),
+    "progress.json not JSON": (
+        lambda out: (out / "progress.json").write_text('{"arguments": {'),
+        ["progress.json is unreadable", "delete the run's files"]),
+    "progress.json arguments not an object": (
+        lambda out: _edit_progress(out, lambda r: r.update(arguments=["mrpc"])),
+        ["progress.json is not a progress record of this program"]),
+    "progress.json with an unknown step": (
+        lambda out: _edit_progress(out, lambda r: r["steps"].update({"fine-tune": {}})),
+        ["progress.json records a step 'fine-tune', which this program does not have"]),
+    "progress.json retention configuration of the wrong length": (
+        lambda out: _edit_progress(out, lambda r: r["steps"].update(
+            {"configuration search": [24, 12, 6]})),
+        ["progress.json does not fit this run: its retention configuration [24, 12, 6] is not "
+         "2 non-increasing word counts up to seq_len 24",
+         "configuration_search_model.hdf5 and run again with --RESUME"]),
+    "progress.json retention configuration of the wrong type": (
+        lambda out: _edit_progress(out, lambda r: r["steps"].update(
+            {"configuration search": "24,12"})),
+        ["its retention configuration \"24,12\" is not 2 non-increasing"]),
+    "progress.json fine-tuning results not metrics": (
+        lambda out: _edit_progress(out, lambda r: r["steps"].update({"fine-tuning": "good"})),
+        ["its fine-tuning results \"good\" are not dev metrics",
+         "finetune.hdf5 and run again with --RESUME"]),
+}
+
+
+@pytest.mark.parametrize("case", DAMAGED_RESUME_STATE, ids=list(DAMAGED_RESUME_STATE))
+def test_resume_over_damaged_state_is_one_line_before_anything_is_written(
+        case, tiny, interrupted_run, tmp_path, capsys):
+    out = tmp_path / "out"
+    shutil.copytree(interrupted_run, out)
+    damage, parts = DAMAGED_RESUME_STATE[case]
+    damage(out)
+    before = _snapshot(out)
+    assert main.main(tiny.argv("--RESUME", out=out)) == 2
+    line = _assert_one_clean_error(capsys)
+    assert _snapshot(out) == before  # log_file.txt included
+    for part in parts:
+        assert part in line, line
+    assert "--RETENTION_CONFIG" not in line  # a flag this run was not given
+
+
+def _stsb_dev(tmp):
+    """An STS-B folder whose dev.tsv holds two real-looking rows."""
+    header = ("index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\t"
+              "sentence2\tscore\n")
+    _write(tmp / "STS-B" / "dev.tsv", header + "0\tmain\tf\t2012\t1\tnone\tnone\tthe company\t"
+           "the shares\t3.2\n1\tmain\tf\t2012\t2\tnone\tnone\tit said\the said\t4.0\n")
+    return str(tmp / "STS-B")
+
+
+def _other_task(tiny, tmp, checkpoint, task, *mode):
+    """`tiny`'s argv running `checkpoint` (a model trained for mrpc) for `task`."""
+    task_config = _write(tmp / "task_config.json", json.dumps({task: {"seq_len": 24}}))
+    argv = _replace(_replace(tiny.argv(*mode, "--MODEL_FORMAT", "HDF5"), "--TASK", task),
+                    "--CHECKPOINT_PATH", str(checkpoint))
+    return _replace(argv, "--TASK_CONFIG_PATH", task_config)
+
+
+def _without_record(path, tmp):
+    """A copy of an .hdf5 of ours without its power_bert record, as the original writes them."""
+    copy = tmp / "original.hdf5"
+    shutil.copy(path, copy)
+    with h5py.File(copy, "r+") as f:
+        del f.attrs["power_bert"]
+    return copy
+
+
+@pytest.mark.parametrize("mode", ["--PREDICT_ONLY", "--EVAL_ONLY"])
+@pytest.mark.parametrize("task, words", [
+    ("mnli-m", "--TASK mnli-m has 3 classes"),
+    ("sts-b", "--TASK sts-b has one score (a regression, as sts-b)")])
+def test_a_model_of_another_task_is_one_line_naming_both_tasks(
+        mode, task, words, tiny, interrupted_run, tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = _other_task(tiny, tmp_path, interrupted_run / steps.FINETUNE, task, mode)
+    assert main.main(argv + ["--OUTPUT_DIR", str(out)]) == 2
+    line = _assert_one_clean_error(capsys)
+    assert f"finetune.hdf5 was trained for mrpc with 2 classes, but {words}: give --TASK " \
+           "mrpc" in line, line
+    assert not out.exists()
+
+
+def test_a_classifier_of_another_class_count_without_a_record_is_one_line(
+        tiny, interrupted_run, tmp_path, capsys):
+    """The original's .hdf5 files record no task: the classifier's shape tells."""
+    out = tmp_path / "out"
+    argv = _other_task(tiny, tmp_path, _without_record(interrupted_run / steps.FINETUNE, tmp_path),
+                       "sts-b", "--EVAL_ONLY")
+    argv = _replace(_replace(argv, "--DATA_DIR", _stsb_dev(tmp_path)), "--OUTPUT_DIR", str(out))
+    assert main.main(argv) == 2
+    line = _assert_one_clean_error(capsys)
+    assert ("the checkpoint's classifier (layer NSP) has 2 classes, but the model for --TASK "
+            "has one score (a regression, as sts-b)") in line, line
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("mode", ["--PREDICT_ONLY", "--EVAL_ONLY"])
+def test_a_damaged_hdf5_checkpoint_is_one_line(mode, tiny, interrupted_run, tmp_path, capsys):
+    checkpoint = tmp_path / "model.hdf5"
+    shutil.copy(interrupted_run / steps.FINETUNE, checkpoint)
+    _truncated(checkpoint)
+    argv = _replace(tiny.argv(mode, "--MODEL_FORMAT", "HDF5"), "--CHECKPOINT_PATH",
+                    str(checkpoint))
+    assert main.main(argv + ["--OUTPUT_DIR", str(tmp_path / "out")]) == 2
+    line = _assert_one_clean_error(capsys)
+    assert f"{checkpoint} is damaged (" in line and "truncated" in line, line
+    assert "save or copy it again" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_export_of_a_damaged_hdf5_is_one_line(tiny, interrupted_run, tmp_path, capsys):
+    checkpoint = _truncated(Path(shutil.copy(interrupted_run / steps.FINETUNE,
+                                             tmp_path / "model.hdf5")))
+    assert export.main([str(tmp_path / "saved"), "--TASK", "mrpc", "--CHECKPOINT_PATH",
+                        str(checkpoint), "--BERT_CONFIG_PATH", str(tiny.config),
+                        "--VOCAB_PATH", str(tiny.vocab)]) == 2
+    line = _assert_one_clean_error(capsys)
+    assert f"{checkpoint} is damaged (" in line and "--CHECKPOINT_PATH" in line, line
+    assert not (tmp_path / "saved").exists()

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from checkpoints.hdf5 import read_hdf5_weights, write_hdf5_weights
+from checkpoints.hdf5 import read_hdf5_metadata, read_hdf5_weights, write_hdf5_weights
 from errors import UserError
 
 
@@ -119,3 +119,21 @@ def test_hdf5_is_written_whole_with_the_usual_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # readable like the log and PNGs
+
+
+def test_a_damaged_file_is_one_user_error_naming_it_whatever_is_read(tmp_path):
+    """Weights and the power_bert record alike: h5py's OSError never gets out."""
+    whole = tmp_path / "whole.hdf5"
+    write_hdf5_weights(whole, stand_in_model(), {"task": "mrpc"})
+    assert read_hdf5_metadata(whole) == {"task": "mrpc"}
+    cut = tmp_path / "cut.hdf5"
+    cut.write_bytes(whole.read_bytes()[:whole.stat().st_size // 2])
+    for read in (read_hdf5_weights, read_hdf5_metadata):
+        with pytest.raises(UserError, match=r"cut.hdf5 is damaged \(.*truncated.*save or copy "
+                                            r"it again"):
+            read(cut)
+    with h5py.File(whole, "r+") as f:
+        f.attrs["power_bert"] = "{not json"
+    with pytest.raises(UserError, match="whole.hdf5 is damaged .its power_bert attribute is not "
+                                        "a JSON object"):
+        read_hdf5_metadata(whole)

@@ -12,6 +12,7 @@ import sys
 import warnings
 
 from atomic_files import disk_full_error, is_disk_full, write_atomically
+from checkpoints.hdf5 import read_hdf5_metadata
 from errors import UserError
 
 LOG_FILE = "log_file.txt"
@@ -176,8 +177,10 @@ class RunProgress:
         write_atomically(self.path, json.dumps(self.record, indent=1) + "\n")
 
 
-def check_training_dir(output_dir, arguments, resume, step_outputs):
-    """A new run needs an OUTPUT_DIR free of our outputs; --RESUME needs a matching, unfinished one.
+def check_training_dir(output_dir, arguments, resume, step_outputs, results_problem):
+    """A new run needs an OUTPUT_DIR free of our outputs; --RESUME needs a matching, unfinished
+    one, whose record and finished steps' files are whole: each is read here, before the run
+    writes anything, rather than by the step that needs it, after the log has begun.
 
     Args:
         output_dir: `--OUTPUT_DIR`.
@@ -185,6 +188,8 @@ def check_training_dir(output_dir, arguments, resume, step_outputs):
             them.
         resume: `--RESUME` was given.
         step_outputs: (step name, output file) of each step, as `RunProgress.finished` takes.
+        results_problem: function(step name, its recorded results) saying what in them does
+            not fit this run, or None if they do.
     """
     if not resume:
         found = [name for name in (PROGRESS, *(file for _, file in step_outputs))
@@ -197,6 +202,11 @@ def check_training_dir(output_dir, arguments, resume, step_outputs):
     if progress.arguments is None:
         raise UserError(f"--RESUME: --OUTPUT_DIR {output_dir} holds no training run to resume "
                         "(no progress.json); run without --RESUME to start one")
+    names = [name for name, _ in step_outputs]
+    unknown = [name for name in progress.record["steps"] if name not in names]
+    if unknown:
+        raise UserError(f"{progress.path} records a step {unknown[0]!r}, which this program "
+                        f"does not have (its steps: {', '.join(names)}); {_START_OVER}")
     changed = [f"{key} {progress.arguments.get(key)} then, {arguments.get(key)} now"
                for key in sorted(set(arguments) | set(progress.arguments))
                if arguments.get(key) != progress.arguments.get(key)]
@@ -204,9 +214,25 @@ def check_training_dir(output_dir, arguments, resume, step_outputs):
         raise UserError(f"--RESUME: the run in {output_dir} was started with other arguments "
                         f"({'; '.join(changed)}); resume with the same arguments, or use "
                         "another OUTPUT_DIR")
+    for name, file in step_outputs:
+        results = progress.finished(name, file)
+        if results is None:
+            continue
+        redo = f"run again with --RESUME, which redoes that step ({name}) and those after it"
+        problem = results_problem(name, results)
+        if problem:
+            raise UserError(f"{progress.path} does not fit this run: {problem}; delete "
+                            f"{os.path.join(output_dir, file)} and {redo}")
+        read_hdf5_metadata(os.path.join(output_dir, file), fix=f"delete it and {redo}")
     if all(progress.finished(name, file) is not None for name, file in step_outputs):
         raise UserError(f"--RESUME: the training run in {output_dir} is already complete; "
                         "nothing to resume")
+
+
+# What to do about a progress.json that is not this program's record: the run it belonged to
+# cannot be resumed.
+_START_OVER = ("use another OUTPUT_DIR, or delete the run's files (progress.json and the "
+               ".hdf5 files) to start over")
 
 
 def read_progress(output_dir):
@@ -226,10 +252,9 @@ def read_progress(output_dir):
             record = json.load(f)
     except (OSError, ValueError) as error:
         raise UserError(f"{path} is unreadable ({error}); it records the training run in "
-                        "OUTPUT_DIR: use another OUTPUT_DIR, or delete the run's files to "
-                        "start over") from None
+                        f"OUTPUT_DIR: {_START_OVER}") from None
     if not (isinstance(record, dict) and isinstance(record.get("steps"), dict)
-            and "arguments" in record):
-        raise UserError(f"{path} is not a progress record of this program; use another "
-                        "OUTPUT_DIR")
+            and isinstance(record.get("arguments"), dict)):
+        raise UserError(f"{path} is not a progress record of this program (an object of "
+                        f"\"arguments\" and \"steps\"); {_START_OVER}")
     return record

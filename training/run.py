@@ -19,7 +19,8 @@ from training import evaluation
 from training.log import RunLog, RunProgress, check_training_dir
 from training.output_dir import locked_output_dir
 from training.plots import RETENTION_PNG, SURVIVING_WORDS_PNG, plot_training_outputs
-from training.steps import RETRAINED, STEP_OUTPUTS, TaskData, train_power_bert
+from training.steps import (RETRAINED, STEP_OUTPUTS, TaskData, recorded_results_problem,
+                            train_power_bert)
 
 
 def files_replaced(config):
@@ -53,11 +54,18 @@ def train(config, strategy, held):
                  config.checkpoint_path, config.model_format, config.bert_config, task.seq_len,
                  optional=optional_layers)
     arguments = config.training_arguments()
-    check_training_dir(out, arguments, config.resume, STEP_OUTPUTS)
+
+    def check_dir():
+        check_training_dir(out, arguments, config.resume, STEP_OUTPUTS, lambda step, results:
+                           recorded_results_problem(step, results,
+                                                    config.bert_config.num_hidden_layers,
+                                                    task.seq_len, config.relative))
+
+    check_dir()
     held.enter_context(locked_output_dir(out, exclusive=True))
     # Again, now that no other run can start here: one may have started since the check above
     # (which refuses a folder in use by a finished or interrupted run without touching it).
-    check_training_dir(out, arguments, config.resume, STEP_OUTPUTS)
+    check_dir()
     data = TaskData.from_examples(task, train_examples, dev, tokenizer)
 
     def load_initial(model):

@@ -4,8 +4,8 @@ import dataclasses
 import os
 
 from checkpoints.default_model import with_default_model
-from checkpoints.load import (check_checkpoint_path, guess_format, resolve_padding,
-                              resolve_retention, resolve_retention_mode)
+from checkpoints.load import (check_checkpoint_path, check_task, guess_format,
+                              resolve_padding, resolve_retention, resolve_retention_mode)
 from data.tasks import Task, get_task
 from errors import UserError
 from modeling.config import BertConfig, load_config
@@ -93,6 +93,7 @@ def resolve_flags(args, output_dir):
     bert_config = load_config(bert_config_path)
     model_format = args.MODEL_FORMAT or guess_format(checkpoint_path)
     check_checkpoint_path(checkpoint_path, model_format)
+    check_task(task, checkpoint_path, model_format)
     mode, mode_note = resolve_retention_mode(args.RETENTION_MODE, checkpoint_path, model_format,
                                              args.RETENTION_CONFIG)
     if mode == "relative" and args.PADDING == "seq_len":

@@ -8,6 +8,7 @@ a resumed run (`--RESUME`) skips the steps recorded there.
 """
 
 import dataclasses
+import json
 import math
 import os
 
@@ -19,7 +20,9 @@ from checkpoints.hdf5 import model_record, read_hdf5_weights, write_hdf5_weights
 from checkpoints.assign import assign_weights
 from data.batches import training_order
 from data.features import encode, encode_labels
-from extract_layers import derive_relative_configuration, derive_retention_configuration
+from errors import UserError
+from extract_layers import (derive_relative_configuration, derive_retention_configuration,
+                            parse_relative_configuration, parse_retention_configuration)
 from modeling.bert import build_model, soft_extract_layers
 from modeling.flops import flop_reduction, reductions_against_both_baselines
 from training.distribute import fit_under_any_strategy
@@ -256,6 +259,37 @@ def retrain(config, task, data, hp, retention, output_dir, log, strategy=None):
     _fit(model, data, hp, [best])
     return best.save(os.path.join(output_dir, RETRAINED),
                      model_record(task, retention, hp.padding, hp.retention_mode))
+
+
+def recorded_results_problem(step, results, num_layers, seq_len, relative):
+    """What in the results `progress.json` records for a step does not fit this run (it was
+    edited by hand, or written for another model), or None if they fit.
+
+    Args:
+        step: the step's name, as in STEP_OUTPUTS.
+        results: what the step returned: its dev metrics, or the configuration search's
+            retention configuration.
+        num_layers, seq_len: the model's blocks and the task's sequence length.
+        relative: the configuration holds shares of each input's length.
+    """
+    if step == "configuration search":
+        try:
+            if not isinstance(results, list):
+                raise TypeError
+            if relative:
+                parse_relative_configuration(",".join(map(str, results)), num_layers)
+            else:
+                parse_retention_configuration(",".join(map(str, results)), num_layers, seq_len)
+        except (TypeError, UserError):
+            kind = "shares" if relative else f"word counts up to seq_len {seq_len}"
+            return (f"its retention configuration {json.dumps(results)} is not {num_layers} "
+                    f"non-increasing {kind}, one per block of the model")
+        return None
+    if not (isinstance(results, dict) and results and all(
+            isinstance(value, (int, float)) and not isinstance(value, bool)
+            for value in results.values())):
+        return f"its {step} results {json.dumps(results)} are not dev metrics (name: number)"
+    return None
 
 
 def train_power_bert(config, task, data, hp, output_dir, load_initial, log, strategy=None):
