@@ -7,6 +7,7 @@ The layer names and weight orders read into are the original PoWER-BERT's (SPEC 
 import numpy as np
 import tensorflow as tf
 
+from atomic_files import is_disk_full
 from errors import UserError
 
 _EMBEDDINGS = [
@@ -158,6 +159,12 @@ def write_google_checkpoint(ckpt_prefix, variables: dict[str, np.ndarray]) -> No
     Args:
         ckpt_prefix: the checkpoint prefix; missing directories are created.
         variables: {variable name: array}, written with their names and dtypes unchanged.
+
+    Raises:
+        UserError: the checkpoint cannot be written.
+        tf.errors.ResourceExhaustedError: the disk is full; a caller writing into a staging
+            folder (checkpoints.convert_hf) reports it for the folder it is making, through
+            `atomic_files.full_disk_reported`.
     """
     names = sorted(variables)
     try:
@@ -165,5 +172,7 @@ def write_google_checkpoint(ckpt_prefix, variables: dict[str, np.ndarray]) -> No
                           shape_and_slices=[""] * len(names),
                           tensors=[np.asarray(variables[name]) for name in names])
     except tf.errors.OpError as error:
+        if is_disk_full(error):
+            raise  # for the caller to report under the name it is writing, see the docstring
         raise UserError(f"cannot write checkpoint {ckpt_prefix}: {error.message.splitlines()[0]}; "
                         f"check that its directory is writable")
