@@ -22,6 +22,7 @@ from atomic_files import full_disk_reported, is_disk_full, write_error
 from checkpoints.google import write_google_checkpoint
 from checkpoints.safetensors import read_safetensors
 from errors import UserError, exit_code
+from text_files import read_text
 
 CKPT_NAME = "bert_model.ckpt"
 
@@ -76,11 +77,10 @@ def _google_config(hf_config_path: Path) -> dict:
     Args:
         hf_config_path: the Hugging Face config.json.
     """
+    text = read_text(hf_config_path, "Hugging Face config", "HF_DIR must hold config.json, "
+                     "model.safetensors and vocab.txt")
     try:
-        hf_config = json.loads(hf_config_path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise UserError(f"cannot read {hf_config_path}: {error.strerror}; HF_DIR must hold "
-                        f"config.json, model.safetensors and vocab.txt")
+        hf_config = json.loads(text)
     except ValueError as error:
         raise UserError(f"{hf_config_path} is not valid JSON ({error}); download the model again")
     missing = [key for key in _CONFIG_REQUIRED if key not in hf_config]

@@ -1,12 +1,11 @@
 """Readers of GLUE's own TSV files (train.tsv, dev.tsv, test.tsv of each task)."""
 
 import dataclasses
-import itertools
 import math
 import os
-import re
 
 from errors import UserError
+from text_files import read_text
 
 SPLITS = ("train", "dev", "test")
 
@@ -180,36 +179,22 @@ def _alternatives(names):
 
 
 def _lines(path):
-    """Yields (line number from 1, text) of the lines of a UTF-8 file, without their ends.
+    """Yields (line number from 1, text) of the lines of a GLUE file, without their ends.
 
-    Lines end in "\n" or "\r\n", or in "\r" alone (old Mac files) where the first line
-    does; blank lines at the end of the file are no lines. GLUE files have no quoting (quotes
-    are text), so a line is a row and splitting it on tabs gives its fields.
+    The file is read by `text_files.read_text` (MRPC's files start with a byte order mark;
+    any line end convention); blank lines at the end of the file are no lines. GLUE files
+    have no quoting (quotes are text), so a line is a row and splitting it on tabs gives its
+    fields.
     """
-    with open(path, "rb") as f:
-        first = f.readline()
-        # A lone "\r" in text would split a row, so it ends lines only where it ends the
-        # first one; "\r\r\n" (a CRLF file converted twice) still ends in "\n".
-        if re.search(rb"\r(?![\r\n])", first):
-            raw_lines = re.split(rb"\r\n|\r|\n", first + f.read())
-        else:
-            raw_lines = itertools.chain([first], f)
-        blank = []  # blank lines, kept back until a line with text shows they are not the end
-        for line_number, raw in enumerate(raw_lines, start=1):
-            try:
-                line = raw.rstrip(b"\r\n").decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise UserError(f"{path}, line {line_number}: bytes that are not UTF-8 "
-                                f"({e.reason} at byte {e.start}); save the file as UTF-8") from e
-            if line_number == 1:
-                # MRPC's files start with a byte order mark; it is no part of the first field.
-                line = line.removeprefix("\ufeff")
-            if not line.strip():
-                blank.append((line_number, line))
-                continue
-            yield from blank
-            blank.clear()
-            yield line_number, line
+    lines = read_text(path, "GLUE file", "give a readable file").split("\n")
+    blank = []  # blank lines, kept back until a line with text shows they are not the end
+    for line_number, line in enumerate(lines, start=1):
+        if not line.strip():
+            blank.append((line_number, line))
+            continue
+        yield from blank
+        blank.clear()
+        yield line_number, line
 
 
 def _label(task, text, path, line_number):

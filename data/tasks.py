@@ -4,6 +4,7 @@ import dataclasses
 import json
 
 from errors import UserError
+from text_files import read_text
 
 # The smallest sequence that holds [CLS], one word piece and [SEP].
 _MIN_SEQ_LEN = 3
@@ -115,13 +116,10 @@ def get_task(name, task_config_path=None):
 
 def _configured_seq_len(key, path):
     """The seq_len the configuration file gives task `key`, or None if it names no such task."""
+    text = read_text(path, "{task_config}", "give an existing JSON file")
     try:
-        with open(path, encoding="utf-8") as f:
-            config = json.load(f)
-    except OSError as e:
-        raise UserError(f"{{task_config}} {path}: cannot read it ({e.strerror}); "
-                        "give an existing JSON file") from e
-    except (ValueError, UnicodeDecodeError) as e:
+        config = json.loads(text)
+    except ValueError as e:
         raise UserError(f"{{task_config}} {path} is not valid JSON ({e}); fix the file") from e
     if not isinstance(config, dict):
         raise UserError(f"{{task_config}} {path} must hold a JSON object like "

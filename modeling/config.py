@@ -3,9 +3,9 @@
 import dataclasses
 import json
 import math
-import os
 
 from errors import UserError
+from text_files import read_text
 
 _REQUIRED = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
              "intermediate_size", "max_position_embeddings", "type_vocab_size")
@@ -92,13 +92,11 @@ def load_config(path):
     Raises:
         UserError: the file is missing, not JSON, lacks a key or holds an impossible value.
     """
-    if not os.path.isfile(path):
-        raise UserError(f"BERT config {path} does not exist: pass the bert_config.json of your "
-                        "checkpoint with {bert_config}")
+    text = read_text(path, "BERT config", "pass the bert_config.json of your checkpoint with "
+                     "{bert_config}")
     try:
-        with open(path, encoding="utf-8") as f:
-            raw = json.load(f)
-    except (ValueError, UnicodeDecodeError) as e:
+        raw = json.loads(text)
+    except ValueError as e:
         raise UserError(f"BERT config {path} is not valid JSON ({e}): pass the bert_config.json "
                         "that came with the checkpoint") from None
     if not isinstance(raw, dict):

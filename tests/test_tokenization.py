@@ -42,6 +42,24 @@ def test_wordpiece_matches_hugging_face_on_glue(glue_sentences, cased):
         assert ours.convert_tokens_to_ids(tokens) == references[0].convert_tokens_to_ids(tokens)
 
 
+@pytest.mark.parametrize("bom, line_end", [(True, "\n"), (True, "\r\n"), (False, "\r\n"),
+                                            (True, "\r")])
+def test_vocab_as_editors_save_it_tokenizes_as_the_original(glue_sentences, minilm_uncased,
+                                                             tmp_path, bom, line_end):
+    """A vocab.txt saved with a byte order mark, or Windows or old-Mac line ends, is the same
+    vocabulary: [PAD] is its first token, and every id stays."""
+    text = Path(MINILM_VOCAB).read_text(encoding="utf-8")
+    path = tmp_path / "vocab.txt"
+    path.write_bytes(("\ufeff" * bom + text.replace("\n", line_end)).encode("utf-8"))
+    edited = load_tokenizer(str(path), cased=False)
+    assert (edited.vocab, edited.vocab_size, edited.pad_id) == (
+        minilm_uncased.vocab, minilm_uncased.vocab_size, minilm_uncased.pad_id)
+    for sentence in glue_sentences[:300]:
+        tokens = edited.tokenize(sentence)
+        assert tokens == minilm_uncased.tokenize(sentence), sentence
+        assert edited.convert_tokens_to_ids(tokens) == minilm_uncased.convert_tokens_to_ids(tokens)
+
+
 @pytest.fixture(scope="module")
 def minilm_uncased():
     return load_tokenizer(MINILM_VOCAB, cased=False)

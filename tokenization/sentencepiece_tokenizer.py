@@ -10,7 +10,7 @@ import unicodedata
 import sentencepiece
 
 from errors import UserError
-from tokenization.user_files import read_user_file
+from text_files import read_bytes
 
 SPIECE_UNDERLINE = "\u2581"
 REQUIRED_PIECES = ("<pad>", "[CLS]", "[SEP]")
@@ -51,7 +51,7 @@ class SentencePieceTokenizer:
     sep_token = "[SEP]"
 
     def __init__(self, model_path: str, cased: bool):
-        data = read_user_file(model_path, "SentencePiece model")
+        data = read_bytes(model_path, "SentencePiece model", "check the vocab path")
         self._model = sentencepiece.SentencePieceProcessor()
         try:
             self._model.LoadFromSerializedProto(data)

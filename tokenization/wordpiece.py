@@ -9,7 +9,7 @@ longest-match-first sub-words with "##" continuations). `FullTokenizer` chains t
 import unicodedata
 
 from errors import UserError
-from tokenization.user_files import read_user_file
+from text_files import read_text
 
 REQUIRED_TOKENS = ("[CLS]", "[SEP]", "[UNK]", "[PAD]")
 MAX_INPUT_CHARS_PER_WORD = 200
@@ -184,18 +184,8 @@ def load_vocab(vocab_path: str) -> tuple[dict[str, int], int]:
     Raises:
         UserError: unreadable file, not UTF-8, or one of [CLS] [SEP] [UNK] [PAD] missing.
     """
-    data = read_user_file(vocab_path, "WordPiece vocab")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line_number = data.count(b"\n", 0, error.start) + 1
-        raise UserError(
-            f"WordPiece vocab {vocab_path} is not UTF-8 (line {line_number}); give a UTF-8 "
-            "vocab.txt, or a SentencePiece model file ending in .model"
-        ) from None
-    # Universal newlines, as Google's line-by-line reading sees them; a final newline ends
-    # the last line rather than starting an empty one.
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = read_text(vocab_path, "WordPiece vocab", "check the vocab path").split("\n")
+    # A final newline ends the last line rather than starting an empty one.
     if lines[-1] == "":
         lines.pop()
     vocab = {line.strip(): index for index, line in enumerate(lines)}

@@ -14,6 +14,7 @@ import warnings
 from atomic_files import disk_full_error, is_disk_full, write_atomically
 from checkpoints.hdf5 import read_hdf5_metadata
 from errors import UserError
+from text_files import read_text
 
 LOG_FILE = "log_file.txt"
 PROGRESS = "progress.json"
@@ -247,10 +248,10 @@ def read_progress(output_dir):
     path = os.path.join(output_dir, PROGRESS)
     if not os.path.exists(path):
         return None
+    text = read_text(path, "the progress record", _START_OVER)
     try:
-        with open(path, encoding="utf-8") as f:
-            record = json.load(f)
-    except (OSError, ValueError) as error:
+        record = json.loads(text)
+    except ValueError as error:
         raise UserError(f"{path} is unreadable ({error}); it records the training run in "
                         f"OUTPUT_DIR: {_START_OVER}") from None
     if not (isinstance(record, dict) and isinstance(record.get("steps"), dict)
