@@ -90,7 +90,7 @@ def summary(rows, config, extract_label=None):
 
 def run(args):
     from extract_layers import parse_relative_configuration, parse_retention_configuration
-    from tokenization import load_tokenizer
+    from tokenization import load_model_tokenizer
 
     if args.threads is not None:
         set_threads(args.threads)
@@ -105,11 +105,8 @@ def run(args):
     relatives = [parse_relative_configuration(r, config.num_hidden_layers)
                  for r in args.relative]
     extract_cost = extract_cost_retention(config, args.seq_len) if args.extract_cost else None
-    features = real_inputs(load_tokenizer(vocab, cased=False), args.seq_len, args.data_dir,
-                           args.task, args.rows)
-    if features.token_ids.max() >= config.vocab_size:
-        raise UserError(f"the vocabulary {vocab} has ids beyond the model's vocab_size "
-                        f"{config.vocab_size}: pass the model's own --vocab")
+    tokenizer = load_model_tokenizer(vocab, False, config.vocab_size, args.model)
+    features = real_inputs(tokenizer, args.seq_len, args.data_dir, args.task, args.rows)
     print(f"model {args.model}: {config.num_hidden_layers} blocks, H {config.hidden_size}, "
           f"{config.num_attention_heads} heads; weights {checkpoint or 'random'}; "
           f"{len(features)} {args.task} dev rows, mean length {features.lengths.mean():.1f}; "

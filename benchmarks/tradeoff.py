@@ -172,18 +172,18 @@ def write_outputs(output_dir, task, finetuned, results, rows):
 
 
 def run(args):
-    from benchmarks.models import load_model_spec
+    from benchmarks.models import MINILM, load_model_spec
     from benchmarks.timing import set_threads
     from data.tasks import get_task
-    from tokenization import load_tokenizer
+    from tokenization import load_model_tokenizer
     from training.log import RunLog
     from training.steps import Hyperparameters
 
     if args.threads is not None:
         set_threads(args.threads)
     task = get_task(args.task)
-    config, checkpoint, vocab = load_model_spec("minilm")
-    tokenizer = load_tokenizer(vocab, cased=False)
+    config, checkpoint, vocab = load_model_spec(MINILM)
+    tokenizer = load_model_tokenizer(vocab, False, config.vocab_size, MINILM)
     data = load_task_data(task, args.data_dir, tokenizer, args.train_rows, args.dev_rows)
     hp = Hyperparameters(epochs=args.epochs, lambda_=task.lambda_,
                          group_by_length=args.group_by_length, seed=args.seed,

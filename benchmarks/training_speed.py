@@ -98,19 +98,20 @@ def time_training(config, checkpoint, task, data, hp, step, steps, rounds):
 
 
 def run(args):
-    from benchmarks.models import load_model_spec
+    from benchmarks.models import MINILM, load_model_spec
     from benchmarks.timing import effective_threads, set_threads
     from data.glue import read_examples
     from data.tasks import get_task
-    from tokenization import load_tokenizer
+    from tokenization import load_model_tokenizer
     from training.steps import Hyperparameters, TaskData
 
     if args.threads is not None:
         set_threads(args.threads)
     task = get_task(args.task)
-    config, checkpoint, vocab = load_model_spec("minilm")
+    config, checkpoint, vocab = load_model_spec(MINILM)
+    tokenizer = load_model_tokenizer(vocab, False, config.vocab_size, MINILM)
     train = read_examples(task, args.data_dir, "train")
-    data = TaskData.from_examples(task, train, train[:1], load_tokenizer(vocab, cased=False))
+    data = TaskData.from_examples(task, train, train[:1], tokenizer)
     hp = Hyperparameters(epochs=3, batch_size=args.batch_size, lr_bert=task.lr_bert,
                          lr_soft_extract=task.lr_soft_extract, lambda_=task.lambda_)
     print(f"{task.name}: {len(train)} training rows, mean length "

@@ -259,13 +259,13 @@ def export(args):
     from data.glue import is_pair_task
     from data.tasks import get_task
     from modeling.config import load_config
-    from tokenization import load_tokenizer
+    from tokenization import load_model_tokenizer
 
     task = get_task(args.TASK, args.TASK_CONFIG_PATH)
     config_path, _, vocab_path = with_default_model(args.BERT_CONFIG_PATH, args.CHECKPOINT_PATH,
                                                     args.VOCAB_PATH)
     config = load_config(config_path)
-    tokenizer = load_tokenizer(vocab_path, cased=args.CASED)
+    tokenizer = load_model_tokenizer(vocab_path, args.CASED, config.vocab_size, config_path)
     model_format = args.MODEL_FORMAT or guess_format(args.CHECKPOINT_PATH)
     check_task(task, args.CHECKPOINT_PATH, model_format)
     mode, mode_note = resolve_retention_mode(None, args.CHECKPOINT_PATH, model_format,

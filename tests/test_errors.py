@@ -334,6 +334,10 @@ def test_messages_name_the_file_and_line_and_the_fix(tiny, tmp_path, capsys):
         "checkpoint given as its folder": ["give the prefix, e.g. " + str(tiny.checkpoint)],
         "CKPT format for an HDF5 file": ["--MODEL_FORMAT HDF5"],
         "vocab without [CLS]": ["lacks [CLS]"],
+        # Both sizes and both files: the vocab as given, the config by its flag and path.
+        "vocab larger than the model's": [
+            f"{scratch / 'v.txt'} has {_vocab_lines(tiny) + 1} entries",
+            f"--BERT_CONFIG_PATH {tiny.config} has vocab_size {_vocab_lines(tiny)}"],
         "empty --BERT_CONFIG_PATH": [
             "--BERT_CONFIG_PATH is empty (an unset shell variable?); give a path or leave the "
             "flag out"],
@@ -370,6 +374,32 @@ def test_every_bert_config_field_is_checked_for_type_and_range(tiny, tmp_path, f
     with pytest.raises(UserError) as error:
         load_config(path)
     assert f"{path}: {field} is {json.dumps(value)}, but it must be {allowed}" in str(error.value)
+
+
+def _vocab_lines(tiny):
+    return len(tiny.vocab.read_text(encoding="utf-8").splitlines())
+
+
+@pytest.mark.parametrize("dropped", [0, 1])
+def test_vocab_smaller_than_the_model_is_a_warning_in_the_log(tiny, tmp_path, dropped):
+    """Some models pad their embedding table beyond their vocabulary: a warning, not an error;
+    a vocabulary that fits (the tiny model's own) gives none."""
+    config = BertConfig(**json.loads(tiny.config.read_text()))
+    write_google_checkpoint(tmp_path / "ckpt" / "model.ckpt", random_variables(config, 2))
+    lines = tiny.vocab.read_text(encoding="utf-8").splitlines()
+    vocab = _write(tmp_path / "vocab.txt", "\n".join(lines[:len(lines) - dropped]) + "\n")
+    out = tmp_path / "out"
+    argv = _replace(_replace(_eval(tiny, "--OUTPUT_DIR", str(out)), "--VOCAB_PATH", vocab),
+                    "--CHECKPOINT_PATH", str(tmp_path / "ckpt" / "model.ckpt"))
+    assert main.main(argv) == 0
+    warnings = [line for line in (out / "log_file.txt").read_text().splitlines()
+                if line.startswith("warning:") and "vocab" in line]
+    if dropped:
+        assert len(warnings) == 1, warnings
+        assert f"{vocab} has {config.vocab_size - dropped} entries" in warnings[0]
+        assert f"{tiny.config} has vocab_size {config.vocab_size}" in warnings[0]
+    else:
+        assert warnings == []
 
 
 def test_qqp_short_rows_are_skipped_and_reported(tiny, tmp_path, capsys):

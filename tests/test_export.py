@@ -178,3 +178,19 @@ def test_saved_model_in_a_fresh_process_gives_main_pys_predictions(
         got, want = np.load(job["out"]), np.loadtxt(job["want"], ndmin=2)
         assert got.shape == want.shape == (len(job["text_a"]), 2)
         assert np.max(np.abs(got - want)) < TOLERANCE, job["model"]
+
+
+def test_a_vocab_larger_than_the_model_is_refused_in_one_line(tmp_path, capsys, minilm_google):
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text((minilm_google / "vocab.txt").read_text(encoding="utf-8") + "extra\n",
+                     encoding="utf-8")
+    config = minilm_google / "bert_config.json"
+    vocab_size = json.loads(config.read_text())["vocab_size"]
+    assert export.main([str(tmp_path / "new"), "--TASK", "mrpc",
+                        "--CHECKPOINT_PATH", str(minilm_google / "bert_model.ckpt"),
+                        "--BERT_CONFIG_PATH", str(config), "--VOCAB_PATH", str(vocab)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and (
+        f"{vocab} has {vocab_size + 1} entries, but --BERT_CONFIG_PATH {config} has vocab_size "
+        f"{vocab_size}") in err, err
+    assert not (tmp_path / "new").exists()

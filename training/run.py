@@ -12,9 +12,7 @@ from checkpoints.load import load_classifier, load_weights
 from data.features import encode, encode_labels
 from data.glue import read_examples
 from data.predictions import PREDICTIONS, write_glue_submission, write_predictions
-from errors import UserError
 from modeling.bert import build_model
-from tokenization import load_tokenizer
 from training import evaluation
 from training.log import RunLog, RunProgress, check_training_dir
 from training.output_dir import locked_output_dir
@@ -44,7 +42,6 @@ def train(config, strategy, held):
         held: an ExitStack open to the end of the run; it takes the OUTPUT_DIR lock.
     """
     task, out = config.task, config.output_dir
-    tokenizer = _tokenizer(config)
     notes = list(config.notes)
     train_examples, dev = (_read_split(config, split, notes) for split in ("train", "dev"))
     optional_layers = ("NSP",)
@@ -66,7 +63,7 @@ def train(config, strategy, held):
     # Again, now that no other run can start here: one may have started since the check above
     # (which refuses a folder in use by a finished or interrupted run without touching it).
     check_dir()
-    data = TaskData.from_examples(task, train_examples, dev, tokenizer)
+    data = TaskData.from_examples(task, train_examples, dev, config.tokenizer)
 
     def load_initial(model):
         fresh = load_weights(model, config.checkpoint_path, config.model_format,
@@ -91,7 +88,7 @@ def train(config, strategy, held):
                         relative=config.relative)
     load_weights(model, os.path.join(out, RETRAINED), "HDF5", config.bert_config, task.seq_len)
     for path in plot_training_outputs(out, config.bert_config, task, retention, model,
-                                      data.dev, tokenizer, config.padding,
+                                      data.dev, config.tokenizer, config.padding,
                                       relative=config.relative):
         log(f"Wrote {path}")
 
@@ -146,7 +143,6 @@ def _start_inference(config, split, strategy, held):
         (the split's examples, the model, their features, the RunLog).
     """
     task = config.task
-    tokenizer = _tokenizer(config)
     notes = list(config.notes)
     examples = _read_split(config, split, notes)
     with strategy.scope():
@@ -155,7 +151,7 @@ def _start_inference(config, split, strategy, held):
                             padding_votes=config.padding == "seq_len", relative=config.relative)
         load_classifier(model, config.checkpoint_path, config.model_format, config.bert_config,
                         task.seq_len, "evaluate")
-    features = encode(examples, tokenizer, task.seq_len)
+    features = encode(examples, config.tokenizer, task.seq_len)
     held.enter_context(locked_output_dir(config.output_dir, exclusive=False))
     log = _start_log(config, notes)
     log(f"Retention Configuration : {config.retention}")
@@ -189,16 +185,6 @@ def settle_for_inference(held):
     tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
     held.callback(tf.config.optimizer.set_experimental_options,
                   {"disable_meta_optimizer": before})
-
-
-def _tokenizer(config):
-    """The tokenizer of --VOCAB_PATH, checked against the model's vocab_size."""
-    tokenizer = load_tokenizer(config.vocab_path, cased=config.cased)
-    if tokenizer.vocab_size > config.bert_config.vocab_size:
-        raise UserError(f"--VOCAB_PATH {config.vocab_path} has {tokenizer.vocab_size} tokens "
-                        f"but the model's vocab_size is {config.bert_config.vocab_size}; give "
-                        "the vocab that came with the checkpoint")
-    return tokenizer
 
 
 def _read_split(config, split, notes):

@@ -9,6 +9,7 @@ from checkpoints.load import (check_checkpoint_path, check_task, guess_format,
 from data.tasks import Task, get_task
 from errors import UserError
 from modeling.config import BertConfig, load_config
+from tokenization import FullTokenizer, SentencePieceTokenizer, load_model_tokenizer
 from training.steps import Hyperparameters
 
 
@@ -23,6 +24,7 @@ class RunConfig:
         data_dir: --DATA_DIR.
         bert_config_path, checkpoint_path, vocab_path: as given, else the embedded MiniLM's.
         bert_config: the model's BertConfig, read from `bert_config_path`.
+        tokenizer: the tokenizer of `vocab_path`, checked against the model's vocab_size.
         cased: --CASED.
         model_format: "CKPT" or "HDF5", given or guessed from the checkpoint's name.
         batch_size: --BATCH_SIZE, else the task's.
@@ -44,6 +46,7 @@ class RunConfig:
     checkpoint_path: str
     vocab_path: str
     bert_config: BertConfig
+    tokenizer: FullTokenizer | SentencePieceTokenizer
     cased: bool
     model_format: str
     batch_size: int
@@ -91,6 +94,8 @@ def resolve_flags(args, output_dir):
     bert_config_path, checkpoint_path, vocab_path = with_default_model(
         args.BERT_CONFIG_PATH, args.CHECKPOINT_PATH, args.VOCAB_PATH)
     bert_config = load_config(bert_config_path)
+    tokenizer = load_model_tokenizer(vocab_path, args.CASED, bert_config.vocab_size,
+                                     bert_config_path)
     model_format = args.MODEL_FORMAT or guess_format(checkpoint_path)
     check_checkpoint_path(checkpoint_path, model_format)
     check_task(task, checkpoint_path, model_format)
@@ -131,7 +136,7 @@ def resolve_flags(args, output_dir):
         mode="evaluate" if args.EVAL_ONLY else "predict" if args.PREDICT_ONLY else "train",
         task=task, output_dir=output_dir, data_dir=args.DATA_DIR,
         bert_config_path=bert_config_path, checkpoint_path=checkpoint_path,
-        vocab_path=vocab_path, bert_config=bert_config, cased=args.CASED,
+        vocab_path=vocab_path, bert_config=bert_config, tokenizer=tokenizer, cased=args.CASED,
         model_format=model_format, batch_size=batch_size, padding=padding,
         retention_mode=mode, retention=retention, hp=hp, pred_glue=args.PRED_GLUE,
         resume=args.RESUME, flags=tuple(flags.items()), notes=tuple(notes))
