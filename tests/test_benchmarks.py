@@ -147,6 +147,16 @@ def test_cli_user_errors_are_one_line(capsys):
     assert err.startswith("error: ") and err.count("\n") == 1
 
 
+def test_cli_refuses_a_vocab_larger_than_the_model(tmp_path, capsys):
+    config_path = tmp_path / "bert_config.json"
+    config_path.write_text(json.dumps({**TINY, "vocab_size": 1000}))
+    assert inference.main(["--model", str(config_path), "--seq-len", str(SEQ_LEN),
+                           "--data-dir", str(MRPC_DIR), "--rows", str(ROWS)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "has 30522 entries, but --model " \
+        f"{config_path} has vocab_size 1000" in err, err
+
+
 def test_first_batch_probe_times_bert_and_a_relative_model(capsys):
     lines = []
     for extra in ([], ["--relative", "0.8,0.6,0.5,0.2,0.06,0.01"]):
