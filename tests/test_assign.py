@@ -44,7 +44,10 @@ def test_assign_errors_name_layer_index_and_shapes():
     good = {"Embedding-Position": [np.zeros((6, 4))], "NSP-Dense": [np.zeros((4, 4)), np.zeros(4)],
             "NSP": [np.zeros((4, 2)), np.zeros(2)]}
     with pytest.raises(UserError, match=r"layer NSP weight 0 \(kernel\) has shape \(4, 2\) in the "
-                                        r"model but \(4, 3\) in the checkpoint.*check BERT config"):
+                                        r"model but \(5, 2\) in the checkpoint.*check BERT config"):
+        assign_weights(model, {**good, "NSP": [np.zeros((5, 2)), np.zeros(2)]})
+    with pytest.raises(UserError, match=r"classifier \(layer NSP\) has 3 classes, but the model "
+                                        r"for task has 2 classes"):
         assign_weights(model, {**good, "NSP": [np.zeros((4, 3)), np.zeros(3)]})
     with pytest.raises(UserError, match="no weights for layer NSP;"):
         assign_weights(model, {k: v for k, v in good.items() if k != "NSP"})
