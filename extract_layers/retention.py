@@ -39,11 +39,12 @@ def parse_retention_configuration(text, num_layers, seq_len):
 
 
 def are_shares(text):
-    """Whether a `--RETENTION_CONFIG` is written as shares: numbers in (0, 1], one at least with
-    a decimal point ("1" alone is a word vector count; "1.0,0.5" are shares)."""
+    """Whether a `--RETENTION_CONFIG` is written as shares: numbers, one at least with a
+    decimal point ("1" alone is a word vector count; "1.0,0.5" are shares, "1.5,0.5" shares
+    out of range, which `parse_relative_configuration` names as such)."""
     values = _values(text)
     try:
-        return any("." in v for v in values) and all(0 < float(v) <= 1 for v in values)
+        return any("." in v for v in values) and all(math.isfinite(float(v)) for v in values)
     except ValueError:
         return False
 

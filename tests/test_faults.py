@@ -236,3 +236,21 @@ def test_converting_into_a_file_is_one_line(tmp_path, capsys):
     (tmp_path / "file").write_text("not a folder")
     assert convert_main([str(tmp_path / "file" / "minilm")]) == 2
     _one_error_line(capsys.readouterr().err, "cannot write", str(tmp_path / "file" / "minilm"))
+
+
+@pytest.mark.parametrize("extra, needed", [
+    (["--RETENTION_CONFIG", "1.5,0.5"], "has a share outside (0, 1]"),
+    (["--RETENTION_CONFIG", "0.5,0.5", "--PADDING", "seq_len"],
+     "--RETENTION_CONFIG 0.5,0.5 (shares: relative mode)"),
+], ids=["share beyond 1", "shares with seq_len padding"])
+def test_shares_that_cannot_run_are_one_line_naming_what_was_given(tiny, tmp_path, capsys, extra,
+                                                                  needed):
+    assert main.main(tiny.argv("--EVAL_ONLY", *extra, out=tmp_path / "out")) == 2
+    _one_error_line(capsys.readouterr().err, needed)
+    assert not (tmp_path / "out").exists()
+
+
+def test_output_dir_on_a_file_system_without_folders_is_one_line(tiny, capsys):
+    out = "/proc/power-bert-test/out"  # /proc takes no new folders, even from root
+    assert main.main(tiny.argv("--EVAL_ONLY", out=out)) == 2
+    _one_error_line(capsys.readouterr().err, "/proc/power-bert-test")

@@ -6,6 +6,7 @@ import fcntl
 import os
 import warnings
 
+from atomic_files import write_error
 from errors import UserError
 from training.log import LOG_FILE
 
@@ -55,8 +56,12 @@ def locked_output_dir(path, exclusive):
     run, whose log they would break into. The lock is flock's on the folder itself, so nothing
     is added to the folder, and the kernel drops it when the process ends, even by SIGKILL.
     """
-    os.makedirs(os.path.realpath(path), exist_ok=True)  # through a link, as `check_output_dir`
-    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.makedirs(os.path.realpath(path), exist_ok=True)  # through a link, as check_output_dir
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as error:  # a file system that refuses folders (read-only, /proc, full)
+        raise write_error(path, error, "give an --OUTPUT_DIR on a file system you can write "
+                          "to") from None
     try:
         try:
             fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)

@@ -102,8 +102,10 @@ def resolve_flags(args, output_dir):
     mode, mode_note = resolve_retention_mode(args.RETENTION_MODE, checkpoint_path, model_format,
                                              args.RETENTION_CONFIG)
     if mode == "relative" and args.PADDING == "seq_len":
-        raise UserError("--RETENTION_MODE relative keeps a share of each input's real length "
-                        "and runs with --PADDING batch: drop --PADDING seq_len")
+        relative = ("--RETENTION_MODE relative" if args.RETENTION_MODE else
+                    f"--RETENTION_CONFIG {args.RETENTION_CONFIG} (shares: relative mode)")
+        raise UserError(f"{relative} keeps a share of each input's real length and runs with "
+                        "--PADDING batch: drop --PADDING seq_len")
     padding, note = resolve_padding(args.PADDING, checkpoint_path, model_format,
                                     relative=mode == "relative")
     notes = [note, mode_note]
