@@ -6,30 +6,11 @@ OUTPUT_DIR (weights, logs, predictions, pictures) goes through here.
 """
 
 import contextlib
-import errno
 import os
 import shutil
 import tempfile
 
-from errors import UserError
-
-
-def is_disk_full(error):
-    """Whether `error` says the file system is full, as Python, h5py or TensorFlow raise it.
-
-    TensorFlow's writers (the SavedModel) raise ResourceExhaustedError, with the OS's words.
-    """
-    if isinstance(error, OSError):
-        return error.errno in (errno.ENOSPC, errno.EDQUOT)
-    return type(error).__name__ == "ResourceExhaustedError" and (
-        os.strerror(errno.ENOSPC) in str(error) or os.strerror(errno.EDQUOT) in str(error))
-
-
-def disk_full_error(path):
-    """The UserError for `path` not written because its file system is full."""
-    folder = os.path.dirname(os.path.abspath(path))
-    return UserError(f"the disk is full: {path} could not be written (in {folder}); free some "
-                     "space there and run again (an earlier file of that name is kept as it was)")
+from errors import UserError, disk_full_error, is_disk_full
 
 
 def write_error(path, error, advice):

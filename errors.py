@@ -9,6 +9,7 @@ e.g. "{checkpoint} /x/model.ckpt is not a TensorFlow checkpoint prefix", and eac
 fills in its own flags.
 """
 
+import errno
 import os
 import signal
 import sys
@@ -51,6 +52,24 @@ class UserError(Exception):
         return text
 
 
+def is_disk_full(error):
+    """Whether `error` says the file system is full, as Python, h5py or TensorFlow raise it.
+
+    TensorFlow's writers (the SavedModel) raise ResourceExhaustedError, with the OS's words.
+    """
+    if isinstance(error, OSError):
+        return error.errno in (errno.ENOSPC, errno.EDQUOT)
+    return type(error).__name__ == "ResourceExhaustedError" and (
+        os.strerror(errno.ENOSPC) in str(error) or os.strerror(errno.EDQUOT) in str(error))
+
+
+def disk_full_error(path):
+    """The UserError for `path` not written because its file system is full."""
+    folder = os.path.dirname(os.path.abspath(path))
+    return UserError(f"the disk is full: {path} could not be written (in {folder}); free some "
+                     "space there and run again")
+
+
 def exit_code(command, *args, flags=None, after_interrupt=None):
     """Runs a command-line entry point: 0 on success; a UserError is one stderr line and 2;
     Ctrl-C or SIGTERM (kill, timeout, a cluster scheduler) is one line and 130.
@@ -72,6 +91,11 @@ def exit_code(command, *args, flags=None, after_interrupt=None):
     except UserError as error:
         print(f"error: {error.naming(flags or {})}", file=sys.stderr)
         return 2
+    except OSError as error:
+        # A fault that no check beforehand could foresee (the file system went away, refused
+        # a folder or filled up): still one line, naming the file.
+        print(f"error: {_os_error_line(error)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"error: interrupted{f'; {after_interrupt()}' if after_interrupt else ''}",
               file=sys.stderr)
@@ -80,6 +104,13 @@ def exit_code(command, *args, flags=None, after_interrupt=None):
         sys.stdout = stdout
         signal.signal(signal.SIGTERM, previous_handler)
     return 0
+
+
+def _os_error_line(error):
+    if is_disk_full(error) and error.filename:
+        return str(disk_full_error(error.filename))
+    where = f"{error.filename}: " if error.filename else ""
+    return f"{where}{error.strerror or error}; check that path, its permissions and its disk"
 
 
 def _interrupt(signum, frame):

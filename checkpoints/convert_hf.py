@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from atomic_files import full_disk_reported, is_disk_full, write_error
+from atomic_files import full_disk_reported, write_error
 from checkpoints.google import write_google_checkpoint
 from checkpoints.safetensors import read_safetensors
-from errors import UserError, exit_code
+from errors import UserError, exit_code, is_disk_full
 from text_files import read_text
 
 CKPT_NAME = "bert_model.ckpt"

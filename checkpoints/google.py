@@ -7,8 +7,7 @@ The layer names and weight orders read into are the original PoWER-BERT's (SPEC 
 import numpy as np
 import tensorflow as tf
 
-from atomic_files import is_disk_full
-from errors import UserError
+from errors import UserError, is_disk_full
 
 _EMBEDDINGS = [
     ("Embedding-Token", ["bert/embeddings/word_embeddings"]),

@@ -254,3 +254,17 @@ def test_output_dir_on_a_file_system_without_folders_is_one_line(tiny, capsys):
     out = "/proc/power-bert-test/out"  # /proc takes no new folders, even from root
     assert main.main(tiny.argv("--EVAL_ONLY", out=out)) == 2
     _one_error_line(capsys.readouterr().err, "/proc/power-bert-test")
+
+
+@pytest.mark.parametrize("fault, needed", [
+    (OSError(errno.EROFS, os.strerror(errno.EROFS), "/data/out"),
+     "/data/out: " + os.strerror(errno.EROFS)),
+    (OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "/data/out/a.csv"),
+     "the disk is full: /data/out/a.csv could not be written"),
+], ids=["read-only", "full"])
+def test_a_file_system_fault_no_check_foresaw_is_one_line(fault, needed, capsys):
+    def command():
+        raise fault
+
+    assert errors.exit_code(command) == 2
+    _one_error_line(capsys.readouterr().err, needed)

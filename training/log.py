@@ -11,9 +11,9 @@ import os
 import sys
 import warnings
 
-from atomic_files import disk_full_error, is_disk_full, write_atomically
+from atomic_files import write_atomically
 from checkpoints.hdf5 import read_hdf5_metadata
-from errors import UserError
+from errors import UserError, disk_full_error, is_disk_full
 from text_files import read_text
 
 LOG_FILE = "log_file.txt"
