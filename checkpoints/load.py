@@ -11,8 +11,7 @@ from checkpoints.google import read_google_checkpoint
 from checkpoints.hdf5 import read_hdf5_metadata, read_hdf5_weights
 from data.tasks import TASKS, describe_outputs
 from errors import UserError
-from extract_layers import (are_shares, parse_relative_configuration,
-                            parse_retention_configuration)
+from extract_layers import are_shares, parse_configuration, parse_recorded_configuration
 
 FORMATS = ("CKPT", "HDF5")
 
@@ -203,18 +202,13 @@ def resolve_retention(flag, path, model_format, num_layers, seq_len, relative=Fa
     Raises:
         UserError: the flag is invalid, or the recorded configuration does not fit the model.
     """
-    def parse(text):
-        if relative:
-            return parse_relative_configuration(text, num_layers)
-        return parse_retention_configuration(text, num_layers, seq_len)
-
     mode = "relative" if relative else "absolute"
     record = _record(path, model_format) or None
     recorded = None if record is None else record.get("retention_configuration")
     if recorded is not None and record.get("retention_mode", "absolute") != mode:
         recorded, record = None, {"retention_mode": record.get("retention_mode")}
     if flag is not None:
-        retention = parse(flag)
+        retention = parse_configuration(flag, num_layers, seq_len, relative)
         if recorded is not None and recorded != retention:
             return retention, (f"RETENTION_CONFIG {retention} given: it replaces {recorded}, "
                                f"which {path} records")
@@ -230,8 +224,8 @@ def resolve_retention(flag, path, model_format, num_layers, seq_len, relative=Fa
         return full, (f"RETENTION_CONFIG not given and {path} {what}: keeping all word vectors "
                       "in every block (plain BERT)")
     try:
-        retention = parse(",".join(map(str, recorded)))
-    except (UserError, TypeError):
+        retention = parse_recorded_configuration(recorded, num_layers, seq_len, relative)
+    except UserError:
         raise UserError(f"{path} records the retention configuration {recorded}, which does not "
                         f"fit a model of {num_layers} blocks at seq_len {seq_len}; give the "
                         "{bert_config} and {task_config} it was trained with, or "

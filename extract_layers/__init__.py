@@ -3,6 +3,7 @@
 from extract_layers.extract import Extract
 from extract_layers.retention import (are_shares, derive_relative_configuration,
                                       derive_retention_configuration,
+                                      parse_configuration, parse_recorded_configuration,
                                       parse_relative_configuration,
                                       parse_retention_configuration, relative_kept)
 from extract_layers.significance import significance_score

@@ -69,6 +69,25 @@ def parse_relative_configuration(text, num_layers):
                   "a share outside (0, 1]", hint)
 
 
+def parse_configuration(text, num_layers, seq_len, relative=False):
+    """`parse_relative_configuration` if `relative`, else `parse_retention_configuration`."""
+    if relative:
+        return parse_relative_configuration(text, num_layers)
+    return parse_retention_configuration(text, num_layers, seq_len)
+
+
+def parse_recorded_configuration(values, num_layers, seq_len, relative=False):
+    """A configuration as a JSON record holds it (a list), checked as `parse_configuration`
+    checks one given as text.
+
+    Raises:
+        UserError: `values` is not a list, or does not fit the model.
+    """
+    if not isinstance(values, list):
+        raise UserError(f"{{retention}} {values!r} is not a list")
+    return parse_configuration(",".join(map(str, values)), num_layers, seq_len, relative)
+
+
 def _parse(text, num_layers, convert, kind, in_range, out_of_range, hint):
     """One value per block, each `in_range`, non-increasing; else a UserError ending in `hint`."""
     try:

@@ -11,9 +11,9 @@ import os
 import sys
 import warnings
 
-from atomic_files import write_atomically
+from atomic_files import write_atomically, write_error
 from checkpoints.hdf5 import read_hdf5_metadata
-from errors import UserError, disk_full_error, is_disk_full
+from errors import UserError
 from text_files import read_text
 
 LOG_FILE = "log_file.txt"
@@ -43,11 +43,8 @@ class RunLog:
             with open(self.path, "a", encoding="utf-8") as f:
                 f.write(line + "\n")
         except OSError as error:  # checked before the run began; a full disk comes later
-            if is_disk_full(error):
-                raise disk_full_error(self.path) from None
-            raise UserError(f"cannot write the log {self.path}: {error.strerror}; free space "
-                            "or fix its permissions (a training run goes on with --RESUME)"
-                            ) from None
+            raise write_error(self.path, error, "free space or fix its permissions (a training "
+                              "run goes on with --RESUME)") from None
 
 
 class _WarningLines:

@@ -22,7 +22,7 @@ from data.batches import training_order
 from data.features import encode, encode_labels
 from errors import UserError
 from extract_layers import (derive_relative_configuration, derive_retention_configuration,
-                            parse_relative_configuration, parse_retention_configuration)
+                            parse_recorded_configuration)
 from modeling.bert import build_model, soft_extract_layers
 from modeling.flops import flop_reduction, reductions_against_both_baselines
 from training.distribute import fit_under_any_strategy
@@ -274,13 +274,8 @@ def recorded_results_problem(step, results, num_layers, seq_len, relative):
     """
     if step == "configuration search":
         try:
-            if not isinstance(results, list):
-                raise TypeError
-            if relative:
-                parse_relative_configuration(",".join(map(str, results)), num_layers)
-            else:
-                parse_retention_configuration(",".join(map(str, results)), num_layers, seq_len)
-        except (TypeError, UserError):
+            parse_recorded_configuration(results, num_layers, seq_len, relative)
+        except UserError:
             kind = "shares" if relative else f"word counts up to seq_len {seq_len}"
             return (f"its retention configuration {json.dumps(results)} is not {num_layers} "
                     f"non-increasing {kind}, one per block of the model")
