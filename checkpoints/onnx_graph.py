@@ -1,0 +1,338 @@
+"""PoWER-BERT as an ONNX graph for ONNX Runtime, written from a Keras model's weights.
+
+The graph is written in ONNX Runtime's own fused operators wherever one computes exactly what
+our layer computes, so that nothing is left for its optimizer to find (it finds nothing in
+what a converter makes of our Keras graph):
+
+- the embeddings and their LayerNorm: `EmbedLayerNormalization` (word + position + segment,
+  then LayerNorm);
+- every residual Add&Norm, with the bias of the product before it: `SkipLayerNormalization`;
+- the feed-forward activation with its bias: `BiasGelu` (erf GELU), `FastGelu` (tanh);
+- self-attention in a block that keeps every word vector: `Attention` (one packed QKV
+  product, masking with Google's -10000 adder, softmax, context), which does not output its
+  attention probabilities;
+- self-attention in a block with an Extract layer: ONNX's own `Attention` (opset 23), which
+  also returns the probabilities (`qk_matmul_output_mode` 3) that the significance score
+  sums, over Q, K, V from one packed product.
+
+The Extract layer is written in plain ONNX (TopK, GatherElements, GatherND) and picks
+exactly the vectors `extract_layers.Extract` picks: TopK breaks ties towards the lower index,
+as TensorFlow's top_k does. Inputs are int64 [batch, n], n the batch's longest row; in the
+original's padding mode (padding votes in the significance score) the graph pads them to
+seq_len itself, as main.py's `--PADDING seq_len` does, so the interface stays the same.
+
+Example:
+>>> import numpy as np, onnxruntime
+>>> from modeling.bert import build_model
+>>> from modeling.config import BertConfig
+>>> config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
+...                     num_attention_heads=4, intermediate_size=64,
+...                     max_position_embeddings=16, type_vocab_size=2)
+>>> model = build_model(config, seq_len=16, num_labels=2, relative=True,
+...                     retention_configuration=[0.5, 0.25])
+>>> onnx_model = build_onnx_model(model, config, [0.5, 0.25], relative=True)
+>>> session = onnxruntime.InferenceSession(onnx_model.SerializeToString())
+>>> ids = np.ones((3, 10), np.int64)
+>>> session.run(None, {"input_ids": ids, "token_type_ids": 0 * ids,
+...                    "attention_mask": ids})[0].shape
+(3, 2)
+"""
+
+import math
+
+import numpy as np
+
+# ONNX's own Attention with probability output came with opset 23.
+OPSET = 23
+INPUT_NAMES = ("input_ids", "token_type_ids", "attention_mask")
+_MS = "com.microsoft"
+# What modeling.bert and extract_layers use: LayerNorm's epsilon, the padding adder, and the
+# ranking scores that put [CLS] first and padding last.
+_EPSILON = 1e-12
+_MASK_ADDER = -10000.0
+_CLS_SCORE = 1e9
+_PAD_SCORE = -1.0
+# ONNX's Attention and ONNX Runtime's share a name, which its quantizer takes for the latter.
+_ATTENTION_WITH_PROBS = "attention_with_probabilities"
+# The relative Extract layer's k_b = ceil(f_j * n_b - 1e-6).
+_SHARE_SLACK = 1e-6
+
+
+def output_name(num_labels):
+    """The graph's output: `score` for a regressor (STS-B), else `probabilities`."""
+    return "score" if num_labels == 1 else "probabilities"
+
+
+class _Graph:
+    """Nodes and initializers in the making, each value with a fresh name."""
+
+    def __init__(self):
+        self.nodes, self.initializers, self._count = [], [], 0
+
+    def name(self, hint):
+        self._count += 1
+        return f"{hint}_{self._count}"
+
+    def const(self, value, hint="const", dtype=np.float32):
+        from onnx import numpy_helper
+
+        name = self.name(hint)
+        self.initializers.append(numpy_helper.from_array(np.asarray(value, dtype), name))
+        return name
+
+    def op(self, op_type, inputs, outputs=1, domain="", node_name=None, **attributes):
+        """Adds a node; returns its output name (or names, if `outputs` > 1)."""
+        from onnx import helper
+
+        names = [self.name(op_type) for _ in range(outputs)]
+        self.nodes.append(helper.make_node(op_type, list(inputs), names, domain=domain,
+                                           name=self.name(node_name or f"node_{op_type}"),
+                                           **attributes))
+        return names[0] if outputs == 1 else names
+
+
+def _weights(model, name):
+    return [np.asarray(w, np.float32) for w in model.get_layer(name).get_weights()]
+
+
+def build_onnx_model(model, config, retention, relative=False, padding_votes=False):
+    """The ONNX model of a `modeling.bert.build_model` classifier at a retention configuration.
+
+    Args:
+        model: the Keras model (any of the three; only its weights are read, by layer name).
+        config: its `BertConfig` (BERT only: ALBERT's shared blocks are not written).
+        retention: l_1..l_L (absolute) or shares f_1..f_L (relative); l_j >= seq_len keeps
+            every word vector, so full retention is plain BERT.
+        relative: `retention` holds shares of each input's length.
+        padding_votes: padding queries vote in the significance score (the original); the
+            graph then pads its inputs to seq_len.
+
+    Returns:
+        An `onnx.ModelProto`: inputs `input_ids`, `token_type_ids`, `attention_mask` (int64,
+        [batch, n]), output `probabilities` [batch, classes] or `score` [batch, 1].
+    """
+    from onnx import TensorProto, helper
+
+    if config.is_albert:
+        raise ValueError("ALBERT's shared blocks are not written as ONNX")
+    g = _Graph()
+    token_table, = _weights(model, "Embedding-Token")
+    seq_len = _weights(model, "Embedding-Position")[0].shape[0]
+    ids, segments, mask = _inputs(g, seq_len if padding_votes else None, token_table.shape[0])
+    x = g.op("EmbedLayerNormalization",
+             [ids, segments, g.const(token_table, "word_embedding"),
+              g.const(_weights(model, "Embedding-Position")[0], "position_embedding"),
+              g.const(_weights(model, "Embedding-Segment")[0], "segment_embedding"),
+              *[g.const(w, "embedding_norm") for w in _weights(model, "Embedding-Norm")], mask],
+             outputs=2, domain=_MS, epsilon=_EPSILON)[0]  # (batch, n, H)
+    mask = g.op("Cast", [mask], to=TensorProto.FLOAT)  # (batch, n): follows the kept vectors
+    lengths = g.op("ReduceSum", [mask, g.const([1], dtype=np.int64)], keepdims=0)  # (batch,)
+    for j, kept in enumerate(retention, start=1):
+        extracts = kept < 1 if relative else kept < seq_len
+        x, mask = _block(g, model, config, j, x, mask, lengths, kept if extracts else None,
+                         relative, padding_votes)
+    cls = g.op("Gather", [x, g.const(0, dtype=np.int64)], axis=1)  # (batch, H)
+    kernel, bias = _weights(model, "NSP-Dense")
+    pooled = g.op("Tanh", [g.op("Add", [g.op("MatMul", [cls, g.const(kernel)]), g.const(bias)])])
+    kernel, bias = _weights(model, "NSP")
+    logits = g.op("Add", [g.op("MatMul", [pooled, g.const(kernel)]), g.const(bias)])
+    num_labels = kernel.shape[1]
+    name = output_name(num_labels)
+    g.nodes.append(helper.make_node("Identity", [logits], [name]) if num_labels == 1 else
+                   helper.make_node("Softmax", [logits], [name], axis=-1))
+    graph = helper.make_graph(
+        g.nodes, "power_bert",
+        [helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "n"]) for n in INPUT_NAMES],
+        [helper.make_tensor_value_info(name, TensorProto.FLOAT, ["batch", num_labels])],
+        initializer=g.initializers)
+    return helper.make_model(graph, producer_name="power_bert",
+                             opset_imports=[helper.make_opsetid("", OPSET),
+                                            helper.make_opsetid(_MS, 1)])
+
+
+def quantize_int8(model):
+    """The model with int8 dynamic quantization, as Hugging Face Optimum applies it: int8
+    weights, uint8 activations quantized at run time, in every matrix product and in the
+    fused attention. The attention that gives probabilities stays in float (its inputs come
+    from quantized products).
+
+    Args:
+        model: an `onnx.ModelProto` of `build_onnx_model`.
+
+    Returns:
+        The quantized `onnx.ModelProto`.
+    """
+    import tempfile
+    from pathlib import Path
+
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    keep = [node.name for node in model.graph.node if node.op_type == "Attention"
+            and node.domain in ("", "ai.onnx")]
+    with tempfile.TemporaryDirectory() as folder:
+        source, target = Path(folder, "fp32.onnx"), Path(folder, "int8.onnx")
+        onnx.save(model, source)
+        # The fused operators defeat ONNX's shape inference; every tensor is float anyway.
+        quantize_dynamic(source, target, weight_type=QuantType.QInt8, nodes_to_exclude=keep,
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+        return onnx.load(target)
+
+
+def _inputs(g, pad_to, vocab_size):
+    """The three inputs as int32, padded to `pad_to` positions if it is given."""
+    from onnx import TensorProto
+
+    inputs = [g.op("Cast", [name], to=TensorProto.INT32) for name in INPUT_NAMES]
+    if pad_to is None:
+        return inputs
+    n = g.op("Shape", [INPUT_NAMES[0]], start=1, end=2)  # (1,)
+    pads = g.op("Concat", [g.const([0, 0, 0], dtype=np.int64),
+                           g.op("Sub", [g.const([pad_to], dtype=np.int64), n])], axis=0)
+    # Padding is token id 0 in Google's vocabularies, and masked; its id never matters.
+    return [g.op("Pad", [x, pads, g.const(0, dtype=np.int32)]) for x in inputs]
+
+
+def _block(g, model, config, j, x, mask, lengths, kept, relative, padding_votes):
+    """Block j: attention, Add&Norm, Extract (if `kept` is given), feed-forward, Add&Norm.
+
+    Returns:
+        (x (batch, n_j, H), mask (batch, n_j) float).
+    """
+    from onnx import TensorProto
+
+    name = f"Encoder-{j}"
+    Wq, bq, Wk, bk, Wv, bv, Wo, bo = _weights(model, f"{name}-MultiHeadSelfAttention")
+    heads = config.num_attention_heads
+    qkv_weight = g.const(np.concatenate([Wq, Wk, Wv], axis=1), "qkv_weight")  # (H, 3H)
+    qkv_bias = g.const(np.concatenate([bq, bk, bv]), "qkv_bias")
+    if kept is None:
+        mask_int = g.op("Cast", [mask], to=TensorProto.INT32)
+        context = g.op("Attention", [x, qkv_weight, qkv_bias, mask_int], domain=_MS,
+                       num_heads=heads, mask_filter_value=_MASK_ADDER)  # (batch, n, H)
+        probs = None
+    else:
+        context, probs = _attention_with_probs(g, x, qkv_weight, qkv_bias, mask, heads,
+                                               config.hidden_size)
+    x = g.op("SkipLayerNormalization",
+             [g.op("MatMul", [context, g.const(Wo)]), x,
+              *[g.const(w) for w in _weights(model, f"{name}-MultiHeadSelfAttention-Norm")],
+              g.const(bo)], domain=_MS, epsilon=_EPSILON)
+    if kept is not None:
+        score = _ranking_score(g, probs, mask, padding_votes)
+        x, mask = (_keep_shares(g, x, score, mask, lengths, kept) if relative else
+                   _keep_most_significant(g, x, score, mask, kept))
+    W1, b1, W2, b2 = _weights(model, f"{name}-FeedForward")
+    hidden = g.op("MatMul", [x, g.const(W1)])
+    activation = config.activation
+    if activation in ("gelu", "gelu_tanh"):
+        hidden = g.op("BiasGelu" if activation == "gelu" else "FastGelu", [hidden, g.const(b1)],
+                      domain=_MS)
+    else:
+        hidden = _plain_activation(g, activation, g.op("Add", [hidden, g.const(b1)]))
+    x = g.op("SkipLayerNormalization",
+             [g.op("MatMul", [hidden, g.const(W2)]), x,
+              *[g.const(w) for w in _weights(model, f"{name}-FeedForward-Norm")], g.const(b2)],
+             domain=_MS, epsilon=_EPSILON)
+    return x, mask
+
+
+def _plain_activation(g, activation, x):
+    if activation == "relu":
+        return g.op("Relu", [x])
+    if activation == "tanh":
+        return g.op("Tanh", [x])
+    if activation in ("swish", "silu"):
+        return g.op("Mul", [x, g.op("Sigmoid", [x])])
+    raise ValueError(f"activation {activation!r} is not written as ONNX")
+
+
+def _attention_with_probs(g, x, qkv_weight, qkv_bias, mask, heads, width):
+    """Self-attention that also gives its probabilities (batch, heads, n, n)."""
+    qkv = g.op("Add", [g.op("MatMul", [x, qkv_weight]), qkv_bias])  # (batch, n, 3H)
+    # (batch, n, 3, heads, d) -> (3, batch, heads, n, d)
+    qkv = g.op("Transpose", [g.op("Reshape", [qkv, g.const([0, 0, 3, heads, width // heads],
+                                                           dtype=np.int64)])],
+               perm=[2, 0, 3, 1, 4])
+    q, k, v = (g.op("Squeeze", [part, g.const([0], dtype=np.int64)])
+               for part in g.op("Split", [qkv], outputs=3, axis=0, num_outputs=3))
+    # Google's adder on padding keys, as a (batch, 1, n, n) mask: the operator takes no
+    # broadcast over queries.
+    adder = g.op("Mul", [g.op("Sub", [g.const(1.0), mask]), g.const(_MASK_ADDER)])  # (batch, n)
+    adder = g.op("Unsqueeze", [adder, g.const([1, 2], dtype=np.int64)])  # (batch, 1, 1, n)
+    n = g.op("Shape", [mask], start=1, end=2)
+    adder = g.op("Expand", [adder, g.op("Concat", [g.const([1, 1], dtype=np.int64), n,
+                                                    g.const([1], dtype=np.int64)], axis=0)])
+    context, _, _, probs = g.op("Attention", [q, k, v, adder], outputs=4,
+                                node_name=_ATTENTION_WITH_PROBS,
+                                scale=1.0 / math.sqrt(width // heads),
+                                qk_matmul_output_mode=3)  # (batch, heads, n, d), probabilities
+    context = g.op("Reshape", [g.op("Transpose", [context], perm=[0, 2, 1, 3]),
+                               g.const([0, 0, width], dtype=np.int64)])  # (batch, n, H)
+    return context, probs
+
+
+def _ranking_score(g, probs, mask, padding_votes):
+    """`extract_layers.significance.ranking_score` in ONNX: (batch, n)."""
+    mean = g.op("ReduceMean", [probs, g.const([1], dtype=np.int64)], keepdims=0)  # (b, n, n)
+    # sum_q m_q A[q, k] - A[k, k] = sum_q (m_q - [q == k]) A[q, k]
+    votes = (g.op("Unsqueeze", [mask, g.const([2], dtype=np.int64)]) if not padding_votes
+             else g.const(1.0))  # (batch, n, 1)
+    eye = g.op("EyeLike", [g.op("Squeeze", [g.op("Slice", [
+        mean, g.const([0], dtype=np.int64), g.const([1], dtype=np.int64),
+        g.const([0], dtype=np.int64)]), g.const([0], dtype=np.int64)])])  # (n, n)
+    score = g.op("ReduceSum", [g.op("Mul", [mean, g.op("Sub", [votes, eye])]),
+                               g.const([1], dtype=np.int64)], keepdims=0)  # (batch, n)
+    is_real = g.op("Greater", [mask, g.const(0.0)])
+    score = g.op("Where", [is_real, score, g.const(_PAD_SCORE)])
+    n = g.op("Shape", [mask], start=1, end=2)
+    positions = g.op("Range", [g.const(0, dtype=np.int64), g.op("Squeeze", [n]),
+                               g.const(1, dtype=np.int64)])  # (n,)
+    is_cls = g.op("Equal", [positions, g.const(0, dtype=np.int64)])
+    return g.op("Where", [is_cls, g.const(_CLS_SCORE), score])
+
+
+def _in_text_order(g, kept, k):
+    """The kept positions (batch, k) sorted ascending, and the order that sorts them."""
+    from onnx import TensorProto
+
+    as_float = g.op("Cast", [kept], to=TensorProto.FLOAT)  # positions < 2**24: exact
+    _, order = g.op("TopK", [as_float, k], outputs=2, largest=0, sorted=1)
+    return g.op("GatherElements", [kept, order], axis=1), order
+
+
+def _gather_rows(g, x, kept):
+    """x[b, kept[b]] for each row b: (batch, k, H)."""
+    return g.op("GatherND", [x, g.op("Unsqueeze", [kept, g.const([2], dtype=np.int64)])],
+                batch_dims=1)
+
+
+def _keep_most_significant(g, x, score, mask, retention):
+    """The absolute Extract layer: min(l_j, n) vectors, [CLS] and the most significant."""
+    n = g.op("Shape", [mask], start=1, end=2)
+    k = g.op("Min", [n, g.const([retention], dtype=np.int64)])
+    _, kept = g.op("TopK", [score, k], outputs=2, largest=1, sorted=1)
+    kept, _ = _in_text_order(g, kept, k)
+    return _gather_rows(g, x, kept), g.op("GatherElements", [mask, kept], axis=1)
+
+
+def _keep_shares(g, x, score, mask, lengths, share):
+    """The relative Extract layer: k_b = min(k_{j-1}, max(1, ceil(f_j n_b - 1e-6))) of row b,
+    the batch keeping the largest k_b and masking a row's vectors beyond its own."""
+    from onnx import TensorProto
+
+    wanted = g.op("Ceil", [g.op("Sub", [g.op("Mul", [g.const(share), lengths]),
+                                       g.const(_SHARE_SLACK)])])
+    so_far = g.op("ReduceSum", [mask, g.const([1], dtype=np.int64)], keepdims=0)
+    row_kept = g.op("Cast", [g.op("Min", [so_far, g.op("Max", [g.const(1.0), wanted])])],
+                    to=TensorProto.INT64)  # (batch,)
+    k = g.op("ReduceMax", [row_kept, g.const([0], dtype=np.int64)], keepdims=1)  # (1,)
+    _, kept = g.op("TopK", [score, k], outputs=2, largest=1, sorted=1)  # significance order
+    rank = g.op("Range", [g.const(0, dtype=np.int64), g.op("Squeeze", [k]),
+                          g.const(1, dtype=np.int64)])
+    own = g.op("Cast", [g.op("Less", [rank, g.op("Unsqueeze", [row_kept, g.const(
+        [1], dtype=np.int64)])])], to=TensorProto.FLOAT)  # (batch, k): within the row's k_b
+    kept, order = _in_text_order(g, kept, k)
+    own = g.op("GatherElements", [own, order], axis=1)
+    mask = g.op("Mul", [g.op("GatherElements", [mask, kept], axis=1), own])
+    return _gather_rows(g, x, kept), mask
