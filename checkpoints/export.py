@@ -1,6 +1,7 @@
-"""A trained PoWER-BERT as a TensorFlow SavedModel that takes raw sentences.
+"""A trained PoWER-BERT as a TensorFlow SavedModel that takes raw sentences, or as ONNX.
 
     python -m checkpoints.export --TASK mrpc --CHECKPOINT_PATH retrained.hdf5 [...] OUT_DIR
+    python -m checkpoints.export --FORMAT onnx [--QUANTIZE int8 --DATA_DIR D] [...] OUT_DIR
 
 The flags are main.py's, meaning what they mean there. The SavedModel's `serving_default`
 signature takes `text_a` and `text_b` (string tensors, shape [batch]; `text_b` is ignored by
@@ -9,6 +10,12 @@ STS-B. Tokenization runs inside the graph, with TensorFlow Text, and gives exact
 `data.features.encode` gives; the retention configuration is built in. Loading it needs
 TensorFlow and `import tensorflow_text` (which registers the tokenizer's ops), nothing of this
 repository: `tf.saved_model.load(OUT_DIR).signatures["serving_default"]`, or TensorFlow Serving.
+
+`--FORMAT onnx` writes OUT_DIR/model.onnx for ONNX Runtime (`checkpoints.onnx_graph`): inputs
+`input_ids`, `token_type_ids`, `attention_mask` (int64 [batch, n], a batch padded to its
+longest row), the same output; beside it vocab.txt and power_bert.json (task, seq_len, labels,
+retention configuration). Running it needs `onnxruntime` and `numpy` only. `--QUANTIZE int8`
+quantizes it (int8 dynamic quantization) and prints what that costs on DATA_DIR's dev rows.
 """
 
 import argparse
@@ -21,7 +28,10 @@ from errors import ORIGINAL_FLAGS, UserError, exit_code, import_tensorflow_quiet
 
 # The inputs this command line takes with the original's flags (it has no data or mode flag).
 FLAGS = {name: ORIGINAL_FLAGS[name] for name in (
-    "bert_config", "checkpoint", "model_format", "retention", "task", "task_config")}
+    "bert_config", "checkpoint", "data_dir", "model_format", "retention", "task", "task_config")}
+ONNX_NAME = "model.onnx"
+VOCAB_NAME = "vocab.txt"
+RECORD_NAME = "power_bert.json"
 
 # TensorFlow Text counts its word limit in bytes; this one never applies, so that Google's,
 # in characters, does (see `_wordpiece_tokenizer`).
@@ -35,7 +45,16 @@ class _Parser(argparse.ArgumentParser):
 
 def parse_args(argv):
     p = _Parser(prog="python -m checkpoints.export", description=__doc__.splitlines()[0])
-    p.add_argument("OUT_DIR", help="the SavedModel folder to create (must not exist)")
+    p.add_argument("OUT_DIR", help="the folder to create (must not exist)")
+    p.add_argument("--FORMAT", type=str.lower, choices=("saved_model", "onnx"),
+                   default="saved_model",
+                   help="saved_model (TensorFlow, takes raw sentences; the default) or onnx "
+                        "(ONNX Runtime, takes token ids)")
+    p.add_argument("--QUANTIZE", type=str.lower, choices=("int8",),
+                   help="ONNX only: int8 dynamic quantization, its cost measured on "
+                        "--DATA_DIR's dev rows")
+    p.add_argument("--DATA_DIR", help="the task's GLUE folder, whose dev rows measure what "
+                                      "--QUANTIZE costs")
     p.add_argument("--TASK", required=True,
                    help="cola, rte, sst-2, qnli, mrpc, mnli-m, mnli-mm, qqp or sts-b")
     p.add_argument("--CHECKPOINT_PATH", required=True,
@@ -247,7 +266,13 @@ def export(args):
     """Checks every input, then writes the SavedModel to OUT_DIR (atomically)."""
     if os.path.lexists(args.OUT_DIR):
         raise UserError(f"OUT_DIR {args.OUT_DIR} exists already; give a new folder (the "
-                        "SavedModel is written whole, or not at all)")
+                        "export is written whole, or not at all)")
+    if args.QUANTIZE and args.FORMAT != "onnx":
+        raise UserError(f"--QUANTIZE {args.QUANTIZE} applies to --FORMAT onnx only; add "
+                        "--FORMAT onnx, or leave --QUANTIZE out")
+    if args.QUANTIZE and not args.DATA_DIR:
+        raise UserError(f"--QUANTIZE {args.QUANTIZE} needs --DATA_DIR, the task's GLUE folder: "
+                        "the export measures what quantization costs on its dev rows")
     # Loaded now with its start-up log kept off stderr, so that an error is one line there.
     import_tensorflow_quietly()
     import tensorflow as tf
@@ -275,17 +300,100 @@ def export(args):
                                         relative=mode == "relative")
     padding, padding_note = resolve_padding(args.PADDING, args.CHECKPOINT_PATH, model_format,
                                             relative=mode == "relative")
-    table, featurize = featurizer(tokenizer, task.seq_len, args.CASED, is_pair_task(task))
+    if args.FORMAT == "onnx" and config.is_albert:
+        raise UserError("exporting an ALBERT model to ONNX is not supported: its shared blocks "
+                        "are not written; export a BERT model")
+    if args.FORMAT == "saved_model":
+        table, featurize = featurizer(tokenizer, task.seq_len, args.CASED, is_pair_task(task))
     model = build_serving_model(config, task, retention, args.CHECKPOINT_PATH, model_format,
                                 padding, relative=mode == "relative")
-    module = serving_module(model, table, featurize, task)
-    with folder_written_atomically(args.OUT_DIR) as temp:
-        tf.saved_model.save(module, temp, signatures={"serving_default": module.serve})
+    if args.FORMAT == "onnx":
+        lines = _write_onnx(args, model, config, task, tokenizer, vocab_path,
+                            dict(retention_configuration=retention, retention_mode=mode,
+                                 padding=padding))
+    else:
+        module = serving_module(model, table, featurize, task)
+        with folder_written_atomically(args.OUT_DIR) as temp:
+            tf.saved_model.save(module, temp, signatures={"serving_default": module.serve})
+        lines = [f"Wrote the SavedModel of {args.CHECKPOINT_PATH} ({task.name}, seq_len "
+                 f"{task.seq_len}) to {args.OUT_DIR}"]
     for line in ([note] if note else []) + [padding_note, mode_note,
-            f"Retention Configuration : {retention}",
-            f"Wrote the SavedModel of {args.CHECKPOINT_PATH} ({task.name}, seq_len "
-            f"{task.seq_len}) to {args.OUT_DIR}"]:
+                                            f"Retention Configuration : {retention}", *lines]:
         print(line)
+
+
+def _write_onnx(args, model, config, task, tokenizer, vocab_path, retention):
+    """Writes model.onnx, vocab.txt and power_bert.json to OUT_DIR (atomically).
+
+    Args:
+        args: the parsed flags.
+        model: the Keras model of `build_serving_model`.
+        config, task, tokenizer: its `BertConfig`, `Task` and tokenizer.
+        vocab_path: the vocab.txt to ship beside the model.
+        retention: {"retention_configuration", "retention_mode", "padding"}, as resolved.
+
+    Returns:
+        The lines to print: what quantization cost, if asked, and what was written.
+    """
+    import json
+    import shutil
+
+    import onnx
+
+    from atomic_files import folder_written_atomically
+    from checkpoints import onnx_graph
+
+    onnx_model = onnx_graph.build_onnx_model(
+        model, config, retention["retention_configuration"],
+        relative=retention["retention_mode"] == "relative",
+        padding_votes=retention["padding"] == "seq_len")
+    record = {"task": task.name, "seq_len": task.seq_len, "labels": list(task.labels),
+              **retention, "lower_case": not args.CASED,
+              "inputs": list(onnx_graph.INPUT_NAMES),
+              "output": onnx_graph.output_name(task.num_labels),
+              "quantization": args.QUANTIZE}
+    lines = []
+    if args.QUANTIZE:
+        quantized = onnx_graph.quantize_int8(onnx_model)
+        record["dev_metrics"], line = _quantization_cost(task, tokenizer, args.DATA_DIR,
+                                                         onnx_model, quantized)
+        lines.append(line)
+        onnx_model = quantized
+    with folder_written_atomically(args.OUT_DIR) as temp:
+        onnx.save(onnx_model, os.path.join(temp, ONNX_NAME))
+        shutil.copyfile(vocab_path, os.path.join(temp, VOCAB_NAME))
+        with open(os.path.join(temp, RECORD_NAME), "w", encoding="utf-8") as f:
+            json.dump(record, f, indent=1)
+    kind = "int8 " if args.QUANTIZE else ""
+    lines.append(f"Wrote the {kind}ONNX model of {args.CHECKPOINT_PATH} ({task.name}, seq_len "
+                 f"{task.seq_len}) to {os.path.join(args.OUT_DIR, ONNX_NAME)}, with "
+                 f"{VOCAB_NAME} and {RECORD_NAME}")
+    return lines
+
+
+def _quantization_cost(task, tokenizer, data_dir, fp32, int8):
+    """The dev metrics of the fp32 and the int8 model, and a line that compares them.
+
+    Returns:
+        ({"fp32": metrics, "int8": metrics}, the line).
+    """
+    from checkpoints.onnx_graph import inference_session, predict
+    from data.features import encode, encode_labels
+    from data.glue import read_examples
+    from training.metrics import glue_metrics
+
+    examples = read_examples(task, data_dir, "dev")
+    features = encode(examples, tokenizer, task.seq_len)
+    labels = encode_labels(examples, task)
+    metrics = {name: glue_metrics(task, labels, predict(inference_session(model), features,
+                                                        task.batch_size))
+               for name, model in (("fp32", fp32), ("int8", int8))}
+    changes = ", ".join(f"{key} {100 * metrics['fp32'][key]:.2f} -> "
+                        f"{100 * metrics['int8'][key]:.2f} "
+                        f"({100 * (metrics['int8'][key] - metrics['fp32'][key]):+.2f})"
+                        for key in metrics["fp32"])
+    return metrics, (f"int8 quantization on the {len(examples)} dev rows of {examples.path}: "
+                     f"{changes}")
 
 
 def main(argv=None):

@@ -1,0 +1,208 @@
+"""`python -m checkpoints.export --FORMAT onnx`: PoWER-BERT on ONNX Runtime (issue 22).
+
+The reference is main.py itself: the ONNX model, loaded in a fresh process that has only
+onnxruntime and numpy, must give the probabilities `main.py --PREDICT_ONLY` writes, on real
+MRPC and SST-2 rows in batches of mixed lengths, for absolute, relative and full retention.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+
+import numpy as np
+import onnx
+import pytest
+
+import main
+from checkpoints import export, onnx_graph
+from data.features import encode
+from data.glue import read_examples
+from data.tasks import get_task
+from tests.helpers import GLUE_DIR, HANG_S, MINILM_LAYERS
+from tokenization import load_tokenizer
+
+TOLERANCE = 1e-5
+MRPC_ROWS = 400
+SST2_ROWS = 200
+# Rows per batch in the fresh process, in input order: every batch mixes lengths, unlike
+# main.py's length-sorted batches.
+MIXED_BATCH = 37
+
+# Runs each model.onnx with onnxruntime and numpy only, as a server would.
+_SERVE = """
+import importlib.util, json, sys
+import numpy as np
+import onnxruntime
+assert importlib.util.find_spec("checkpoints") is None, "the repository is importable"
+for job in json.load(open(sys.argv[1], encoding="utf-8")):
+    session = onnxruntime.InferenceSession(job["model"], providers=["CPUExecutionProvider"])
+    inputs = np.load(job["inputs"])
+    outputs = []
+    for start in range(0, len(inputs["input_ids"]), job["batch"]):
+        rows = slice(start, start + job["batch"])
+        n = int(inputs["attention_mask"][rows].sum(axis=1).max())  # the batch's longest row
+        outputs.append(session.run(None, {name: inputs[name][rows, :n]
+                                          for name in inputs.files})[0])
+    np.save(job["out"], np.concatenate(outputs))
+assert "tensorflow" not in sys.modules, "tensorflow was loaded"
+"""
+
+
+def _test_rows(task_dir, rows, data_dir):
+    """DATA_DIR whose test.tsv holds `rows` real rows: MRPC's test rows; SST-2's dev sentences
+    in GLUE's test format (index, sentence), since its test file is not on hand."""
+    data_dir.mkdir()
+    if task_dir == "MRPC":
+        lines = (GLUE_DIR / task_dir / "test.tsv").read_bytes().splitlines(keepends=True)
+        (data_dir / "test.tsv").write_bytes(b"".join(lines[:rows + 1]))
+        return data_dir
+    lines = (GLUE_DIR / task_dir / "dev.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    (data_dir / "test.tsv").write_text(
+        "index\tsentence\n" + "".join(f"{i}\t{line.split(chr(9))[0]}\n"
+                                       for i, line in enumerate(lines[:rows])), encoding="utf-8")
+    return data_dir
+
+
+# (task, retention flags): absolute, relative (shares select it), full retention, and the
+# original's mode, where padding votes and the graph pads to seq_len itself.
+CASES = [("mrpc", ["--RETENTION_CONFIG", "60,40,30,20,10,5"]),
+         ("mrpc", ["--RETENTION_CONFIG", "0.8,0.6,0.45,0.2,0.06,0.01"]),
+         ("mrpc", []),
+         ("mrpc", ["--RETENTION_CONFIG", "60,40,30,20,10,5", "--PADDING", "seq_len"]),
+         ("sst-2", ["--RETENTION_CONFIG", "30,20,12,8,4,2"]),
+         ("sst-2", ["--RETENTION_CONFIG", "0.9,0.7,0.5,0.3,0.2,0.1"]),
+         ("sst-2", [])]
+
+
+def test_onnx_in_a_fresh_process_gives_main_pys_predictions(tmp_path, fine_tuned_classifier):
+    tokenizer = load_tokenizer(fine_tuned_classifier.vocab_path, cased=False)
+    data_dirs = {"mrpc": _test_rows("MRPC", MRPC_ROWS, tmp_path / "mrpc_data"),
+                 "sst-2": _test_rows("SST-2", SST2_ROWS, tmp_path / "sst2_data")}
+    jobs = []
+    for i, (name, retention) in enumerate(CASES):
+        flags = ["--TASK", name, *retention, *fine_tuned_classifier.model_flags()]
+        out = tmp_path / f"predict_{i}"
+        assert main.main(flags + ["--DATA_DIR", str(data_dirs[name]), "--OUTPUT_DIR", str(out),
+                                  "--PREDICT_ONLY", "--BATCH_SIZE", "50"]) == 0
+        model_dir = tmp_path / f"onnx_{i}"
+        assert export.main(flags + ["--FORMAT", "onnx", str(model_dir)]) == 0
+        task = get_task(name)
+        features = encode(read_examples(task, data_dirs[name], "test"), tokenizer, task.seq_len)
+        np.savez(tmp_path / f"inputs_{i}.npz",
+                 **{key: x.astype(np.int64) for key, x in
+                    zip(onnx_graph.INPUT_NAMES, features.inputs)})
+        jobs.append({"model": str(model_dir / export.ONNX_NAME),
+                     "inputs": str(tmp_path / f"inputs_{i}.npz"), "batch": MIXED_BATCH,
+                     "out": str(tmp_path / f"out_{i}.npy"), "want": str(out / "prediction.txt"),
+                     "case": [name, *retention]})
+    (tmp_path / "jobs.json").write_text(json.dumps(jobs), encoding="utf-8")
+    (tmp_path / "serve.py").write_text(_SERVE, encoding="utf-8")
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    result = subprocess.run([sys.executable, str(tmp_path / "serve.py"), str(tmp_path / "jobs.json")],
+                            cwd=outside, env=env, capture_output=True, text=True, timeout=HANG_S)
+    assert result.returncode == 0, result.stderr[-2000:]
+    for job in jobs:
+        got, want = np.load(job["out"]), np.loadtxt(job["want"], ndmin=2)
+        assert got.shape == want.shape, job["case"]
+        assert np.max(np.abs(got - want)) < TOLERANCE, job["case"]
+    # The relative model really drops words: its outputs are not BERT's.
+    assert np.max(np.abs(np.load(jobs[1]["out"]) - np.load(jobs[2]["out"]))) > 0.01
+
+
+def test_the_record_and_vocab_beside_the_model(tmp_path, fine_tuned_classifier):
+    shares = "0.8,0.6,0.45,0.2,0.06,0.01"
+    assert export.main(["--TASK", "mrpc", "--RETENTION_CONFIG", shares, "--FORMAT", "onnx",
+                        *fine_tuned_classifier.model_flags(), str(tmp_path / "m")]) == 0
+    record = json.loads((tmp_path / "m" / export.RECORD_NAME).read_text(encoding="utf-8"))
+    assert record["task"] == "mrpc" and record["seq_len"] == 128
+    assert record["labels"] == ["0", "1"] and record["retention_mode"] == "relative"
+    assert record["retention_configuration"] == [float(v) for v in shares.split(",")]
+    assert record["inputs"] == list(onnx_graph.INPUT_NAMES)
+    assert record["output"] == "probabilities" and record["lower_case"] is True
+    assert (tmp_path / "m" / export.VOCAB_NAME).read_bytes() == \
+        fine_tuned_classifier.vocab_path.read_bytes()
+
+
+def _op_counts(model):
+    return Counter((node.domain or "ai.onnx", node.op_type) for node in model.graph.node)
+
+
+def test_every_block_is_written_in_fused_operators(tmp_path, fine_tuned_classifier):
+    """BERT gets what ONNX Runtime's optimizer makes of a Hugging Face export (one
+    EmbedLayerNormalization, and per block a fused Attention, two SkipLayerNormalization and
+    a BiasGelu); a block that extracts keeps its fusions but takes ONNX's Attention, which
+    gives the probabilities."""
+    counts = {}
+    for name, retention in (("bert", []), ("relative", ["--RETENTION_CONFIG", "1.0,0.6,0.5,0.2,0.1,0.05"])):
+        assert export.main(["--TASK", "mrpc", *retention, "--FORMAT", "onnx",
+                            *fine_tuned_classifier.model_flags(), str(tmp_path / name)]) == 0
+        counts[name] = _op_counts(onnx.load(tmp_path / name / export.ONNX_NAME))
+    ms = "com.microsoft"
+    for name, fused_attention in (("bert", MINILM_LAYERS), ("relative", 1)):
+        assert counts[name][(ms, "EmbedLayerNormalization")] == 1
+        assert counts[name][(ms, "SkipLayerNormalization")] == 2 * MINILM_LAYERS
+        assert counts[name][(ms, "BiasGelu")] == MINILM_LAYERS
+        assert counts[name][(ms, "Attention")] == fused_attention
+        assert counts[name][("ai.onnx", "Attention")] == MINILM_LAYERS - fused_attention
+        assert counts[name][("ai.onnx", "LayerNormalization")] == 0
+    assert counts["relative"][("ai.onnx", "TopK")] == 2 * (MINILM_LAYERS - 1)
+
+
+def test_int8_prints_what_it_costs_on_dev(tmp_path, capsys, fine_tuned_classifier):
+    data_dir = tmp_path / "MRPC"
+    data_dir.mkdir()
+    lines = (GLUE_DIR / "MRPC" / "dev.tsv").read_bytes().splitlines(keepends=True)
+    (data_dir / "dev.tsv").write_bytes(b"".join(lines[:61]))
+    flags = ["--TASK", "mrpc", "--RETENTION_CONFIG", "0.8,0.6,0.45,0.2,0.06,0.01", "--FORMAT",
+             "onnx", *fine_tuned_classifier.model_flags()]
+    assert export.main(flags + [str(tmp_path / "fp32")]) == 0
+    capsys.readouterr()
+    assert export.main(flags + ["--QUANTIZE", "int8", "--DATA_DIR", str(data_dir),
+                                str(tmp_path / "int8")]) == 0
+    out = capsys.readouterr().out
+    assert "int8 quantization on the 60 dev rows" in out and "accuracy" in out, out
+    record = json.loads((tmp_path / "int8" / export.RECORD_NAME).read_text(encoding="utf-8"))
+    assert record["quantization"] == "int8" and set(record["dev_metrics"]) == {"fp32", "int8"}
+    int8 = onnx.load(tmp_path / "int8" / export.ONNX_NAME)
+    assert _op_counts(int8)[("ai.onnx", "MatMulInteger")] > 0
+    tokenizer = load_tokenizer(fine_tuned_classifier.vocab_path, cased=False)
+    features = encode(read_examples(get_task("mrpc"), data_dir, "dev"), tokenizer, 128)
+    outputs = [onnx_graph.predict(onnx_graph.inference_session(str(tmp_path / name /
+                                                                   export.ONNX_NAME)),
+                                  features, get_task("mrpc").batch_size)
+               for name in ("fp32", "int8")]
+    # The test classifier amplifies small changes of the pooled vector (see conftest), so
+    # how close int8 comes is measured on trained models, in benchmarks.inference. Dynamic
+    # quantization scales each product by its whole batch's range: int8 outputs depend on
+    # the batch, so this runs the export's batches.
+    assert np.abs(outputs[0] - outputs[1]).max() > 0  # quantized
+    labels = np.array([int(line.split(b"\t")[0]) for line in lines[1:61]])
+    for name, output in zip(("fp32", "int8"), outputs):
+        assert record["dev_metrics"][name]["accuracy"] == pytest.approx(
+            np.mean(output.argmax(axis=1) == labels))
+
+
+@pytest.mark.parametrize("flags,problem", [
+    (["--QUANTIZE", "int8"], "--QUANTIZE int8 applies to --FORMAT onnx only"),
+    (["--FORMAT", "onnx", "--QUANTIZE", "int8"], "--QUANTIZE int8 needs --DATA_DIR"),
+    (["--FORMAT", "tflite"], "invalid choice"),
+])
+def test_bad_flags_are_one_line_and_exit_code_2(tmp_path, capsys, flags, problem):
+    assert export.main([str(tmp_path / "new"), "--TASK", "mrpc", "--CHECKPOINT_PATH", "x.hdf5",
+                        *flags]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ") and problem in err, err
+    assert not (tmp_path / "new").exists()
+
+
+def test_albert_to_onnx_is_refused_in_one_line(tmp_path, capsys, albert):
+    assert export.main([str(tmp_path / "new"), "--TASK", "mrpc", "--CHECKPOINT_PATH", albert.ckpt,
+                        "--BERT_CONFIG_PATH", albert.config_path, "--VOCAB_PATH", albert.spm,
+                        "--FORMAT", "onnx"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "ALBERT model to ONNX" in err, err
+    assert not (tmp_path / "new").exists()
