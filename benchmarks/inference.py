@@ -4,12 +4,18 @@ One row per model, on the task's real dev rows: BERT padded to seq_len (the pape
 BERT on real lengths (the strong one), PoWER-BERT at each `--retention` and `--relative`
 configuration, and keras-hub's `BertBackbone` of the same size (the peer a Keras user would
 otherwise pick); `benchmarks.timing` says how they are timed and what the speedups are
-against. Then two lines: our BERT against keras-hub and, with `--extract-cost`, what one
-Extract layer costs.
+against. With `--onnx`, ONNX Runtime contestants on the same batches: plain BERT exported and
+fused by Hugging Face Optimum's recipe, and our ONNX export of BERT and of every PoWER-BERT
+configuration, each in fp32 and int8 (`speedup_vs_ort_bert` compares each with the faster
+plain BERT on ONNX Runtime of its precision). Then lines: our BERT against keras-hub, with
+`--extract-cost` what one Extract layer costs; with `--onnx` a line says what Optimum's optimizer
+fused.
 
 Usage:
     python -m benchmarks.inference --model minilm --threads 2 --batch 64 --seq-len 128 \
         --retention 66,50,41,9,3,1 --retention 44,23,13,2,1,1
+    python -m benchmarks.inference --threads 2 --batch 64 --split test --onnx --no-keras-hub \
+        --relative 0.8057,0.5795,0.456,0.1981,0.0599,0.0084
 """
 
 import argparse
@@ -37,7 +43,9 @@ def parse_args(argv):
     p.add_argument("--task", default="mrpc", help="the GLUE task of --data-dir (default mrpc)")
     p.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR),
                    help="the task's folder, whose dev.tsv rows are the inputs (default: MRPC)")
-    p.add_argument("--rows", type=int, help="use the first rows of dev.tsv (default: all)")
+    p.add_argument("--split", choices=("dev", "test"), default="dev",
+                   help="whose rows are the inputs (default dev)")
+    p.add_argument("--rows", type=int, help="use the first rows of the split (default: all)")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--seq-len", type=int, default=128)
     p.add_argument("--retention", action="append", default=[],
@@ -52,6 +60,9 @@ def parse_args(argv):
     p.add_argument("--rounds", type=int, default=10, help="timed rounds (default 10)")
     p.add_argument("--warmup", type=int, default=2, help="untimed calls per model (default 2)")
     p.add_argument("--no-keras-hub", action="store_true", help="skip keras-hub's BertBackbone")
+    p.add_argument("--onnx", action="store_true",
+                   help="also time ONNX Runtime: BERT by Optimum's recipe, and our export of "
+                        "BERT and of every configuration, fp32 and int8")
     p.add_argument("--extract-cost", action="store_true",
                    help="also time retention N-1, N-2, ..., N-L to measure what an Extract "
                         "layer costs, as a share of a block")
@@ -106,14 +117,16 @@ def run(args):
                  for r in args.relative]
     extract_cost = extract_cost_retention(config, args.seq_len) if args.extract_cost else None
     tokenizer = load_model_tokenizer(vocab, False, config.vocab_size, args.model)
-    features = real_inputs(tokenizer, args.seq_len, args.data_dir, args.task, args.rows)
+    features = real_inputs(tokenizer, args.seq_len, args.data_dir, args.task, args.rows,
+                           args.split)
     print(f"model {args.model}: {config.num_hidden_layers} blocks, H {config.hidden_size}, "
           f"{config.num_attention_heads} heads; weights {checkpoint or 'random'}; "
-          f"{len(features)} {args.task} dev rows, mean length {features.lengths.mean():.1f}; "
+          f"{len(features)} {args.task} {args.split} rows, mean length "
+          f"{features.lengths.mean():.1f}; "
           f"XLA {'on' if args.xla else 'off'}; {args.rounds} rounds; ms per pass over all rows")
     rows = benchmark(config, args.seq_len, args.batch, retentions, features, checkpoint,
                      args.rounds, args.warmup, args.xla, keras_hub=not args.no_keras_hub,
-                     extract_cost=extract_cost, relatives=relatives)
+                     extract_cost=extract_cost, relatives=relatives, onnx=args.onnx)
     print(format_table(rows))
     extract_label = None if extract_cost is None else configuration_label(extract_cost)
     for line in summary(rows, config, extract_label):

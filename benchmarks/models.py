@@ -48,8 +48,9 @@ def load_model_spec(model, checkpoint=None, vocab=None):
     return load_config(model), checkpoint, vocab or default_vocab
 
 
-def real_inputs(tokenizer, seq_len, data_dir=DEFAULT_DATA_DIR, task_name="mrpc", rows=None):
-    """The task's real dev rows, tokenized and truncated to seq_len, as model inputs.
+def real_inputs(tokenizer, seq_len, data_dir=DEFAULT_DATA_DIR, task_name="mrpc", rows=None,
+                split="dev"):
+    """The task's real rows of a split, tokenized and truncated to seq_len, as model inputs.
 
     Args:
         tokenizer: from `tokenization.load_tokenizer`.
@@ -57,6 +58,7 @@ def real_inputs(tokenizer, seq_len, data_dir=DEFAULT_DATA_DIR, task_name="mrpc",
         data_dir: the task's GLUE folder holding dev.tsv.
         task_name: the task whose dev.tsv format to read.
         rows: use only the first rows (None: all).
+        split: "dev" or "test".
 
     Returns:
         `data.features.Features`.
@@ -65,7 +67,7 @@ def real_inputs(tokenizer, seq_len, data_dir=DEFAULT_DATA_DIR, task_name="mrpc",
     from data.glue import read_examples
     from data.tasks import get_task
 
-    examples = read_examples(get_task(task_name), str(data_dir), "dev")[:rows]
+    examples = read_examples(get_task(task_name), str(data_dir), split)[:rows]
     return encode(examples, tokenizer, seq_len)
 
 
@@ -159,3 +161,46 @@ def keras_hub_forward(config, xla=False):
                          "padding_mask": named.input_mask}, training=False)["pooled_output"]
 
     return _compiled(forward, xla)
+
+
+def onnx_sessions(model, config, retention, relative, threads):
+    """ONNX Runtime sessions of our exported model (`checkpoints.onnx_graph`): fp32, int8.
+
+    Args:
+        model: a Keras model of `build_models` (its weights are written).
+        config: its `BertConfig`.
+        retention: its retention configuration (every l_j = seq_len for BERT).
+        relative: `retention` holds shares.
+        threads: intra-op threads.
+    """
+    from checkpoints.onnx_graph import build_onnx_model, inference_session, quantize_int8
+
+    fp32 = build_onnx_model(model, config, retention, relative=relative)
+    return inference_session(fp32, threads), inference_session(quantize_int8(fp32), threads)
+
+
+def optimum_onnx_bert(threads):
+    """Plain BERT as a CPU user deploys it, by Hugging Face Optimum's recipe (see
+    `benchmarks.optimum_bert`), made in a process of its own: PyTorch's libraries crash a
+    process that has loaded TensorFlow's.
+
+    Returns:
+        (fp32 session, int8 session, the optimizer's fused-operator counts), or None where
+        torch or transformers is not installed.
+    """
+    import importlib.util
+    import json
+    import subprocess
+    import sys
+    import tempfile
+
+    from checkpoints.onnx_graph import inference_session
+
+    if not all(importlib.util.find_spec(name) for name in ("torch", "transformers")):
+        return None
+    with tempfile.TemporaryDirectory() as folder:
+        subprocess.run([sys.executable, "-m", "benchmarks.optimum_bert", folder], cwd=_REPO,
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return (inference_session(f"{folder}/fp32.onnx", threads),
+                inference_session(f"{folder}/int8.onnx", threads),
+                json.loads(Path(folder, "fused.json").read_text(encoding="utf-8")))

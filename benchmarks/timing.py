@@ -14,15 +14,22 @@ import time
 from collections.abc import Callable
 from typing import NamedTuple
 
+import numpy as np
+
 from benchmarks.models import build_models, compiled_forward, keras_hub_forward
 from errors import UserError
 
 BERT_PADDED_LABEL = "BERT-padded"
 BERT_LABEL = "BERT"
 KERAS_HUB_LABEL = "keras-hub-BertBackbone"
-COLUMNS = ("configuration", "padding", "rows", "batch", "seq_len", "threads", "ms_min",
-           "ms_median", "examples_per_s", "speedup_vs_padded", "ideal_vs_padded",
-           "speedup_vs_real", "ideal_vs_real", "of_ideal")
+# ONNX Runtime contestants: "ORT-fp32:<configuration>", "ORT-int8:<configuration>"; plain
+# BERT also by Hugging Face Optimum's recipe.
+ORT_PRECISIONS = ("fp32", "int8")
+OPTIMUM_LABEL = "Optimum-BERT"
+COLUMNS = ("configuration", "engine", "padding", "rows", "batch", "seq_len", "threads",
+           "ms_min", "ms_median", "examples_per_s", "speedup_vs_padded", "ideal_vs_padded",
+           "speedup_vs_real", "ideal_vs_real", "of_ideal", "speedup_vs_ort_bert",
+           "max_diff_vs_tf")
 
 
 def set_threads(threads):
@@ -98,12 +105,24 @@ def input_batches(features, batch, padding):
             for rows in inference_batches(features.lengths, batch, padding)]
 
 
+def onnx_feeds(batches):
+    """The same batches as ONNX Runtime's inputs (int64 NumPy arrays by input name)."""
+    from checkpoints.onnx_graph import feeds
+
+    return [feeds([x.numpy() for x in inputs]) for inputs in batches]
+
+
 def one_pass(function, batches):
     """A call that runs `function` over every batch, waiting for each result."""
     def run():
         for inputs in batches:
-            function(inputs).numpy()  # reading the result back waits for the device
+            np.asarray(function(inputs))  # reading the result back waits for the device
     return run
+
+
+def ort_label(precision, label):
+    """An ONNX Runtime contestant's label: "ORT-fp32:BERT", "ORT-int8:rel:0.8,...", ..."""
+    return f"ORT-{precision}:{label}"
 
 
 def configuration_label(retention, relative=False):
@@ -115,7 +134,9 @@ def configuration_label(retention, relative=False):
 
 class Contestant(NamedTuple):
     """One timed model: its label, compiled pass, padding ("seq_len" or "batch"), and its
-    configuration for the FLOP count (`flops` False: no count, as for keras-hub)."""
+    configuration for the FLOP count (`flops` False: no count, as for keras-hub); `engine`
+    "onnxruntime" runs on `onnx_feeds`, with `twin` the label of the TensorFlow model
+    whose outputs it must give (None: other weights)."""
 
     label: str
     forward: Callable
@@ -123,10 +144,13 @@ class Contestant(NamedTuple):
     retention: list | None = None
     relative: bool = False
     flops: bool = True
+    engine: str = "tensorflow"
+    twin: str | None = None
 
 
 def benchmark(config, seq_len, batch, retentions, features, checkpoint=None, rounds=10,
-              warmup=2, xla=False, keras_hub=True, extract_cost=None, relatives=()):
+              warmup=2, xla=False, keras_hub=True, extract_cost=None, relatives=(),
+              onnx=False):
     """Times one pass over `features` of BERT both ways, PoWER-BERT and keras-hub's BERT.
 
     - BERT padded to seq_len (the paper's baseline): rows in input order, every batch
@@ -137,6 +161,9 @@ def benchmark(config, seq_len, batch, retentions, features, checkpoint=None, rou
       batches.
     - keras-hub's BertBackbone (if asked), on the same length-aware batches.
     - `extract_cost` (if given), PoWER-BERT on inputs padded to seq_len.
+    - With `onnx`, on ONNX Runtime and the same length-aware batches: BERT by Optimum's
+      recipe (if torch and transformers are installed) and our export of BERT and of every
+      PoWER-BERT configuration, each in fp32 and int8.
 
     Args:
         config: a `BertConfig`.
@@ -152,10 +179,14 @@ def benchmark(config, seq_len, batch, retentions, features, checkpoint=None, rou
             `benchmarks.models.extract_cost_retention`), or None.
         relatives: relative configurations, shares f_1..f_L (labelled by
             `configuration_label`).
+        onnx: add the ONNX Runtime contestants.
 
     Returns:
         A list of row dicts with the keys of COLUMNS, in the order above. Ideal speedups
-        are exact FLOP ratios on the real lengths of these rows (none for keras-hub).
+        are exact FLOP ratios on the real lengths of these rows (none for keras-hub and
+        Optimum's BERT, whose weights differ). `speedup_vs_ort_bert`: an ONNX Runtime
+        model's against the faster plain BERT on ONNX Runtime of its precision;
+        `max_diff_vs_tf`: its largest output difference from the same model in TensorFlow.
     """
     retentions = [list(r) for r in dict.fromkeys(map(tuple, retentions))]
     relatives = [list(r) for r in dict.fromkeys(map(tuple, relatives))]
@@ -175,11 +206,63 @@ def benchmark(config, seq_len, batch, retentions, features, checkpoint=None, rou
         hub = keras_hub_forward(config, xla)
         if hub is not None:
             contestants.append(Contestant(KERAS_HUB_LABEL, hub, "batch", flops=False))
+    if onnx:
+        contestants += ort_contestants(config, seq_len, bert, models, contestants)
     batches = {padding: input_batches(features, batch, padding)
                for padding in ("seq_len", "batch")}
-    times = time_interleaved({c.label: one_pass(c.forward, batches[c.padding])
-                              for c in contestants}, rounds, warmup)
-    return speedup_rows(config, contestants, times, features, batch, seq_len)
+    batches["onnx"] = onnx_feeds(batches["batch"])
+
+    def inputs_of(c):
+        return batches["onnx" if c.engine == "onnxruntime" else c.padding]
+
+    times = time_interleaved({c.label: one_pass(c.forward, inputs_of(c)) for c in contestants},
+                             rounds, warmup)
+    rows = speedup_rows(config, contestants, times, features, batch, seq_len)
+    by_label = {c.label: c for c in contestants}
+    for c, row in zip(contestants, rows):
+        if c.twin is not None:
+            twin = by_label[c.twin]
+            row["max_diff_vs_tf"] = max(
+                float(np.max(np.abs(np.asarray(c.forward(ort)) - np.asarray(twin.forward(tf)))))
+                for ort, tf in zip(inputs_of(c), inputs_of(twin)))
+    return rows
+
+
+def ort_contestants(config, seq_len, bert, models, contestants):
+    """fp32 and int8 ONNX Runtime contestants: BERT by Optimum's recipe (if it can be
+    made), then our export of BERT and of each PoWER-BERT model on length-aware batches.
+
+    Args:
+        config, seq_len: the models' `BertConfig` and N.
+        bert, models: from `build_models`.
+        contestants: the TensorFlow contestants so far (BERT, then one per model).
+    """
+    from benchmarks.models import onnx_sessions, optimum_onnx_bert
+
+    threads = effective_threads()
+    ort = []
+    optimum = optimum_onnx_bert(threads) if not config.is_albert else None
+    if optimum is not None:
+        print(f"{OPTIMUM_LABEL}: the installed MiniLM, exported by torch.onnx; ONNX Runtime's "
+              f"optimizer fused {optimum[2]}")
+        for precision, session in zip(ORT_PRECISIONS, optimum[:2]):
+            ort.append(Contestant(ort_label(precision, OPTIMUM_LABEL), _ort_forward(session),
+                                  "batch", flops=False, engine="onnxruntime"))
+    ours = [(BERT_LABEL, bert, [seq_len] * config.num_hidden_layers, False)]
+    ours += [(c.label, model, c.retention, c.relative)
+             for c, model in zip(contestants[2:], models) if c.padding == "batch"]
+    for label, model, retention, relative in ours:
+        sessions = onnx_sessions(model, config, retention, relative, threads)
+        for precision, session in zip(ORT_PRECISIONS, sessions):
+            ort.append(Contestant(ort_label(precision, label), _ort_forward(session), "batch",
+                                  None if label == BERT_LABEL else retention, relative,
+                                  engine="onnxruntime",
+                                  twin=label if precision == "fp32" else None))
+    return ort
+
+
+def _ort_forward(session):
+    return lambda feed: session.run(None, feed)[0]
 
 
 def speedup_rows(config, contestants, times, features, batch, seq_len):
@@ -207,7 +290,8 @@ def speedup_rows(config, contestants, times, features, batch, seq_len):
     for c in contestants:
         flops = total_flops(config, lengths[c.padding], c.retention,
                             relative=c.relative) if c.flops else None
-        row = dict(configuration=c.label, padding=c.padding, rows=len(features), batch=batch,
+        row = dict(configuration=c.label, engine=c.engine, padding=c.padding,
+                   rows=len(features), batch=batch,
                    seq_len=seq_len, threads=threads, ms_min=1000 * min(times[c.label]),
                    ms_median=1000 * median[c.label],
                    examples_per_s=len(features) / median[c.label],
@@ -217,8 +301,21 @@ def speedup_rows(config, contestants, times, features, batch, seq_len):
                    ideal_vs_real=None if flops is None else flops_real / flops)
         row["of_ideal"] = (None if flops is None else
                            row["speedup_vs_real"] / row["ideal_vs_real"])
+        row["speedup_vs_ort_bert"] = _vs_ort_bert(c.label, median)
+        row["max_diff_vs_tf"] = None
         rows.append(row)
     return rows
+
+
+def _vs_ort_bert(label, median):
+    """An ONNX Runtime contestant's speedup over the faster plain BERT of its precision on
+    ONNX Runtime (ours or Optimum's), or None."""
+    precision = next((p for p in ORT_PRECISIONS if label.startswith(ort_label(p, ""))), None)
+    if precision is None:
+        return None
+    baselines = [median[name] for name in (ort_label(precision, BERT_LABEL),
+                                           ort_label(precision, OPTIMUM_LABEL)) if name in median]
+    return min(baselines) / median[label]
 
 
 def format_table(rows):
@@ -226,6 +323,8 @@ def format_table(rows):
     def cell(value):
         if value is None:
             return "-"
+        if isinstance(value, float) and 0 < abs(value) < 0.01:
+            return f"{value:.1e}"
         return f"{value:.2f}" if isinstance(value, float) else str(value)
 
     table = [COLUMNS] + [tuple(cell(row[c]) for c in COLUMNS) for row in rows]

@@ -162,27 +162,36 @@ def quantize_int8(model):
     Returns:
         The quantized `onnx.ModelProto`.
     """
-    import logging
     import tempfile
     from pathlib import Path
 
     import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    keep = [node.name for node in model.graph.node if node.op_type == "Attention"
-            and node.domain in ("", "ai.onnx")]
     with tempfile.TemporaryDirectory() as folder:
         source, target = Path(folder, "fp32.onnx"), Path(folder, "int8.onnx")
         onnx.save(model, source)
-        # The fused operators defeat ONNX's shape inference, which the quantizer warns about
-        # for every block; every tensor it quantizes is float.
-        logging.disable(logging.WARNING)
-        try:
-            quantize_dynamic(source, target, weight_type=QuantType.QInt8, nodes_to_exclude=keep,
-                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-        finally:
-            logging.disable(logging.NOTSET)
+        quantize_dynamic_file(source, target)
         return onnx.load(target)
+
+
+def quantize_dynamic_file(source, target):
+    """ONNX Runtime's int8 dynamic quantization of the .onnx file `source` into `target`,
+    as Optimum applies it; ONNX's own Attention (which gives probabilities) stays float."""
+    import logging
+
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    keep = [node.name for node in onnx.load(source, load_external_data=False).graph.node
+            if node.op_type == "Attention" and node.domain in ("", "ai.onnx")]
+    # Fused operators defeat ONNX's shape inference, which the quantizer warns about for
+    # every block; every tensor it quantizes is float.
+    logging.disable(logging.WARNING)
+    try:
+        quantize_dynamic(source, target, weight_type=QuantType.QInt8, nodes_to_exclude=keep,
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    finally:
+        logging.disable(logging.NOTSET)
 
 
 def _inputs(g, pad_to, vocab_size):
@@ -256,12 +265,7 @@ def _plain_activation(g, activation, x):
 def _attention_with_probs(g, x, qkv_weight, qkv_bias, mask, heads, width):
     """Self-attention that also gives its probabilities (batch, heads, n, n)."""
     qkv = g.op("Add", [g.op("MatMul", [x, qkv_weight]), qkv_bias])  # (batch, n, 3H)
-    # (batch, n, 3, heads, d) -> (3, batch, heads, n, d)
-    qkv = g.op("Transpose", [g.op("Reshape", [qkv, g.const([0, 0, 3, heads, width // heads],
-                                                           dtype=np.int64)])],
-               perm=[2, 0, 3, 1, 4])
-    q, k, v = (g.op("Squeeze", [part, g.const([0], dtype=np.int64)])
-               for part in g.op("Split", [qkv], outputs=3, axis=0, num_outputs=3))
+    q, k, v = g.op("Split", [qkv], outputs=3, axis=2, num_outputs=3)  # (batch, n, H) each
     # Google's adder on padding keys, as a (batch, 1, n, n) mask: the operator takes no
     # broadcast over queries.
     adder = g.op("Mul", [g.op("Sub", [g.const(1.0), mask]), g.const(_MASK_ADDER)])  # (batch, n)
@@ -270,11 +274,9 @@ def _attention_with_probs(g, x, qkv_weight, qkv_bias, mask, heads, width):
     adder = g.op("Expand", [adder, g.op("Concat", [g.const([1, 1], dtype=np.int64), n,
                                                     g.const([1], dtype=np.int64)], axis=0)])
     context, _, _, probs = g.op("Attention", [q, k, v, adder], outputs=4,
-                                node_name=_ATTENTION_WITH_PROBS,
-                                scale=1.0 / math.sqrt(width // heads),
-                                qk_matmul_output_mode=3)  # (batch, heads, n, d), probabilities
-    context = g.op("Reshape", [g.op("Transpose", [context], perm=[0, 2, 1, 3]),
-                               g.const([0, 0, width], dtype=np.int64)])  # (batch, n, H)
+                                node_name=_ATTENTION_WITH_PROBS, q_num_heads=heads,
+                                kv_num_heads=heads, scale=1.0 / math.sqrt(width // heads),
+                                qk_matmul_output_mode=3)  # (batch, n, H), probabilities
     return context, probs
 
 

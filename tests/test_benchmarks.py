@@ -2,6 +2,7 @@
 
 import csv
 import dataclasses
+import importlib.util
 import json
 import re
 from pathlib import Path
@@ -114,6 +115,34 @@ def test_benchmark_rows_speedups_against_both_baselines_with_flop_ideals(feature
         assert (row["rows"], row["batch"], row["seq_len"]) == (len(lengths), BATCH, SEQ_LEN)
 
 
+def test_onnx_runtime_contestants_run_the_same_batches_and_give_tensorflows_outputs(features):
+    config = BertConfig(**TINY)
+    shares = [0.5, 0.3, 0.2, 0.1]
+    rows = timing.benchmark(config, SEQ_LEN, BATCH, RETENTIONS[:1], features, rounds=1,
+                            warmup=1, keras_hub=False, relatives=[shares], onnx=True)
+    by_label = {row["configuration"]: row for row in rows}
+    ours = ["BERT", "12,6,3,1", "rel:0.5,0.3,0.2,0.1"]
+    for label in ours:
+        for precision in timing.ORT_PRECISIONS:
+            row = by_label[timing.ort_label(precision, label)]
+            assert row["engine"] == "onnxruntime" and row["padding"] == "batch"
+            assert row["ideal_vs_real"] == pytest.approx(by_label[label]["ideal_vs_real"])
+        fp32 = by_label[timing.ort_label("fp32", label)]
+        assert fp32["max_diff_vs_tf"] < 1e-5, label
+        assert by_label[timing.ort_label("int8", label)]["max_diff_vs_tf"] is None
+    optimum = [timing.ort_label(p, timing.OPTIMUM_LABEL) for p in timing.ORT_PRECISIONS]
+    if importlib.util.find_spec("torch") and importlib.util.find_spec("transformers"):
+        assert all(label in by_label for label in optimum)
+    for precision in timing.ORT_PRECISIONS:
+        baseline = min(by_label[timing.ort_label(precision, name)]["ms_median"]
+                       for name in ("BERT", timing.OPTIMUM_LABEL)
+                       if timing.ort_label(precision, name) in by_label)
+        for label in ours:
+            row = by_label[timing.ort_label(precision, label)]
+            assert row["speedup_vs_ort_bert"] == pytest.approx(baseline / row["ms_median"])
+    assert by_label["BERT"]["speedup_vs_ort_bert"] is None
+
+
 def test_cli_prints_every_column_for_every_configuration(tmp_path, capsys):
     pytest.importorskip("keras_hub")
     config_path = tmp_path / "bert_config.json"
@@ -134,9 +163,11 @@ def test_cli_prints_every_column_for_every_configuration(tmp_path, capsys):
     extract = ",".join(str(SEQ_LEN - j) for j in range(1, 5))
     assert set(table) == {"BERT-padded", "BERT", "12,6,3,1", "20,16,8,8", extract,
                           "keras-hub-BertBackbone"}
+    ideal = timing.COLUMNS.index("ideal_vs_real") - 1  # the label is not a cell
     for label, cells in table.items():
         assert len(cells) == len(timing.COLUMNS) - 1
-        assert ("-" in cells) == (label == "keras-hub-BertBackbone")  # no FLOP ideal there
+        assert (cells[ideal] == "-") == (label == "keras-hub-BertBackbone")  # no FLOP ideal
+        assert cells[-2:] == ["-", "-"]  # ONNX Runtime's columns
     assert any(line.startswith("our BERT vs keras-hub BertBackbone") for line in out)
     assert any(line.startswith("one Extract layer costs") for line in out)
 
