@@ -7,9 +7,11 @@ MRPC and SST-2 rows in batches of mixed lengths, for absolute, relative and full
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -18,7 +20,7 @@ import pytest
 import main
 from checkpoints import export, onnx_graph
 from data.features import encode
-from data.glue import read_examples
+from data.glue import Example, read_examples
 from data.tasks import get_task
 from tests.helpers import GLUE_DIR, HANG_S, MINILM_LAYERS
 from tokenization import load_tokenizer
@@ -206,3 +208,28 @@ def test_albert_to_onnx_is_refused_in_one_line(tmp_path, capsys, albert):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "ALBERT model to ONNX" in err, err
     assert not (tmp_path / "new").exists()
+
+
+def test_the_readme_example_runs_with_onnxruntime_and_tokenizers(tmp_path, fine_tuned_classifier):
+    """The README's Python example, as written there, on an exported model: its tokenizer
+    (Hugging Face's WordPiece, from the saved vocab) gives our ids, so it prints our model's
+    probabilities."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Deploying on ONNX Runtime"):]
+    start = section.index("```python\n") + len("```python\n")
+    example = section[start:section.index("\n```", start)]
+    assert export.main(["--TASK", "mrpc", "--RETENTION_CONFIG", "0.8,0.6,0.45,0.2,0.06,0.01",
+                        "--FORMAT", "onnx", *fine_tuned_classifier.model_flags(),
+                        str(tmp_path / "onnx_model")]) == 0
+    (tmp_path / "example.py").write_text(example, encoding="utf-8")
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    result = subprocess.run([sys.executable, "example.py"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=HANG_S)
+    assert result.returncode == 0, result.stderr[-2000:]
+    printed = np.array(json.loads(result.stdout.strip()))
+    pair = re.search(r'\("(.*?)", "(.*?)"\)', example).groups()
+    tokenizer = load_tokenizer(fine_tuned_classifier.vocab_path, cased=False)
+    features = encode([Example("0", *pair, None)], tokenizer, 128)
+    session = onnx_graph.inference_session(str(tmp_path / "onnx_model" / export.ONNX_NAME))
+    want = onnx_graph.predict(session, features, 1)
+    assert printed.shape == want.shape and np.max(np.abs(printed - want)) < TOLERANCE
