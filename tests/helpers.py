@@ -169,3 +169,44 @@ def glue_lines(task, split, rows):
     """The header and the first `rows` rows of a GLUE file, as raw lines (BOM kept)."""
     with open(GLUE_DIR / task / f"{split}.tsv", encoding="utf-8", newline="") as f:
         return [next(f) for _ in range(rows + 1)]
+
+
+def real_test_rows(task_dir, rows, data_dir):
+    """DATA_DIR whose test.tsv holds `rows` real rows: MRPC's test rows; SST-2's dev sentences
+    in GLUE's test format (index, sentence), since its test file is not on hand."""
+    data_dir.mkdir()
+    if task_dir == "MRPC":
+        lines = (GLUE_DIR / task_dir / "test.tsv").read_bytes().splitlines(keepends=True)
+        (data_dir / "test.tsv").write_bytes(b"".join(lines[:rows + 1]))
+        return data_dir
+    lines = (GLUE_DIR / task_dir / "dev.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    (data_dir / "test.tsv").write_text(
+        "index\tsentence\n" + "".join(f"{i}\t{line.split(chr(9))[0]}\n"
+                                       for i, line in enumerate(lines[:rows])), encoding="utf-8")
+    return data_dir
+
+
+def run_outside_repository(folder, script, jobs, cwd=None):
+    """Runs `script` with jobs.json (its one argument) in a fresh Python process that cannot
+    import this repository, as a server would; returns its stdout.
+
+    Args:
+        folder: a folder for the script and jobs.json.
+        script: the Python source to run.
+        jobs: what the script reads from jobs.json.
+        cwd: the folder it runs in (default: a new one in `folder`).
+    """
+    import os
+    import subprocess
+    import sys
+
+    (folder / "jobs.json").write_text(json.dumps(jobs), encoding="utf-8")
+    (folder / "serve.py").write_text(script, encoding="utf-8")
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    if cwd is None:
+        cwd = folder / "elsewhere"
+        cwd.mkdir()
+    result = subprocess.run([sys.executable, str(folder / "serve.py"), str(folder / "jobs.json")],
+                            cwd=cwd, env=env, capture_output=True, text=True, timeout=HANG_S)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout

@@ -6,9 +6,6 @@ that cannot import this repository, the probabilities `main.py --PREDICT_ONLY` w
 """
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -19,7 +16,7 @@ from checkpoints import export
 from data.features import encode
 from data.glue import Example, is_pair_task, read_examples
 from data.tasks import get_task
-from tests.helpers import GLUE_DIR, HANG_S
+from tests.helpers import GLUE_DIR, real_test_rows, run_outside_repository
 from tokenization import load_tokenizer
 from training import steps
 
@@ -124,21 +121,6 @@ def test_truncated_lengths_match_truncate_seq_pair():
             assert (ga, gb) == (len(tokens_a), len(tokens_b)), (a, b, max_length)
 
 
-def _test_rows(task_dir, rows, data_dir):
-    """DATA_DIR whose test.tsv holds `rows` real rows: MRPC's test rows; SST-2's dev sentences
-    in GLUE's test format (index, sentence), since its test file is not on hand."""
-    data_dir.mkdir()
-    if task_dir == "MRPC":
-        lines = (GLUE_DIR / task_dir / "test.tsv").read_bytes().splitlines(keepends=True)
-        (data_dir / "test.tsv").write_bytes(b"".join(lines[:rows + 1]))
-        return data_dir
-    lines = (GLUE_DIR / task_dir / "dev.tsv").read_text(encoding="utf-8").splitlines()[1:]
-    (data_dir / "test.tsv").write_text(
-        "index\tsentence\n" + "".join(f"{i}\t{line.split(chr(9))[0]}\n"
-                                       for i, line in enumerate(lines[:rows])), encoding="utf-8")
-    return data_dir
-
-
 def test_saved_model_in_a_fresh_process_gives_main_pys_predictions(
         tmp_path, readme_training, fine_tuned_classifier):
     """MRPC from retrained.hdf5 (its recorded configuration), SST-2 from a Google checkpoint
@@ -153,7 +135,7 @@ def test_saved_model_in_a_fresh_process_gives_main_pys_predictions(
     jobs = []
     for name, flags, task_dir, rows in (("mrpc", mrpc_flags, "MRPC", MRPC_ROWS),
                                         ("sst-2", sst2_flags, "SST-2", SST2_ROWS)):
-        data_dir = _test_rows(task_dir, rows, tmp_path / f"{name}_data")
+        data_dir = real_test_rows(task_dir, rows, tmp_path / f"{name}_data")
         out = tmp_path / f"{name}_predict"
         assert main.main(flags + ["--DATA_DIR", str(data_dir), "--OUTPUT_DIR", str(out),
                                   "--PREDICT_ONLY", "--BATCH_SIZE", "50"]) == 0
@@ -166,14 +148,7 @@ def test_saved_model_in_a_fresh_process_gives_main_pys_predictions(
                      "output": "probabilities", "want": str(out / "prediction.txt"),
                      "text_a": [example.text_a for example in examples],
                      "text_b": [example.text_b or "" for example in examples]})
-    (tmp_path / "jobs.json").write_text(json.dumps(jobs), encoding="utf-8")
-    (tmp_path / "serve.py").write_text(_SERVE, encoding="utf-8")
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    outside = tmp_path / "elsewhere"
-    outside.mkdir()
-    result = subprocess.run([sys.executable, str(tmp_path / "serve.py"), str(tmp_path / "jobs.json")],
-                            cwd=outside, env=env, capture_output=True, text=True, timeout=HANG_S)
-    assert result.returncode == 0, result.stderr[-2000:]
+    run_outside_repository(tmp_path, _SERVE, jobs)
     for job in jobs:
         got, want = np.load(job["out"]), np.loadtxt(job["want"], ndmin=2)
         assert got.shape == want.shape == (len(job["text_a"]), 2)

@@ -6,10 +6,7 @@ MRPC and SST-2 rows in batches of mixed lengths, for absolute, relative and full
 """
 
 import json
-import os
 import re
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -22,7 +19,7 @@ from checkpoints import export, onnx_graph
 from data.features import encode
 from data.glue import Example, read_examples
 from data.tasks import get_task
-from tests.helpers import GLUE_DIR, HANG_S, MINILM_LAYERS
+from tests.helpers import GLUE_DIR, MINILM_LAYERS, real_test_rows, run_outside_repository
 from tokenization import load_tokenizer
 
 TOLERANCE = 1e-5
@@ -52,21 +49,6 @@ assert "tensorflow" not in sys.modules, "tensorflow was loaded"
 """
 
 
-def _test_rows(task_dir, rows, data_dir):
-    """DATA_DIR whose test.tsv holds `rows` real rows: MRPC's test rows; SST-2's dev sentences
-    in GLUE's test format (index, sentence), since its test file is not on hand."""
-    data_dir.mkdir()
-    if task_dir == "MRPC":
-        lines = (GLUE_DIR / task_dir / "test.tsv").read_bytes().splitlines(keepends=True)
-        (data_dir / "test.tsv").write_bytes(b"".join(lines[:rows + 1]))
-        return data_dir
-    lines = (GLUE_DIR / task_dir / "dev.tsv").read_text(encoding="utf-8").splitlines()[1:]
-    (data_dir / "test.tsv").write_text(
-        "index\tsentence\n" + "".join(f"{i}\t{line.split(chr(9))[0]}\n"
-                                       for i, line in enumerate(lines[:rows])), encoding="utf-8")
-    return data_dir
-
-
 # (task, retention flags): absolute, relative (shares select it), full retention, and the
 # original's mode, where padding votes and the graph pads to seq_len itself.
 CASES = [("mrpc", ["--RETENTION_CONFIG", "60,40,30,20,10,5"]),
@@ -80,8 +62,8 @@ CASES = [("mrpc", ["--RETENTION_CONFIG", "60,40,30,20,10,5"]),
 
 def test_onnx_in_a_fresh_process_gives_main_pys_predictions(tmp_path, fine_tuned_classifier):
     tokenizer = load_tokenizer(fine_tuned_classifier.vocab_path, cased=False)
-    data_dirs = {"mrpc": _test_rows("MRPC", MRPC_ROWS, tmp_path / "mrpc_data"),
-                 "sst-2": _test_rows("SST-2", SST2_ROWS, tmp_path / "sst2_data")}
+    data_dirs = {"mrpc": real_test_rows("MRPC", MRPC_ROWS, tmp_path / "mrpc_data"),
+                 "sst-2": real_test_rows("SST-2", SST2_ROWS, tmp_path / "sst2_data")}
     jobs = []
     for i, (name, retention) in enumerate(CASES):
         flags = ["--TASK", name, *retention, *fine_tuned_classifier.model_flags()]
@@ -99,14 +81,7 @@ def test_onnx_in_a_fresh_process_gives_main_pys_predictions(tmp_path, fine_tuned
                      "inputs": str(tmp_path / f"inputs_{i}.npz"), "batch": MIXED_BATCH,
                      "out": str(tmp_path / f"out_{i}.npy"), "want": str(out / "prediction.txt"),
                      "case": [name, *retention]})
-    (tmp_path / "jobs.json").write_text(json.dumps(jobs), encoding="utf-8")
-    (tmp_path / "serve.py").write_text(_SERVE, encoding="utf-8")
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    outside = tmp_path / "elsewhere"
-    outside.mkdir()
-    result = subprocess.run([sys.executable, str(tmp_path / "serve.py"), str(tmp_path / "jobs.json")],
-                            cwd=outside, env=env, capture_output=True, text=True, timeout=HANG_S)
-    assert result.returncode == 0, result.stderr[-2000:]
+    run_outside_repository(tmp_path, _SERVE, jobs)
     for job in jobs:
         got, want = np.load(job["out"]), np.loadtxt(job["want"], ndmin=2)
         assert got.shape == want.shape, job["case"]
@@ -221,12 +196,8 @@ def test_the_readme_example_runs_with_onnxruntime_and_tokenizers(tmp_path, fine_
     assert export.main(["--TASK", "mrpc", "--RETENTION_CONFIG", "0.8,0.6,0.45,0.2,0.06,0.01",
                         "--FORMAT", "onnx", *fine_tuned_classifier.model_flags(),
                         str(tmp_path / "onnx_model")]) == 0
-    (tmp_path / "example.py").write_text(example, encoding="utf-8")
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    result = subprocess.run([sys.executable, "example.py"], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=HANG_S)
-    assert result.returncode == 0, result.stderr[-2000:]
-    printed = np.array(json.loads(result.stdout.strip()))
+    # Run beside onnx_model/, which the example names.
+    printed = np.array(json.loads(run_outside_repository(tmp_path, example, [], cwd=tmp_path)))
     pair = re.search(r'\("(.*?)", "(.*?)"\)', example).groups()
     tokenizer = load_tokenizer(fine_tuned_classifier.vocab_path, cased=False)
     features = encode([Example("0", *pair, None)], tokenizer, 128)
