@@ -52,8 +52,6 @@ _EPSILON = 1e-12
 _MASK_ADDER = -10000.0
 _CLS_SCORE = 1e9
 _PAD_SCORE = -1.0
-# ONNX's Attention and ONNX Runtime's share a name, which its quantizer takes for the latter.
-_ATTENTION_WITH_PROBS = "attention_with_probabilities"
 # The relative Extract layer's k_b = ceil(f_j * n_b - 1e-6).
 _SHARE_SLACK = 1e-6
 
@@ -80,14 +78,13 @@ class _Graph:
         self.initializers.append(numpy_helper.from_array(np.asarray(value, dtype), name))
         return name
 
-    def op(self, op_type, inputs, outputs=1, domain="", node_name=None, **attributes):
+    def op(self, op_type, inputs, outputs=1, domain="", **attributes):
         """Adds a node; returns its output name (or names, if `outputs` > 1)."""
         from onnx import helper
 
         names = [self.name(op_type) for _ in range(outputs)]
         self.nodes.append(helper.make_node(op_type, list(inputs), names, domain=domain,
-                                           name=self.name(node_name or f"node_{op_type}"),
-                                           **attributes))
+                                           name=self.name(f"node_{op_type}"), **attributes))
         return names[0] if outputs == 1 else names
 
 
@@ -118,7 +115,7 @@ def build_onnx_model(model, config, retention, relative=False, padding_votes=Fal
     g = _Graph()
     token_table, = _weights(model, "Embedding-Token")
     seq_len = _weights(model, "Embedding-Position")[0].shape[0]
-    ids, segments, mask = _inputs(g, seq_len if padding_votes else None, token_table.shape[0])
+    ids, segments, mask = _inputs(g, seq_len if padding_votes else None)
     x = g.op("EmbedLayerNormalization",
              [ids, segments, g.const(token_table, "word_embedding"),
               g.const(_weights(model, "Embedding-Position")[0], "position_embedding"),
@@ -176,7 +173,8 @@ def quantize_int8(model):
 
 def quantize_dynamic_file(source, target):
     """ONNX Runtime's int8 dynamic quantization of the .onnx file `source` into `target`,
-    as Optimum applies it; ONNX's own Attention (which gives probabilities) stays float."""
+    as Optimum applies it; ONNX's own Attention (which gives probabilities) stays float: the
+    quantizer would take it for ONNX Runtime's, which shares its name."""
     import logging
 
     import onnx
@@ -194,7 +192,7 @@ def quantize_dynamic_file(source, target):
         logging.disable(logging.NOTSET)
 
 
-def _inputs(g, pad_to, vocab_size):
+def _inputs(g, pad_to):
     """The three inputs as int32, padded to `pad_to` positions if it is given."""
     from onnx import TensorProto
 
@@ -273,8 +271,7 @@ def _attention_with_probs(g, x, qkv_weight, qkv_bias, mask, heads, width):
     n = g.op("Shape", [mask], start=1, end=2)
     adder = g.op("Expand", [adder, g.op("Concat", [g.const([1, 1], dtype=np.int64), n,
                                                     g.const([1], dtype=np.int64)], axis=0)])
-    context, _, _, probs = g.op("Attention", [q, k, v, adder], outputs=4,
-                                node_name=_ATTENTION_WITH_PROBS, q_num_heads=heads,
+    context, _, _, probs = g.op("Attention", [q, k, v, adder], outputs=4, q_num_heads=heads,
                                 kv_num_heads=heads, scale=1.0 / math.sqrt(width // heads),
                                 qk_matmul_output_mode=3)  # (batch, n, H), probabilities
     return context, probs

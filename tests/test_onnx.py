@@ -19,6 +19,8 @@ from checkpoints import export, onnx_graph
 from data.features import encode
 from data.glue import Example, read_examples
 from data.tasks import get_task
+from modeling.bert import build_model
+from modeling.config import BertConfig
 from tests.helpers import GLUE_DIR, MINILM_LAYERS, real_test_rows, run_outside_repository
 from tokenization import load_tokenizer
 
@@ -88,6 +90,35 @@ def test_onnx_in_a_fresh_process_gives_main_pys_predictions(tmp_path, fine_tuned
         assert np.max(np.abs(got - want)) < TOLERANCE, job["case"]
     # The relative model really drops words: its outputs are not BERT's.
     assert np.max(np.abs(np.load(jobs[1]["out"]) - np.load(jobs[2]["out"]))) > 0.01
+
+
+@pytest.mark.parametrize("activation,num_labels", [("gelu", 1), ("gelu_new", 3), ("relu", 2)])
+def test_the_graph_gives_the_keras_models_outputs(activation, num_labels):
+    """A regressor and other activations (FastGelu, Relu), on random weights and inputs of
+    mixed lengths, in every mode the graph has."""
+    config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=3,
+                        num_attention_heads=4, intermediate_size=64, max_position_embeddings=16,
+                        type_vocab_size=2, hidden_act=activation)
+    rng = np.random.default_rng(0)
+    lengths = np.array([12, 3, 7, 9, 2, 11])
+    # Padded to seq_len for Keras, as the original's mode needs; the graph gets the batch
+    # padded to its longest row, and pads it to seq_len itself in that mode.
+    mask = (np.arange(16)[None] < lengths[:, None]).astype(np.int32)
+    inputs = [rng.integers(1, 100, mask.shape) * mask, rng.integers(0, 2, mask.shape) * mask,
+              mask]
+    for retention, relative, padding_votes in (([16] * 3, False, False), ([10, 6, 3], False, False),
+                                               ([10, 6, 3], False, True),
+                                               ([0.7, 0.4, 0.2], True, False)):
+        model = build_model(config, 16, num_labels, retention_configuration=retention,
+                            relative=relative, padding_votes=padding_votes)
+        for weight in model.weights:
+            weight.assign(rng.normal(0, 0.5, weight.shape).astype(np.float32))
+        want = model.predict([x.astype(np.int32) for x in inputs], verbose=0)
+        session = onnx_graph.inference_session(
+            onnx_graph.build_onnx_model(model, config, retention, relative, padding_votes))
+        got = session.run(None, onnx_graph.feeds([x[:, :lengths.max()] for x in inputs]))[0]
+        assert got.shape == (6, num_labels)
+        assert np.max(np.abs(got - want)) < TOLERANCE, (retention, relative, padding_votes)
 
 
 def test_the_record_and_vocab_beside_the_model(tmp_path, fine_tuned_classifier):
