@@ -2,7 +2,10 @@
 
 Step 1 of PoWER-BERT runs once into OUTPUT_DIR; every LAMBDA gets OUTPUT_DIR/lambda_<value>/
 with a copy of finetune.hdf5, runs steps 2 and 3 there, and so finds its own retention
-configuration. The speedup of every configuration is then measured in one interleaved
+configuration. With `--seeds`, every LAMBDA runs at each seed (OUTPUT_DIR/<mode>_lambda_<value>_
+seed_<seed>/), from the one fine-tuned BERT, and tradeoff_seeds.csv gives the median and the
+range over seeds of each dev metric and of the speedups; the picture shows the medians, the
+ranges as error bars. The speedup of every configuration is then measured in one interleaved
 inference benchmark (benchmarks.timing) on the task's dev rows, against BERT padded to
 seq_len and BERT on real lengths, and written with the dev metric to tradeoff.csv and
 tradeoff.png (the paper's trade-off figure, with both BERT baselines as reference points).
@@ -26,10 +29,13 @@ from errors import exit_code  # noqa: E402
 
 MODELS = {"absolute": "PoWER-BERT", "relative": "PoWER-BERT, relative retention"}
 CSV_NAME = "tradeoff.csv"
+SEEDS_CSV_NAME = "tradeoff_seeds.csv"
 PNG_NAME = "tradeoff.png"
-CSV_COLUMNS = ("model", "lambda", "retention_configuration", "ideal_vs_padded",
+CSV_COLUMNS = ("model", "lambda", "seed", "retention_configuration", "ideal_vs_padded",
                "speedup_vs_padded", "ideal_vs_real", "speedup_vs_real", "ms_median", "metric",
                "dev_metric")
+# What tradeoff_seeds.csv summarizes over the seeds of one LAMBDA: each as median, min, max.
+SPREAD_KEYS = ("ideal_vs_real", "speedup_vs_real")
 
 
 def parse_args(argv):
@@ -57,7 +63,17 @@ def parse_args(argv):
     p.add_argument("--seed", type=int, default=0,
                    help="seed of dropout and of new layers' initial weights, as main.py's "
                         "--SEED (default 0)")
+    p.add_argument("--seeds",
+                   help="comma-separated seeds: every LAMBDA runs at each (the fine-tuning "
+                        "at the first); default: --seed alone")
     args = p.parse_args(argv)
+    try:
+        args.seeds = ([int(v) for v in args.seeds.split(",")] if args.seeds is not None
+                      else [args.seed])
+    except ValueError:
+        p.error(f"--seeds {args.seeds!r} is not a comma-separated list of integers")
+    if len(set(args.seeds)) != len(args.seeds):
+        p.error(f"--seeds {','.join(map(str, args.seeds))} names a seed twice")
     for flag in ("lambdas", "relative_lambdas"):
         text = getattr(args, flag)
         try:
@@ -86,12 +102,12 @@ def sweep(config, checkpoint, task, data, hp, runs, output_dir, log, finetuned_p
         config, checkpoint: the pre-trained model (Google checkpoint prefix).
         finetuned_path: finetune.hdf5 of an earlier run of the same task, instead of step 1.
         task, data, hp: as for `training.steps`; `hp.lambda_` is replaced per LAMBDA.
-        runs: (retention mode, LAMBDA) pairs.
-        output_dir: the fine-tuning's folder; each LAMBDA gets a sub-folder.
+        runs: (retention mode, LAMBDA, seed) triples; the seed replaces `hp.seed`.
+        output_dir: the fine-tuning's folder; each run gets a sub-folder.
         log: function(line).
 
     Returns:
-        (fine-tuned dev metrics, [(mode, LAMBDA, retention configuration, dev metrics)]).
+        (fine-tuned dev metrics, [(mode, LAMBDA, seed, retention configuration, dev metrics)]).
     """
     import dataclasses
 
@@ -110,16 +126,18 @@ def sweep(config, checkpoint, task, data, hp, runs, output_dir, log, finetuned_p
         finetuned = fine_tune(config, task, data, hp, output_dir,
                               lambda model: load_weights(model, checkpoint, "CKPT", config,
                                                          task.seq_len, optional=("NSP",)), log)
+    several_seeds = len({seed for _, _, seed in runs}) > 1
     results = []
-    for mode, value in runs:
-        run_dir = os.path.join(output_dir, f"{mode}_lambda_{value:g}")
+    for mode, value, seed in runs:
+        run_dir = os.path.join(output_dir, f"{mode}_lambda_{value:g}" +
+                               (f"_seed_{seed}" if several_seeds else ""))
         os.makedirs(run_dir, exist_ok=True)
         shutil.copyfile(os.path.join(output_dir, FINETUNE), os.path.join(run_dir, FINETUNE))
-        log(f"{mode} retention, LAMBDA {value:g} in {run_dir}")
-        run_hp = dataclasses.replace(hp, lambda_=value, retention_mode=mode)
+        log(f"{mode} retention, LAMBDA {value:g}, seed {seed} in {run_dir}")
+        run_hp = dataclasses.replace(hp, lambda_=value, retention_mode=mode, seed=seed)
         retention = configuration_search(config, task, data, run_hp, run_dir, log)
         metrics = retrain(config, task, data, run_hp, retention, run_dir, log)
-        results.append((mode, value, retention, metrics))
+        results.append((mode, value, seed, retention, metrics))
     return finetuned, results
 
 
@@ -129,16 +147,16 @@ def measure(config, checkpoint, task, results, features, batch, rounds):
     from benchmarks.timing import benchmark
 
     return benchmark(config, task.seq_len, batch,
-                     [r for mode, _, r, _ in results if mode == "absolute"], features,
+                     [r for mode, _, _, r, _ in results if mode == "absolute"], features,
                      checkpoint, rounds, keras_hub=False,
-                     relatives=[r for mode, _, r, _ in results if mode == "relative"])
+                     relatives=[r for mode, _, _, r, _ in results if mode == "relative"])
 
 
 def write_outputs(output_dir, task, finetuned, results, rows):
-    """tradeoff.csv and tradeoff.png; returns their paths."""
+    """tradeoff.csv (one line per run), tradeoff_seeds.csv (median and range over the seeds
+    of each LAMBDA, where a LAMBDA ran at several) and tradeoff.png; returns their paths."""
     from atomic_files import write_atomically
     from benchmarks.timing import BERT_LABEL, BERT_PADDED_LABEL, configuration_label
-    from training.plots import plot_tradeoff
     from training.metrics import primary_metric
 
     by_label = {row["configuration"]: row for row in rows}
@@ -146,29 +164,77 @@ def write_outputs(output_dir, task, finetuned, results, rows):
               "ms_median")
     # One fine-tuned model: BERT on real lengths gives what BERT padded to seq_len gives.
     lines = [dict(model=model, retention_configuration="", metric=task.metric,
-                  dev_metric=primary_metric(task, finetuned), **{"lambda": ""},
+                  dev_metric=primary_metric(task, finetuned), seed="", **{"lambda": ""},
                   **{key: by_label[label][key] for key in speeds})
              for model, label in (("BERT padded to seq_len", BERT_PADDED_LABEL),
                                   ("BERT on real lengths", BERT_LABEL))]
-    for mode, value, retention, metrics in results:
+    for mode, value, seed, retention, metrics in results:
         label = configuration_label(retention, relative=mode == "relative")
         row = by_label[label]  # LAMBDAs may find the same one
         lines.append(dict(model=MODELS[mode], retention_configuration=label,
                           metric=task.metric, dev_metric=primary_metric(task, metrics),
-                          **{"lambda": value}, **{key: row[key] for key in speeds}))
-    csv_path, png_path = (os.path.join(output_dir, CSV_NAME), os.path.join(output_dir, PNG_NAME))
+                          seed=seed, **{"lambda": value}, **{key: row[key] for key in speeds}))
+    paths = [os.path.join(output_dir, CSV_NAME)]
+    write_atomically(paths[0], _csv(CSV_COLUMNS, lines))
+    spreads = seed_spreads(results, lines[2:])
+    if any(spread["seeds"] > 1 for spread in spreads):
+        paths.append(os.path.join(output_dir, SEEDS_CSV_NAME))
+        write_atomically(paths[-1], _csv(list(spreads[0]), spreads))
+    paths.append(os.path.join(output_dir, PNG_NAME))
+    _plot(paths[-1], task, lines[:2], spreads)
+    return paths
+
+
+def seed_spreads(results, lines):
+    """Median, min and max over the seeds of each (mode, LAMBDA): of every dev metric and
+    of the speedups over BERT on real lengths.
+
+    Args:
+        results: from `sweep`.
+        lines: tradeoff.csv's line of each result, in the same order.
+
+    Returns:
+        One dict per (mode, LAMBDA), in the order of `results`.
+    """
+    import statistics
+
+    groups = {}
+    for (mode, value, _, _, metrics), line in zip(results, lines):
+        groups.setdefault((mode, value), []).append((metrics, line))
+    spreads = []
+    for (mode, value), runs in groups.items():
+        spread = {"model": MODELS[mode], "lambda": value, "seeds": len(runs)}
+        values = {**{f"dev_{key}": [metrics[key] for metrics, _ in runs] for key in runs[0][0]},
+                  **{key: [line[key] for _, line in runs] for key in SPREAD_KEYS}}
+        for key, numbers in values.items():
+            spread.update({f"{key}_median": statistics.median(numbers),
+                           f"{key}_min": min(numbers), f"{key}_max": max(numbers)})
+        spreads.append(spread)
+    return spreads
+
+
+def _csv(columns, lines):
     table = io.StringIO()
-    writer = csv.DictWriter(table, CSV_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(table, columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(lines)
-    write_atomically(csv_path, table.getvalue())
-    plot_tradeoff(png_path, {name: [(line["speedup_vs_real"], line["dev_metric"],
-                                     f"λ={line['lambda']:g}") for line in lines[2:]
-                                    if line["model"] == name] for name in MODELS.values()
-                             if any(line["model"] == name for line in lines)},
-                  [(line["speedup_vs_real"], line["dev_metric"], line["model"])
-                   for line in lines[:2]], task.metric)
-    return csv_path, png_path
+    return table.getvalue()
+
+
+def _plot(path, task, baselines, spreads):
+    """The trade-off picture: each LAMBDA at its medians, its ranges over seeds as bars."""
+    from training.plots import plot_tradeoff
+
+    metric = f"dev_{task.metric}"
+    curves = {}
+    for spread in spreads:
+        ranges = ((spread["speedup_vs_real_min"], spread["speedup_vs_real_max"]),
+                  (spread[f"{metric}_min"], spread[f"{metric}_max"]))
+        curves.setdefault(spread["model"], []).append(
+            (spread["speedup_vs_real_median"], spread[f"{metric}_median"],
+             f"λ={spread['lambda']:g}", *(ranges if spread["seeds"] > 1 else ())))
+    plot_tradeoff(path, curves, [(line["speedup_vs_real"], line["dev_metric"], line["model"])
+                                 for line in baselines], task.metric)
 
 
 def run(args):
@@ -186,15 +252,17 @@ def run(args):
     tokenizer = load_model_tokenizer(vocab, False, config.vocab_size, MINILM)
     data = load_task_data(task, args.data_dir, tokenizer, args.train_rows, args.dev_rows)
     hp = Hyperparameters(epochs=args.epochs, lambda_=task.lambda_,
-                         group_by_length=args.group_by_length, seed=args.seed,
+                         group_by_length=args.group_by_length, seed=args.seeds[0],
                          **task.unless_given(batch_size=args.batch_size, lr_bert=args.lr_bert,
                                              lr_soft_extract=args.lr_soft_extract))
     os.makedirs(args.output_dir, exist_ok=True)
     log = RunLog(args.output_dir)
     log(f"Trade-off sweep: {task.name}, {len(data.train)} train / {len(data.dev)} dev rows, "
-        f"LAMBDA {args.lambdas}, relative LAMBDA {args.relative_lambdas}, {hp}")
-    runs = [("absolute", value) for value in args.lambdas] + \
-        [("relative", value) for value in args.relative_lambdas]
+        f"LAMBDA {args.lambdas}, relative LAMBDA {args.relative_lambdas}, seeds {args.seeds}, "
+        f"{hp}")
+    runs = [(mode, value, seed) for seed in args.seeds
+            for mode, values in (("absolute", args.lambdas), ("relative", args.relative_lambdas))
+            for value in values]
     finetuned, results = sweep(config, checkpoint, task, data, hp, runs,
                                args.output_dir, log, args.finetuned)
     rows = measure(config, checkpoint, task, results, data.dev, args.bench_batch, args.rounds)

@@ -232,7 +232,8 @@ def test_pictures_are_written_as_png(tmp_path, features, tokenizer):
     paths = plot_training_outputs(str(tmp_path), config, task, RETENTIONS[0], model, features,
                                   tokenizer, "batch")
     plot_tradeoff(str(tmp_path / "tradeoff.png"),
-                  {"PoWER-BERT": [(2.1, 0.86, "a"), (3.5, 0.84, "b")]},
+                  {"PoWER-BERT": [(2.1, 0.86, "a"), (3.5, 0.84, "b")],
+                   "over seeds": [(2.8, 0.85, "c", (2.6, 3.0), (0.83, 0.86))]},
                   [(0.4, 0.88, "BERT padded to seq_len"), (1.0, 0.88, "BERT on real lengths")],
                   "f1")
     for path in [*paths, str(tmp_path / "tradeoff.png")]:
@@ -252,10 +253,12 @@ def test_tradeoff_writes_one_csv_line_per_lambda_even_when_configurations_coinci
 
     rows = [row("BERT-padded", 250.0, 1.0, 0.4), row("BERT", 100.0, 2.5, 1.0),
             row("64,32", 40.0, 6.25, 2.5), row("rel:0.5,0.25", 50.0, 5.0, 2.0)]
-    results = [("absolute", 0.001, [64, 32], {"f1": 0.85}),
-               ("absolute", 0.002, [64, 32], {"f1": 0.84}),
-               ("relative", 0.001, [0.5, 0.25], {"f1": 0.86})]
-    csv_path, png_path = tradeoff.write_outputs(str(tmp_path), task, {"f1": 0.88}, results, rows)
+    results = [("absolute", 0.001, 0, [64, 32], {"f1": 0.85}),
+               ("absolute", 0.002, 0, [64, 32], {"f1": 0.84}),
+               ("relative", 0.001, 0, [0.5, 0.25], {"f1": 0.86})]
+    paths = tradeoff.write_outputs(str(tmp_path), task, {"f1": 0.88}, results, rows)
+    assert [Path(path).name for path in paths] == [tradeoff.CSV_NAME, tradeoff.PNG_NAME]
+    csv_path, png_path = paths
     with open(csv_path, encoding="utf-8") as f:
         lines = list(csv.DictReader(f))
     assert [(line["model"], line["lambda"], line["speedup_vs_padded"], line["speedup_vs_real"],
@@ -266,6 +269,56 @@ def test_tradeoff_writes_one_csv_line_per_lambda_even_when_configurations_coinci
         ("PoWER-BERT", "0.002", "6.25", "2.5", "0.84"),
         ("PoWER-BERT, relative retention", "0.001", "5.0", "2.0", "0.86")]
     assert Path(png_path).read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_tradeoff_over_seeds_gives_the_median_and_range_of_each_lambda(tmp_path, monkeypatch):
+    task = get_task("mrpc")
+
+    def row(label, vs_real):
+        return dict(configuration=label, ms_median=100 / vs_real, speedup_vs_padded=2.5 * vs_real,
+                    ideal_vs_padded=2.6 * vs_real, speedup_vs_real=vs_real,
+                    ideal_vs_real=1.1 * vs_real)
+
+    rows = [row("BERT-padded", 0.4), row("BERT", 1.0), row("rel:0.5,0.2", 2.0),
+            row("rel:0.4,0.2", 2.6), row("rel:0.45,0.2", 2.2), row("rel:0.3,0.1", 3.0)]
+    results = [("relative", 0.001, 0, [0.5, 0.2], {"accuracy": 0.80, "f1": 0.86}),
+               ("relative", 0.002, 0, [0.3, 0.1], {"accuracy": 0.75, "f1": 0.82}),
+               ("relative", 0.001, 1, [0.4, 0.2], {"accuracy": 0.78, "f1": 0.84}),
+               ("relative", 0.001, 2, [0.45, 0.2], {"accuracy": 0.79, "f1": 0.87})]
+    drawn = {}
+    monkeypatch.setattr("training.plots.plot_tradeoff",
+                        lambda path, curves, references, metric: drawn.update(curves))
+    paths = tradeoff.write_outputs(str(tmp_path), task, {"f1": 0.88}, results, rows)
+    assert [Path(path).name for path in paths] == [tradeoff.CSV_NAME, tradeoff.SEEDS_CSV_NAME,
+                                                   tradeoff.PNG_NAME]
+    with open(paths[0], encoding="utf-8") as f:
+        assert [line["seed"] for line in csv.DictReader(f)] == ["", "", "0", "0", "1", "2"]
+    with open(paths[1], encoding="utf-8") as f:
+        spreads = list(csv.DictReader(f))
+    assert [(line["lambda"], line["seeds"]) for line in spreads] == [("0.001", "3"),
+                                                                      ("0.002", "1")]
+    first = {key: float(value) for key, value in spreads[0].items() if key != "model"}
+    assert (first["dev_f1_median"], first["dev_f1_min"], first["dev_f1_max"]) == (0.86, 0.84, 0.87)
+    assert (first["dev_accuracy_median"], first["dev_accuracy_min"]) == (0.79, 0.78)
+    assert (first["speedup_vs_real_median"], first["speedup_vs_real_min"],
+            first["speedup_vs_real_max"]) == (2.2, 2.0, 2.6)
+    assert first["ideal_vs_real_median"] == pytest.approx(1.1 * 2.2)
+    # The picture: each LAMBDA at its medians, with its ranges as error bars where it has them.
+    points = drawn["PoWER-BERT, relative retention"]
+    assert points[0] == (2.2, 0.86, "λ=0.001", (2.0, 2.6), (0.84, 0.87))
+    assert points[1] == (3.0, 0.82, "λ=0.002")
+
+
+def test_tradeoff_seeds_flag():
+    args = tradeoff.parse_args(["--data-dir", "d", "--output-dir", "o", "--lambdas", "0.001",
+                                "--seeds", "3,1,2"])
+    assert args.seeds == [3, 1, 2]
+    assert tradeoff.parse_args(["--data-dir", "d", "--output-dir", "o", "--lambdas", "0.001",
+                                "--seed", "5"]).seeds == [5]
+    for bad in ("1,x", "1,1"):
+        with pytest.raises(SystemExit):
+            tradeoff.parse_args(["--data-dir", "d", "--output-dir", "o", "--lambdas", "0.001",
+                                 "--seeds", bad])
 
 
 def test_task_defaults_fill_only_what_is_not_given():
@@ -279,7 +332,7 @@ def test_tradeoff_times_the_sweep_on_its_own_tasks_dev_rows(tmp_path, monkeypatc
 
     def sweep(config, checkpoint, task, data, hp, runs, output_dir, log, finetuned_path=None):
         seen.update(data=data, hp=hp, runs=runs)
-        return {"f1": 0.88}, [("absolute", 0.001, [64, 32, 16, 8, 4, 2], {"f1": 0.85})]
+        return {"f1": 0.88}, [("absolute", 0.001, 0, [64, 32, 16, 8, 4, 2], {"f1": 0.85})]
 
     def measure(config, checkpoint, task, results, features, batch, rounds):
         seen.update(features=features, batch=batch, rounds=rounds)
@@ -293,7 +346,7 @@ def test_tradeoff_times_the_sweep_on_its_own_tasks_dev_rows(tmp_path, monkeypatc
                           "--dev-rows", str(ROWS), "--bench-batch", str(BATCH),
                           "--rounds", "2"]) == 0
     assert seen["features"] is seen["data"].dev and len(seen["features"]) == ROWS
-    assert (seen["batch"], seen["rounds"], seen["runs"]) == (BATCH, 2, [("absolute", 0.001)])
+    assert (seen["batch"], seen["rounds"], seen["runs"]) == (BATCH, 2, [("absolute", 0.001, 0)])
     task = get_task("mrpc")
     assert (seen["hp"].lr_bert, seen["hp"].batch_size) == (0, task.batch_size)
     assert seen["features"].token_ids.shape[1] == task.seq_len

@@ -107,7 +107,9 @@ def plot_tradeoff(path, curves, references, metric):
 
     Args:
         path: the PNG file to write.
-        curves: {name: [(speedup, metric value, label)]}, e.g. PoWER-BERT's models.
+        curves: {name: [(speedup, metric value, label[, (speedup min, max), (metric min,
+            max)])]}, e.g. PoWER-BERT's models; the ranges, if given, are drawn as error
+            bars (the spread over seeds).
         references: [(speedup, metric value, label)] drawn as stars: the BERT baselines
             (BERT on real lengths at speedup 1, BERT padded to seq_len below 1).
         metric: the metric's name for the axis.
@@ -116,9 +118,14 @@ def plot_tradeoff(path, curves, references, metric):
     for (speedup, value, label), color in zip(references, ("tab:gray", "tab:red", "tab:green")):
         ax.scatter([speedup], [value], marker="*", s=160, color=color, label=label, zorder=3)
     for name, points in curves.items():
-        ordered = sorted(points)
-        ax.plot([p[0] for p in ordered], [p[1] for p in ordered], "o-", label=name)
-        for speedup, value, label in ordered:
+        ordered = sorted(points, key=lambda p: p[0])
+        line, = ax.plot([p[0] for p in ordered], [p[1] for p in ordered], "o-", label=name)
+        for speedup, value, label, *ranges in ordered:
+            if ranges:
+                (x_low, x_high), (y_low, y_high) = ranges
+                ax.errorbar([speedup], [value], xerr=[[speedup - x_low], [x_high - speedup]],
+                            yerr=[[value - y_low], [y_high - value]], color=line.get_color(),
+                            capsize=3, linewidth=1)
             ax.annotate(label, (speedup, value), textcoords="offset points", xytext=(4, 4),
                         fontsize=7)
     every = [p[0] for p in references] + [p[0] for ps in curves.values() for p in ps]
