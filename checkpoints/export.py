@@ -26,7 +26,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up 
 
 from errors import ORIGINAL_FLAGS, UserError, exit_code, import_tensorflow_quietly  # noqa: E402
 
-# The inputs this command line takes with the original's flags (it has no data or mode flag).
+# The inputs this command line takes with the original's flags (it has no mode flag; its
+# --DATA_DIR only scores --QUANTIZE).
 FLAGS = {name: ORIGINAL_FLAGS[name] for name in (
     "bert_config", "checkpoint", "data_dir", "model_format", "retention", "task", "task_config")}
 ONNX_NAME = "model.onnx"
@@ -263,7 +264,8 @@ def serving_module(model, table, featurize, task):
 
 
 def export(args):
-    """Checks every input, then writes the SavedModel to OUT_DIR (atomically)."""
+    """Checks every input, then writes the SavedModel or the ONNX model to OUT_DIR
+    (atomically)."""
     if os.path.lexists(args.OUT_DIR):
         raise UserError(f"OUT_DIR {args.OUT_DIR} exists already; give a new folder (the "
                         "export is written whole, or not at all)")
