@@ -61,6 +61,9 @@ class Extract(keras.layers.Layer):
         self.seq_len = seq_len
 
     def call(self, x, attention_probs, mask, positions, lengths=None):
+        if self.relative and self.retention >= 1:
+            # k_b is then every vector a row has kept so far: the layer would only copy.
+            return x, mask, positions
         if self.relative:
             score = ranking_score(attention_probs, mask, self.padding_votes)
             return self._keep_shares(x, score, mask, positions, lengths)
