@@ -20,7 +20,9 @@ def export(out_dir):
     from transformers import BertForSequenceClassification
 
     from checkpoints.convert_hf import default_hf_dir
-    from checkpoints.onnx_graph import INPUT_NAMES, quantize_dynamic_file
+    import onnx
+
+    from checkpoints.onnx_graph import INPUT_NAMES, quantize_int8
 
     out_dir = Path(out_dir)
     # Eager attention: the optimizer recognizes its pattern, not that of PyTorch's sdpa.
@@ -35,7 +37,7 @@ def export(out_dir):
                                num_heads=model.config.num_attention_heads,
                                hidden_size=model.config.hidden_size)
     optimized.save_model_to_file(str(out_dir / "fp32.onnx"))
-    quantize_dynamic_file(out_dir / "fp32.onnx", out_dir / "int8.onnx")
+    onnx.save(quantize_int8(optimized.model), out_dir / "int8.onnx")
     fused = {op: n for op, n in optimized.get_fused_operator_statistics().items() if n}
     (out_dir / "fused.json").write_text(json.dumps(fused), encoding="utf-8")
 

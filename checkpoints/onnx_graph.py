@@ -46,14 +46,6 @@ import numpy as np
 OPSET = 23
 INPUT_NAMES = ("input_ids", "token_type_ids", "attention_mask")
 _MS = "com.microsoft"
-# What modeling.bert and extract_layers use: LayerNorm's epsilon, the padding adder, and the
-# ranking scores that put [CLS] first and padding last.
-_EPSILON = 1e-12
-_MASK_ADDER = -10000.0
-_CLS_SCORE = 1e9
-_PAD_SCORE = -1.0
-# The relative Extract layer's k_b = ceil(f_j * n_b - 1e-6).
-_SHARE_SLACK = 1e-6
 
 
 def output_name(num_labels):
@@ -110,6 +102,8 @@ def build_onnx_model(model, config, retention, relative=False, padding_votes=Fal
     """
     from onnx import TensorProto, helper
 
+    from modeling.bert import LAYER_NORM_EPSILON
+
     if config.is_albert:
         raise ValueError("ALBERT's shared blocks are not written as ONNX")
     g = _Graph()
@@ -121,7 +115,7 @@ def build_onnx_model(model, config, retention, relative=False, padding_votes=Fal
               g.const(_weights(model, "Embedding-Position")[0], "position_embedding"),
               g.const(_weights(model, "Embedding-Segment")[0], "segment_embedding"),
               *[g.const(w, "embedding_norm") for w in _weights(model, "Embedding-Norm")], mask],
-             outputs=2, domain=_MS, epsilon=_EPSILON)[0]  # (batch, n, H)
+             outputs=2, domain=_MS, epsilon=LAYER_NORM_EPSILON)[0]  # (batch, n, H)
     mask = g.op("Cast", [mask], to=TensorProto.FLOAT)  # (batch, n): follows the kept vectors
     lengths = g.op("ReduceSum", [mask, g.const([1], dtype=np.int64)], keepdims=0)  # (batch,)
     for j, kept in enumerate(retention, start=1):
@@ -150,46 +144,36 @@ def build_onnx_model(model, config, retention, relative=False, padding_votes=Fal
 def quantize_int8(model):
     """The model with int8 dynamic quantization, as Hugging Face Optimum applies it: int8
     weights, uint8 activations quantized at run time, in every matrix product and in the
-    fused attention. The attention that gives probabilities stays in float (its inputs come
-    from quantized products).
+    fused attention. ONNX's own Attention (which gives probabilities) stays float, its
+    inputs coming from quantized products: the quantizer would take it for ONNX Runtime's,
+    which shares its name.
 
     Args:
-        model: an `onnx.ModelProto` of `build_onnx_model`.
+        model: an `onnx.ModelProto`, of `build_onnx_model` or another BERT graph.
 
     Returns:
         The quantized `onnx.ModelProto`.
     """
+    import logging
     import tempfile
     from pathlib import Path
 
     import onnx
-
-    with tempfile.TemporaryDirectory() as folder:
-        source, target = Path(folder, "fp32.onnx"), Path(folder, "int8.onnx")
-        onnx.save(model, source)
-        quantize_dynamic_file(source, target)
-        return onnx.load(target)
-
-
-def quantize_dynamic_file(source, target):
-    """ONNX Runtime's int8 dynamic quantization of the .onnx file `source` into `target`,
-    as Optimum applies it; ONNX's own Attention (which gives probabilities) stays float: the
-    quantizer would take it for ONNX Runtime's, which shares its name."""
-    import logging
-
-    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    keep = [node.name for node in onnx.load(source, load_external_data=False).graph.node
+    keep = [node.name for node in model.graph.node
             if node.op_type == "Attention" and node.domain in ("", "ai.onnx")]
-    # Fused operators defeat ONNX's shape inference, which the quantizer warns about for
-    # every block; every tensor it quantizes is float.
-    logging.disable(logging.WARNING)
-    try:
-        quantize_dynamic(source, target, weight_type=QuantType.QInt8, nodes_to_exclude=keep,
-                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-    finally:
-        logging.disable(logging.NOTSET)
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder, "int8.onnx")
+        # Fused operators defeat ONNX's shape inference, which the quantizer warns about for
+        # every block; every tensor it quantizes is float.
+        logging.disable(logging.WARNING)
+        try:
+            quantize_dynamic(model, target, weight_type=QuantType.QInt8, nodes_to_exclude=keep,
+                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+        finally:
+            logging.disable(logging.NOTSET)
+        return onnx.load(target)
 
 
 def _inputs(g, pad_to):
@@ -214,6 +198,9 @@ def _block(g, model, config, j, x, mask, lengths, kept, relative, padding_votes)
     """
     from onnx import TensorProto
 
+    from modeling.bert import LAYER_NORM_EPSILON
+    from modeling.layers import MASK_ADDER
+
     name = f"Encoder-{j}"
     Wq, bq, Wk, bk, Wv, bv, Wo, bo = _weights(model, f"{name}-MultiHeadSelfAttention")
     heads = config.num_attention_heads
@@ -222,7 +209,7 @@ def _block(g, model, config, j, x, mask, lengths, kept, relative, padding_votes)
     if kept is None:
         mask_int = g.op("Cast", [mask], to=TensorProto.INT32)
         context = g.op("Attention", [x, qkv_weight, qkv_bias, mask_int], domain=_MS,
-                       num_heads=heads, mask_filter_value=_MASK_ADDER)  # (batch, n, H)
+                       num_heads=heads, mask_filter_value=MASK_ADDER)  # (batch, n, H)
         probs = None
     else:
         context, probs = _attention_with_probs(g, x, qkv_weight, qkv_bias, mask, heads,
@@ -230,7 +217,7 @@ def _block(g, model, config, j, x, mask, lengths, kept, relative, padding_votes)
     x = g.op("SkipLayerNormalization",
              [g.op("MatMul", [context, g.const(Wo)]), x,
               *[g.const(w) for w in _weights(model, f"{name}-MultiHeadSelfAttention-Norm")],
-              g.const(bo)], domain=_MS, epsilon=_EPSILON)
+              g.const(bo)], domain=_MS, epsilon=LAYER_NORM_EPSILON)
     if kept is not None:
         score = _ranking_score(g, probs, mask, padding_votes)
         x, mask = (_keep_shares(g, x, score, mask, lengths, kept) if relative else
@@ -246,7 +233,7 @@ def _block(g, model, config, j, x, mask, lengths, kept, relative, padding_votes)
     x = g.op("SkipLayerNormalization",
              [g.op("MatMul", [hidden, g.const(W2)]), x,
               *[g.const(w) for w in _weights(model, f"{name}-FeedForward-Norm")], g.const(b2)],
-             domain=_MS, epsilon=_EPSILON)
+             domain=_MS, epsilon=LAYER_NORM_EPSILON)
     return x, mask
 
 
@@ -262,11 +249,13 @@ def _plain_activation(g, activation, x):
 
 def _attention_with_probs(g, x, qkv_weight, qkv_bias, mask, heads, width):
     """Self-attention that also gives its probabilities (batch, heads, n, n)."""
+    from modeling.layers import MASK_ADDER
+
     qkv = g.op("Add", [g.op("MatMul", [x, qkv_weight]), qkv_bias])  # (batch, n, 3H)
     q, k, v = g.op("Split", [qkv], outputs=3, axis=2, num_outputs=3)  # (batch, n, H) each
     # Google's adder on padding keys, as a (batch, 1, n, n) mask: the operator takes no
     # broadcast over queries.
-    adder = g.op("Mul", [g.op("Sub", [g.const(1.0), mask]), g.const(_MASK_ADDER)])  # (batch, n)
+    adder = g.op("Mul", [g.op("Sub", [g.const(1.0), mask]), g.const(MASK_ADDER)])  # (batch, n)
     adder = g.op("Unsqueeze", [adder, g.const([1, 2], dtype=np.int64)])  # (batch, 1, 1, n)
     n = g.op("Shape", [mask], start=1, end=2)
     adder = g.op("Expand", [adder, g.op("Concat", [g.const([1, 1], dtype=np.int64), n,
@@ -279,22 +268,22 @@ def _attention_with_probs(g, x, qkv_weight, qkv_bias, mask, heads, width):
 
 def _ranking_score(g, probs, mask, padding_votes):
     """`extract_layers.significance.ranking_score` in ONNX: (batch, n)."""
+    from extract_layers.significance import CLS_SCORE, PAD_SCORE
+
     mean = g.op("ReduceMean", [probs, g.const([1], dtype=np.int64)], keepdims=0)  # (b, n, n)
     # sum_q m_q A[q, k] - A[k, k] = sum_q (m_q - [q == k]) A[q, k]
     votes = (g.op("Unsqueeze", [mask, g.const([2], dtype=np.int64)]) if not padding_votes
              else g.const(1.0))  # (batch, n, 1)
-    eye = g.op("EyeLike", [g.op("Squeeze", [g.op("Slice", [
-        mean, g.const([0], dtype=np.int64), g.const([1], dtype=np.int64),
-        g.const([0], dtype=np.int64)]), g.const([0], dtype=np.int64)])])  # (n, n)
+    eye = g.op("EyeLike", [g.op("Gather", [mean, g.const(0, dtype=np.int64)], axis=0)])  # (n, n)
     score = g.op("ReduceSum", [g.op("Mul", [mean, g.op("Sub", [votes, eye])]),
                                g.const([1], dtype=np.int64)], keepdims=0)  # (batch, n)
     is_real = g.op("Greater", [mask, g.const(0.0)])
-    score = g.op("Where", [is_real, score, g.const(_PAD_SCORE)])
+    score = g.op("Where", [is_real, score, g.const(PAD_SCORE)])
     n = g.op("Shape", [mask], start=1, end=2)
     positions = g.op("Range", [g.const(0, dtype=np.int64), g.op("Squeeze", [n]),
                                g.const(1, dtype=np.int64)])  # (n,)
     is_cls = g.op("Equal", [positions, g.const(0, dtype=np.int64)])
-    return g.op("Where", [is_cls, g.const(_CLS_SCORE), score])
+    return g.op("Where", [is_cls, g.const(CLS_SCORE), score])
 
 
 def _in_text_order(g, kept, k):
@@ -326,8 +315,10 @@ def _keep_shares(g, x, score, mask, lengths, share):
     the batch keeping the largest k_b and masking a row's vectors beyond its own."""
     from onnx import TensorProto
 
+    from extract_layers.retention import SHARE_SLACK
+
     wanted = g.op("Ceil", [g.op("Sub", [g.op("Mul", [g.const(share), lengths]),
-                                       g.const(_SHARE_SLACK)])])
+                                       g.const(SHARE_SLACK)])])
     so_far = g.op("ReduceSum", [mask, g.const([1], dtype=np.int64)], keepdims=0)
     row_kept = g.op("Cast", [g.op("Min", [so_far, g.op("Max", [g.const(1.0), wanted])])],
                     to=TensorProto.INT64)  # (batch,)
@@ -379,10 +370,7 @@ def predict(session, features, batch_size):
     Returns:
         (rows, classes) probabilities, or (rows, 1) scores.
     """
-    from data.batches import inference_batches
+    from data.batches import in_input_order, inference_batches
 
-    outputs = [None] * len(features)
-    for rows in inference_batches(features.lengths, batch_size, "batch"):
-        for row, output in zip(rows, session.run(None, feeds(features.batch(rows, "batch")))[0]):
-            outputs[row] = output
-    return np.stack(outputs)
+    return in_input_order((rows, session.run(None, feeds(features.batch(rows, "batch")))[0])
+                          for rows in inference_batches(features.lengths, batch_size, "batch"))

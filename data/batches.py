@@ -30,6 +30,15 @@ def inference_batches(lengths, batch_size, padding):
     return [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
 
 
+def in_input_order(batches):
+    """Joins (rows, outputs) per batch, as `inference_batches` ordered the rows, into one
+    array of outputs in the rows' own order."""
+    batches = list(batches)
+    rows = np.concatenate([rows for rows, _ in batches])
+    outputs = np.concatenate([outputs for _, outputs in batches])
+    return outputs[np.argsort(rows)]
+
+
 def training_order(lengths, batch_size, epochs, group_by_length, seed):
     """The rows of every training step, epoch after epoch, as one (epochs, n) array.
 

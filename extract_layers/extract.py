@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from extract_layers.retention import SHARE_SLACK
 from extract_layers.significance import ranking_score
 
 
@@ -87,7 +88,7 @@ class Extract(keras.layers.Layer):
                 tf.gather(positions, kept, batch_dims=1))
 
     def _keep_shares(self, x, score, mask, positions, lengths):
-        share = tf.math.ceil(self.retention * tf.cast(lengths, tf.float32) - 1e-6)
+        share = tf.math.ceil(self.retention * tf.cast(lengths, tf.float32) - SHARE_SLACK)
         # k_b; the mask's sum is k_{j-1}, what the row kept so far, and so k_b <= n.
         row_kept = tf.minimum(tf.reduce_sum(tf.cast(mask, tf.int32), axis=1),
                               tf.maximum(1, tf.cast(share, tf.int32)))  # (batch,)

@@ -12,6 +12,8 @@ from errors import UserError
 
 # Shares are rounded to this many decimals, so that the logged configuration is the one used.
 SHARE_DECIMALS = 4
+# The 1e-6 of k_j's rule above.
+SHARE_SLACK = 1e-6
 
 
 def parse_retention_configuration(text, num_layers, seq_len):
@@ -114,7 +116,7 @@ def relative_kept(shares, n):
     """
     kept, k = [], n
     for share in shares:
-        k = min(k, max(1, math.ceil(share * n - 1e-6)))
+        k = min(k, max(1, math.ceil(share * n - SHARE_SLACK)))
         kept.append(k)
     return kept
 

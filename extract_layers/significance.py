@@ -4,8 +4,8 @@ import tensorflow as tf
 
 # Real scores lie in [0, n) (attention received from at most n - 1 other words), so these
 # put [CLS] above and padding below every real word.
-_CLS_SCORE = 1e9
-_PAD_SCORE = -1.0
+CLS_SCORE = 1e9
+PAD_SCORE = -1.0
 
 
 def significance_score(attention_probs, query_mask=None):
@@ -53,6 +53,6 @@ def ranking_score(attention_probs, mask, padding_votes=False):
         (batch, n) scores; sorting them descending gives the significance order.
     """
     score = significance_score(attention_probs, None if padding_votes else mask)
-    score = tf.where(mask > 0, score, _PAD_SCORE)
+    score = tf.where(mask > 0, score, PAD_SCORE)
     is_cls = tf.range(tf.shape(score)[1]) == 0  # (n,)
-    return tf.where(is_cls, _CLS_SCORE, score)
+    return tf.where(is_cls, CLS_SCORE, score)

@@ -13,7 +13,7 @@ from extract_layers import Extract, SoftExtract
 from modeling.layers import FeedForward, MultiHeadSelfAttention, PositionEmbedding
 
 # Google BERT's LayerNorm epsilon.
-_EPSILON = 1e-12
+LAYER_NORM_EPSILON = 1e-12
 
 
 def build_model(config, seq_len, num_labels, retention_configuration=None, search_lambda=None,
@@ -69,7 +69,7 @@ def build_model(config, seq_len, num_labels, retention_configuration=None, searc
         keras.layers.Embedding(config.type_vocab_size, width, embeddings_initializer=init,
                                name="Embedding-Segment")(segment)])
     x = PositionEmbedding(seq_len, config.initializer_range, name="Embedding-Position")(x)
-    x = keras.layers.LayerNormalization(epsilon=_EPSILON, name="Embedding-Norm")(x)
+    x = keras.layers.LayerNormalization(epsilon=LAYER_NORM_EPSILON, name="Embedding-Norm")(x)
     x = keras.layers.Dropout(dropout, name="Embedding-Dropout")(x)
     if config.is_albert:
         x = keras.layers.Dense(config.hidden_size, kernel_initializer=init,
@@ -118,11 +118,12 @@ def _encoder_sublayers(config, name):
     return (MultiHeadSelfAttention(config.num_attention_heads,
                                    config.attention_probs_dropout_prob,
                                    config.initializer_range, name=f"{name}-MultiHeadSelfAttention"),
-            keras.layers.LayerNormalization(epsilon=_EPSILON,
+            keras.layers.LayerNormalization(epsilon=LAYER_NORM_EPSILON,
                                             name=f"{name}-MultiHeadSelfAttention-Norm"),
             FeedForward(config.intermediate_size, config.activation, config.initializer_range,
                         name=f"{name}-FeedForward"),
-            keras.layers.LayerNormalization(epsilon=_EPSILON, name=f"{name}-FeedForward-Norm"))
+            keras.layers.LayerNormalization(epsilon=LAYER_NORM_EPSILON,
+                                            name=f"{name}-FeedForward-Norm"))
 
 
 def kept_positions_model(model, real_only=False):

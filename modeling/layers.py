@@ -14,7 +14,7 @@ from keras import ops
 
 _PACKAGE = "power_bert"
 # Google BERT masks padding keys by adding this to their attention logits.
-_MASK_ADDER = -10000.0
+MASK_ADDER = -10000.0
 
 
 def activation_fn(name):
@@ -121,7 +121,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         # transpose_b: one transpose fewer than keras.ops, which has no such argument.
         logits = tf.matmul(q, k, transpose_b=True)  # (batch, heads, n, n)
         logits = logits / math.sqrt(width // self.num_heads)
-        adder = (1.0 - ops.cast(mask, logits.dtype)) * _MASK_ADDER
+        adder = (1.0 - ops.cast(mask, logits.dtype)) * MASK_ADDER
         with warnings.catch_warnings():
             # After an Extract layer that keeps one word vector, attention runs over one key,
             # rightly with probability 1; keras.ops.softmax would warn that this is a mistake.

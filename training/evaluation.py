@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from data.batches import inference_batches
+from data.batches import in_input_order, inference_batches
 from modeling.bert import input_signature
 from training.metrics import glue_metrics
 
@@ -77,14 +77,6 @@ def _new_forward_function(model_ref, batch_size):
         return np.concatenate([np.asarray(part) for part in outputs])[:size]
 
     return split_forward
-
-
-def in_input_order(batches):
-    """Joins the (rows, outputs) of `predict_batches` into one array in the rows' order."""
-    batches = list(batches)
-    rows = np.concatenate([rows for rows, _ in batches])
-    outputs = np.concatenate([outputs for _, outputs in batches])
-    return outputs[np.argsort(rows)]
 
 
 def predict(model, features, batch_size, padding, verbose=0):

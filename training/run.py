@@ -9,6 +9,7 @@ import os
 import time
 
 from checkpoints.load import load_classifier, load_weights
+from data.batches import in_input_order
 from data.features import encode, encode_labels
 from data.glue import read_examples
 from data.predictions import PREDICTIONS, write_glue_submission, write_predictions
@@ -133,7 +134,7 @@ def timed_predictions(model, features, batch_size, padding, log):
         f"padding {padding}: the first batch (tracing the model, then running it) "
         f"{first - started:.2f} s, the other {rest} rows {done - first:.2f} s "
         f"({rest / max(done - first, 1e-9):.1f} examples/s)")
-    return evaluation.in_input_order(outputs)
+    return in_input_order(outputs)
 
 
 def _start_inference(config, split, strategy, held):
