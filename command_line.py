@@ -76,6 +76,14 @@ def parse_args(argv):
     p.add_argument("--SEED", type=int, default=0,
                    help="seed of dropout and of new layers' initial weights: the same command "
                         "with the same seed trains the same weights (default 0)")
+    p.add_argument("--DISTILL", nargs="?", type=float, const=None, default=0.0,
+                   metavar="ALPHA",
+                   help="configuration search and re-training learn from the fine-tuned BERT "
+                        "too: the loss is (1 - ALPHA) x the task loss + ALPHA x T^2 x "
+                        "KL(teacher || student) at temperature T. Alone: the ALPHA measured "
+                        "best on MRPC; not given, or 0: the original's loss")
+    p.add_argument("--TEMPERATURE", type=float, metavar="T",
+                   help="temperature of --DISTILL (default: the T measured best on MRPC)")
     p.add_argument("--RESUME", action="store_true",
                    help="continue the interrupted training run in OUTPUT_DIR, given the same "
                         "arguments: steps already complete are skipped")
@@ -86,6 +94,12 @@ def parse_args(argv):
             raise UserError(f"--{flag} must be a positive integer")
     if not 0 <= args.SEED < 2 ** 32:  # NumPy's seeds, which Keras seeds too
         raise UserError(f"--SEED must be an integer from 0 to {2 ** 32 - 1}, not {args.SEED}")
+    if args.DISTILL is not None and not 0 <= args.DISTILL <= 1:
+        raise UserError(f"--DISTILL {args.DISTILL} is not an ALPHA from 0 to 1 (the teacher's "
+                        "weight in the loss); give one, or --DISTILL alone for the default")
+    if args.TEMPERATURE is not None and not (math.isfinite(args.TEMPERATURE)
+                                             and args.TEMPERATURE > 0):
+        raise UserError(f"--TEMPERATURE must be a finite number > 0, not {args.TEMPERATURE}")
     for flag in ("LR_SOFT_EXTRACT", "LR_BERT", "LAMBDA"):
         value = getattr(args, flag)
         if value is not None and not (math.isfinite(value) and value >= 0):
@@ -107,6 +121,10 @@ def _check_combinations(args):
         (args.GROUP_BY_LENGTH and args.PADDING == "seq_len",
          "--GROUP_BY_LENGTH saves padding, but --PADDING seq_len pads every input to seq_len: "
          "drop one of them"),
+        (args.DISTILL != 0 and inference,
+         "--DISTILL shapes training; drop it with --EVAL_ONLY or --PREDICT_ONLY"),
+        (args.TEMPERATURE is not None and args.DISTILL == 0,
+         "--TEMPERATURE is the temperature of --DISTILL: give --DISTILL too, or drop it"),
         (args.RESUME and inference,
          "--RESUME continues a training run; drop it with --EVAL_ONLY or --PREDICT_ONLY"),
         # The other workers keep their files in temporary folders, so they cannot resume.

@@ -63,6 +63,11 @@ def parse_args(argv):
     p.add_argument("--seed", type=int, default=0,
                    help="seed of dropout and of new layers' initial weights, as main.py's "
                         "--SEED (default 0)")
+    p.add_argument("--distill", type=float, default=0.0, metavar="ALPHA",
+                   help="steps 2 and 3 learn from the fine-tuned BERT, as main.py's --DISTILL "
+                        "ALPHA (default 0: off)")
+    p.add_argument("--temperature", type=float, metavar="T",
+                   help="temperature of --distill (default: main.py's)")
     p.add_argument("--seeds",
                    help="comma-separated seeds: every LAMBDA runs at each (the fine-tuning "
                         "at the first); default: --seed alone")
@@ -81,6 +86,10 @@ def parse_args(argv):
         except ValueError:
             p.error(f"--{flag.replace('_', '-')} {text!r} is not a comma-separated list of "
                     "numbers")
+    if not 0 <= args.distill <= 1:
+        p.error(f"--distill {args.distill} is not an ALPHA from 0 to 1")
+    if args.temperature is not None and not args.temperature > 0:
+        p.error(f"--temperature {args.temperature} must be > 0")
     if not (args.lambdas or args.relative_lambdas):
         p.error("give --lambdas, --relative-lambdas or both")
     return args
@@ -114,7 +123,7 @@ def sweep(config, checkpoint, task, data, hp, runs, output_dir, log, finetuned_p
     from checkpoints.load import load_weights
     from modeling.bert import build_model
     from training.evaluation import evaluate, format_metrics
-    from training.steps import FINETUNE, configuration_search, fine_tune, retrain
+    from training.steps import FINETUNE, configuration_search, fine_tune, retrain, with_teacher
 
     if finetuned_path:
         shutil.copyfile(finetuned_path, os.path.join(output_dir, FINETUNE))
@@ -126,6 +135,8 @@ def sweep(config, checkpoint, task, data, hp, runs, output_dir, log, finetuned_p
         finetuned = fine_tune(config, task, data, hp, output_dir,
                               lambda model: load_weights(model, checkpoint, "CKPT", config,
                                                          task.seq_len, optional=("NSP",)), log)
+    if hp.distills:  # one teacher for every run: they all start from this finetune.hdf5
+        data = with_teacher(config, task, data, hp, output_dir, log)
     several_seeds = len({seed for _, _, seed in runs}) > 1
     results = []
     for mode, value, seed in runs:
@@ -242,6 +253,7 @@ def run(args):
     from benchmarks.timing import set_threads
     from data.tasks import get_task
     from tokenization import load_model_tokenizer
+    from training.distillation import DEFAULT_TEMPERATURE
     from training.log import RunLog
     from training.steps import Hyperparameters
 
@@ -253,6 +265,8 @@ def run(args):
     data = load_task_data(task, args.data_dir, tokenizer, args.train_rows, args.dev_rows)
     hp = Hyperparameters(epochs=args.epochs, lambda_=task.lambda_,
                          group_by_length=args.group_by_length, seed=args.seeds[0],
+                         distill=args.distill,
+                         temperature=args.temperature or DEFAULT_TEMPERATURE,
                          **task.unless_given(batch_size=args.batch_size, lr_bert=args.lr_bert,
                                              lr_soft_extract=args.lr_soft_extract))
     os.makedirs(args.output_dir, exist_ok=True)

@@ -122,8 +122,10 @@ def _weight_names(layer: keras.layers.Layer) -> list[str]:
     return names
 
 
-def model_record(task, retention_configuration, padding, retention_mode="absolute") -> dict:
-    """The `power_bert` record of a model trained for `task`: what decides how it runs.
+def model_record(task, retention_configuration, padding, retention_mode="absolute",
+                 distillation=None) -> dict:
+    """The `power_bert` record of a model trained for `task`: what decides how it runs, and
+    how it was trained.
 
     Args:
         task: the `data.tasks.Task` (its name and seq_len are recorded).
@@ -131,12 +133,15 @@ def model_record(task, retention_configuration, padding, retention_mode="absolut
             mode), or None for plain BERT.
         padding: "batch" or "seq_len", the `--PADDING` it was trained with.
         retention_mode: "absolute" or "relative".
+        distillation: {"alpha": ALPHA, "temperature": T} if it learnt from the fine-tuned
+            BERT (`--DISTILL`), else None.
     """
     kind = float if retention_mode == "relative" else int
     return {"task": task.name, "seq_len": task.seq_len, "padding": padding,
             "retention_mode": retention_mode,
             "retention_configuration": None if retention_configuration is None
-            else [kind(value) for value in retention_configuration]}
+            else [kind(value) for value in retention_configuration],
+            "distillation": distillation}
 
 
 def read_hdf5_metadata(path, fix=CHECKPOINT_FIX) -> dict | None:

@@ -3,6 +3,7 @@
 import ast
 import dataclasses
 import gc
+import os
 import re
 import weakref
 
@@ -141,6 +142,31 @@ def test_readme_training_command_on_minilm_and_real_mrpc(readme_training):
     log = (out / "log_file.txt").read_text()
     retention = re.search(r"Retention Configuration : \[(.*)\]", log).group(1).replace(" ", "")
     assert [int(v) for v in retention.split(",")] != [48] * 6  # the search removed vectors
+
+
+def test_the_run_ends_with_bert_and_power_bert_side_by_side(readme_training):
+    """The last lines: both models' dev metrics (those of the best epochs), the ideal speedup
+    against both baselines (modeling.flops on the dev rows' lengths) and every file written."""
+    out = readme_training.out
+    log = (out / "log_file.txt").read_text()
+    tail = log[log.index("Done. On the 48 dev rows:"):].splitlines()
+    for step, column in (("Fine-tuning", 1), ("Re-training", 2)):
+        best = dict(re.findall(r"(accuracy|f1) ([\d.]+)",
+                               re.search(rf"{step} best epoch: dev (.*)", log).group(1)))
+        for name, value in best.items():
+            (row,) = [line.split() for line in tail if line.split()[:1] == [name]]
+            assert row[column] == value
+    retention = ast.literal_eval(
+        re.search(r"^Retention Configuration : (\[.*\])$", log, re.MULTILINE).group(1))
+    real, padded = re.search(r"FLOP reduction of this configuration on the dev set: "
+                             r"([\d.]+)x against BERT on real lengths, ([\d.]+)x", log).groups()
+    assert f"{real}x over BERT on real lengths (length-aware batches), {padded}x over BERT " \
+        "padded to seq_len 48" in "\n".join(tail)
+    assert retention != [48] * 6 and float(padded) > 1
+    files = [line.strip() for line in tail[tail.index("  files written:") + 1:]]
+    assert files and all(os.path.isfile(path) for path in files)
+    assert {os.path.basename(path) for path in files} >= {
+        steps.FINETUNE, steps.SEARCH, steps.RETRAINED, "log_file.txt"}
 
 
 def original_log_value(log, prefix):

@@ -14,8 +14,10 @@ from data.features import encode, encode_labels
 from data.glue import read_examples
 from data.predictions import PREDICTIONS, write_glue_submission, write_predictions
 from modeling.bert import build_model
+from modeling.flops import reductions_against_both_baselines
 from training import evaluation
-from training.log import RunLog, RunProgress, check_training_dir
+from training.distillation import TEACHER_OUTPUTS
+from training.log import LOG_FILE, RunLog, RunProgress, check_training_dir
 from training.output_dir import locked_output_dir
 from training.plots import RETENTION_PNG, SURVIVING_WORDS_PNG, plot_training_outputs
 from training.steps import (RETRAINED, STEP_OUTPUTS, TaskData, recorded_results_problem,
@@ -78,8 +80,9 @@ def train(config, strategy, held):
     log(f"Training on {len(train_examples)} examples, scoring on {len(dev)} dev examples; "
         f"seq_len {task.seq_len}, metric {task.metric}")
     try:
-        _, retention, _ = train_power_bert(config.bert_config, task, data, config.hp, out,
-                                           load_initial, log, strategy)
+        finetuned, retention, retrained = train_power_bert(config.bert_config, task, data,
+                                                           config.hp, out, load_initial, log,
+                                                           strategy)
     except KeyboardInterrupt:
         log("Interrupted: the steps finished so far are kept; run the same command with "
             "--RESUME to finish")
@@ -88,10 +91,44 @@ def train(config, strategy, held):
                         retention_configuration=retention, padding_votes=config.hp.padding_votes,
                         relative=config.relative)
     load_weights(model, os.path.join(out, RETRAINED), "HDF5", config.bert_config, task.seq_len)
-    for path in plot_training_outputs(out, config.bert_config, task, retention, model,
-                                      data.dev, config.tokenizer, config.padding,
-                                      relative=config.relative):
+    pictures = plot_training_outputs(out, config.bert_config, task, retention, model, data.dev,
+                                     config.tokenizer, config.padding, relative=config.relative)
+    for path in pictures:
         log(f"Wrote {path}")
+    for line in summary_lines(config, data.dev.lengths, finetuned, retention, retrained,
+                              pictures):
+        log(line)
+
+
+def summary_lines(config, dev_lengths, finetuned, retention, retrained, pictures):
+    """The run's last lines: BERT's and PoWER-BERT's dev metrics side by side, the ideal
+    speedup against both BERT baselines, the files written.
+
+    Args:
+        config: the RunConfig.
+        dev_lengths: the real lengths of the dev rows.
+        finetuned, retrained: the dev metrics of step 1's and step 3's best epochs.
+        retention: the retention configuration found.
+        pictures: the paths of the pictures written.
+    """
+    task = config.task
+    names = [name for name in finetuned if name != "loss"]
+    width = max(len(name) for name in names)
+    real, padded = reductions_against_both_baselines(
+        config.bert_config, dev_lengths, task.seq_len, retention, task.num_labels,
+        config.relative)
+    lines = [f"Done. On the {len(dev_lengths)} dev rows:",
+             f"  {'':{width}}  {'BERT':>8}  {'PoWER-BERT':>10}  change"]
+    lines += [f"  {name:{width}}  {100 * finetuned[name]:8.2f}  {100 * retrained[name]:10.2f}  "
+              f"{100 * (retrained[name] - finetuned[name]):+.2f}" for name in names]
+    lines.append(f"  ideal speedup (BERT's FLOPs over PoWER-BERT's): {real:.2f}x over BERT on "
+                 f"real lengths (length-aware batches), {padded:.2f}x over BERT padded to "
+                 f"seq_len {task.seq_len}; python -m benchmarks.inference times it")
+    files = [os.path.join(config.output_dir, name) for name in (
+        *(file for _, file in STEP_OUTPUTS), LOG_FILE,
+        *([TEACHER_OUTPUTS] if config.hp.distills else []))] + list(pictures)
+    return lines + ["  files written:"] + [f"    {path}" for path in files]
+    return lines
 
 
 def evaluate(config, strategy, held):

@@ -10,6 +10,7 @@ from data.tasks import Task, get_task
 from errors import UserError
 from modeling.config import BertConfig, load_config
 from tokenization import FullTokenizer, SentencePieceTokenizer, load_model_tokenizer
+from training.distillation import DEFAULT_ALPHA, DEFAULT_TEMPERATURE
 from training.steps import Hyperparameters
 
 
@@ -77,7 +78,10 @@ class RunConfig:
                 "LR_BERT": hp.lr_bert, "LR_SOFT_EXTRACT": hp.lr_soft_extract,
                 "LAMBDA": hp.lambda_, "PADDING": hp.padding,
                 "GROUP_BY_LENGTH": hp.group_by_length, "RETENTION_MODE": hp.retention_mode,
-                "SEED": hp.seed}
+                "SEED": hp.seed,
+                # Only when given, so that runs started before distillation existed resume.
+                **({"DISTILL": hp.distill, "TEMPERATURE": hp.temperature} if hp.distills
+                   else {})}
 
 
 def resolve_flags(args, output_dir):
@@ -130,7 +134,8 @@ def resolve_flags(args, output_dir):
         hp = Hyperparameters(epochs=args.EPOCH, batch_size=batch_size, lr_bert=lr_bert,
                              lr_soft_extract=lr_soft_extract, lambda_=lambda_,
                              padding=padding, group_by_length=args.GROUP_BY_LENGTH,
-                             retention_mode=mode, seed=args.SEED)
+                             retention_mode=mode, seed=args.SEED,
+                             **_distillation(args, notes))
     flags = {**vars(args), "BERT_CONFIG_PATH": bert_config_path,
              "CHECKPOINT_PATH": checkpoint_path, "VOCAB_PATH": vocab_path,
              "OUTPUT_DIR": output_dir}
@@ -142,6 +147,22 @@ def resolve_flags(args, output_dir):
         model_format=model_format, batch_size=batch_size, padding=padding,
         retention_mode=mode, retention=retention, hp=hp, pred_glue=args.PRED_GLUE,
         resume=args.RESUME, flags=tuple(flags.items()), notes=tuple(notes))
+
+
+def _distillation(args, notes):
+    """Hyperparameters' distill and temperature from --DISTILL and --TEMPERATURE, the
+    defaults taken noted for the log."""
+    if args.DISTILL == 0:
+        return {}
+    alpha, temperature = args.DISTILL, args.TEMPERATURE
+    if alpha is None:
+        alpha = DEFAULT_ALPHA
+        notes.append(f"--DISTILL given alone: ALPHA {alpha}, the value measured best on MRPC")
+    if temperature is None:
+        temperature = DEFAULT_TEMPERATURE
+        notes.append(f"--TEMPERATURE not given: using {temperature}, the value measured best "
+                     "on MRPC")
+    return {"distill": alpha, "temperature": temperature}
 
 
 # The flag that gives each of the task's defaults.

@@ -25,6 +25,8 @@ from extract_layers import (derive_relative_configuration, derive_retention_conf
                             parse_recorded_configuration)
 from modeling.bert import build_model, soft_extract_layers
 from modeling.flops import flop_reduction, reductions_against_both_baselines
+from training.distillation import (DEFAULT_TEMPERATURE, distillation_loss, targets_with_teacher,
+                                   teacher_outputs)
 from training.distribute import fit_under_any_strategy
 from training.evaluation import evaluate, format_metrics
 from training.log import RunProgress, original_epochs_line, original_retention_line
@@ -43,11 +45,13 @@ STEP_OUTPUTS = (("fine-tuning", FINETUNE), ("configuration search", SEARCH),
 @dataclasses.dataclass(frozen=True)
 class Hyperparameters:
     """The training flags: EPOCH, BATCH_SIZE, LR_BERT, LR_SOFT_EXTRACT, LAMBDA, PADDING,
-    GROUP_BY_LENGTH, SEED.
+    GROUP_BY_LENGTH, SEED, DISTILL, TEMPERATURE.
 
     `padding` "batch" pads every batch to its longest row and lets only real words vote in
     the significance score; "seq_len" pads every input to seq_len and lets padding vote
-    (the original PoWER-BERT).
+    (the original PoWER-BERT). `distill` is ALPHA, the weight of the fine-tuned BERT's
+    outputs in the loss of steps 2 and 3 at `temperature` (0: the original's loss; see
+    `training.distillation`).
     """
 
     epochs: int
@@ -59,6 +63,18 @@ class Hyperparameters:
     group_by_length: bool = False
     retention_mode: str = "absolute"
     seed: int = 0
+    distill: float = 0.0
+    temperature: float = DEFAULT_TEMPERATURE
+
+    @property
+    def distills(self):
+        return self.distill > 0
+
+    @property
+    def distillation(self):
+        """What the `.hdf5` record says of the distillation: None, or ALPHA and T."""
+        return ({"alpha": self.distill, "temperature": self.temperature} if self.distills
+                else None)
 
     @property
     def padding_votes(self):
@@ -78,6 +94,7 @@ class TaskData:
     train_labels: np.ndarray
     dev: object
     dev_labels: np.ndarray
+    teacher: np.ndarray | None = None  # the fine-tuned BERT's outputs on the training rows
 
     @classmethod
     def from_examples(cls, task, train, dev, tokenizer):
@@ -132,24 +149,30 @@ def _scope(strategy):
     return (strategy or tf.distribute.get_strategy()).scope()
 
 
-def compile_for_training(model, task, hp, train_size, retention_lr=None):
+def compile_for_training(model, task, hp, train_size, retention_lr=None, distill=False):
     """Compiles with the original's optimizer: Adam, warm-up then linear decay, retention
-    parameters at their own rate `retention_lr` (configuration search only)."""
+    parameters at their own rate `retention_lr` (configuration search only); with `distill`,
+    the loss learns from the teacher too (`hp.distill`, `hp.temperature`)."""
     steps = hp.epochs * math.ceil(train_size / hp.batch_size)
     retention = None if retention_lr is None else WarmupLinearDecay(retention_lr, steps)
+    if distill:
+        loss = distillation_loss(hp.distill, hp.temperature, task.is_regression)
+    else:
+        loss = "mse" if task.is_regression else "sparse_categorical_crossentropy"
     model.compile(
         optimizer=PowerBertAdam(WarmupLinearDecay(hp.lr_bert, steps), retention,
                                 retention_variables=[layer.r for layer in
                                                      soft_extract_layers(model)]),
-        loss="mse" if task.is_regression else "sparse_categorical_crossentropy")
+        loss=loss)
 
 
-def training_dataset(data, hp):
+def training_dataset(data, hp, distill=False):
     """The training batches of every epoch, one after another, as a `tf.data.Dataset`.
 
     Returns:
-        (dataset of ((token, segment, mask), labels) batches, steps per epoch). With
-        `hp.padding` "batch" each batch is cut to its longest row.
+        (dataset of ((token, segment, mask), targets) batches, steps per epoch). With
+        `hp.padding` "batch" each batch is cut to its longest row. The targets are the
+        labels, or with `distill` each label beside the teacher's outputs.
     """
     # Shuffled by a fixed NumPy permutation per epoch rather than tf.data's random ops, whose
     # seeds change when a strategy rewrites the input pipeline: a run must see the same order
@@ -157,6 +180,8 @@ def training_dataset(data, hp):
     order = training_order(data.train.lengths, hp.batch_size, hp.epochs, hp.group_by_length,
                            SHUFFLE_SEED)  # (epochs, n)
     inputs, labels = tuple(data.train.inputs), data.train_labels
+    if distill:
+        labels = targets_with_teacher(labels, data.teacher)
     lengths = data.train.lengths
 
     def batch(rows):
@@ -171,8 +196,8 @@ def training_dataset(data, hp):
     return dataset.map(batch), math.ceil(len(labels) / hp.batch_size)
 
 
-def _fit(model, data, hp, callbacks=()):
-    dataset, steps_per_epoch = training_dataset(data, hp)
+def _fit(model, data, hp, callbacks=(), distill=False):
+    dataset, steps_per_epoch = training_dataset(data, hp, distill)
     fit_under_any_strategy(model)
     # With steps_per_epoch, Keras reads the epochs one after another from one iterator.
     model.fit(dataset, epochs=hp.epochs, steps_per_epoch=steps_per_epoch, shuffle=False,
@@ -205,22 +230,25 @@ def configuration_search(config, task, data, hp, output_dir, log, strategy=None)
     """Step 2: Soft-Extract in every block, from finetune.hdf5; returns the retention configuration.
 
     Retention parameters learn at LR_SOFT_EXTRACT, everything else at LR_BERT; the loss adds
-    LAMBDA * j * sum(r_j) for block j.
+    LAMBDA * j * sum(r_j) for block j. With `hp.distills`, `data.teacher` holds the fine-tuned
+    BERT's outputs on the training rows (`with_teacher`).
     """
-    log("Step 2/3: configuration search")
+    log("Step 2/3: configuration search" + _distilling(hp))
     keras.utils.set_random_seed(hp.seed)
     with _scope(strategy):
         model = build_model(config, task.seq_len, task.num_labels, search_lambda=hp.lambda_,
                             padding_votes=hp.padding_votes, relative=hp.relative)
         assign_weights(model, read_hdf5_weights(os.path.join(output_dir, FINETUNE)),
                        optional=[layer.name for layer in soft_extract_layers(model)])
-        compile_for_training(model, task, hp, len(data.train), retention_lr=hp.lr_soft_extract)
-    _fit(model, data, hp)
+        compile_for_training(model, task, hp, len(data.train), retention_lr=hp.lr_soft_extract,
+                             distill=hp.distills)
+    _fit(model, data, hp, distill=hp.distills)
     derive = derive_relative_configuration if hp.relative else derive_retention_configuration
     retention = derive([layer.r.numpy() for layer in soft_extract_layers(model)])
     # The search model records the configuration its retention parameters give.
     write_hdf5_weights(os.path.join(output_dir, SEARCH), model,
-                       model_record(task, retention, hp.padding, hp.retention_mode))
+                       model_record(task, retention, hp.padding, hp.retention_mode,
+                                    hp.distillation))
     log(f"Retention Configuration : {retention}")
     log(original_retention_line(retention, hp.relative))
     log(flop_report(config, task, data.dev.lengths, retention, hp.relative))
@@ -246,19 +274,41 @@ def flop_report(config, task, lengths, retention, relative=False):
 
 
 def retrain(config, task, data, hp, retention, output_dir, log, strategy=None):
-    """Step 3: Extract layers at the retention configuration; best epoch -> retrained.hdf5."""
-    log("Step 3/3: re-training")
+    """Step 3: Extract layers at the retention configuration; best epoch -> retrained.hdf5.
+
+    With `hp.distills`, learns from `data.teacher` as the configuration search does.
+    """
+    log("Step 3/3: re-training" + _distilling(hp))
     keras.utils.set_random_seed(hp.seed)
     with _scope(strategy):
         model = build_model(config, task.seq_len, task.num_labels,
                             retention_configuration=retention, padding_votes=hp.padding_votes,
                             relative=hp.relative)
         assign_weights(model, read_hdf5_weights(os.path.join(output_dir, SEARCH)))
-        compile_for_training(model, task, hp, len(data.train))
+        compile_for_training(model, task, hp, len(data.train), distill=hp.distills)
     best = BestEpoch(task, data, hp, log, "Re-training")
-    _fit(model, data, hp, [best])
+    _fit(model, data, hp, [best], distill=hp.distills)
     return best.save(os.path.join(output_dir, RETRAINED),
-                     model_record(task, retention, hp.padding, hp.retention_mode))
+                     model_record(task, retention, hp.padding, hp.retention_mode,
+                                  hp.distillation))
+
+
+def _distilling(hp):
+    return (f", distilling the fine-tuned BERT (ALPHA {hp.distill:g}, TEMPERATURE "
+            f"{hp.temperature:g})" if hp.distills else "")
+
+
+def with_teacher(config, task, data, hp, output_dir, log, strategy=None, fresh=True):
+    """`data` with `teacher`: finetune.hdf5's outputs on the training rows (see
+    `training.distillation.teacher_outputs`; `fresh`: step 1 has just written it)."""
+    def teacher():
+        with _scope(strategy):
+            model = build_model(config, task.seq_len, task.num_labels)
+            assign_weights(model, read_hdf5_weights(os.path.join(output_dir, FINETUNE)))
+        return model
+
+    return dataclasses.replace(data, teacher=teacher_outputs(
+        teacher, data.train, hp.batch_size, hp.padding, output_dir, log, fresh))
 
 
 def recorded_results_problem(step, results, num_layers, seq_len, relative):
@@ -297,6 +347,7 @@ def train_power_bert(config, task, data, hp, output_dir, load_initial, log, stra
         (fine-tuned metrics, retention configuration, PoWER-BERT metrics).
     """
     progress = RunProgress(output_dir)
+    ran = []
 
     def step(number, run):
         name, output_file = STEP_OUTPUTS[number - 1]
@@ -307,10 +358,13 @@ def train_power_bert(config, task, data, hp, output_dir, load_initial, log, stra
             return results
         results = run()
         progress.finish(name, results)
+        ran.append(number)
         return results
 
     finetuned = step(1, lambda: fine_tune(config, task, data, hp, output_dir, load_initial, log,
                                           strategy))
+    if hp.distills and progress.finished(*STEP_OUTPUTS[2]) is None:
+        data = with_teacher(config, task, data, hp, output_dir, log, strategy, fresh=1 in ran)
     retention = step(2, lambda: configuration_search(config, task, data, hp, output_dir, log,
                                                      strategy))
     retrained = step(3, lambda: retrain(config, task, data, hp, retention, output_dir, log,
