@@ -28,8 +28,9 @@ FIELDS = st.one_of(st.sampled_from(_LABELISH), st.text(max_size=12))
 TASK_SPLITS = st.tuples(st.sampled_from(sorted(TASKS)), st.sampled_from(SPLITS))
 # From SPEC §4, independently of data/glue.py: (columns, label column) of train/dev rows and
 # the columns of test rows; MNLI's label is the last of its columns.
-_SHAPES = {"cola": (4, 1, 2), "sst-2": (2, 1, 2), "mrpc": (5, 0, 5), "qqp": (6, 5, 3),
-           "sts-b": (10, 9, 9), "mnli-m": (12, 11, 10), "mnli-mm": (12, 11, 10),
+# IMDB is in SST-2's layout (shared/imdb/README.md).
+_SHAPES = {"cola": (4, 1, 2), "sst-2": (2, 1, 2), "imdb": (2, 1, 2), "mrpc": (5, 0, 5),
+           "qqp": (6, 5, 3), "sts-b": (10, 9, 9), "mnli-m": (12, 11, 10), "mnli-mm": (12, 11, 10),
            "qnli": (4, 3, 3), "rte": (4, 3, 3)}
 
 
