@@ -27,6 +27,16 @@ def test_training_takes_the_tasks_defaults_and_says_so():
         assert f"{flag} not given: using {value}, the original's for mrpc" in config.notes
 
 
+def test_imdb_defaults_are_not_called_the_originals():
+    args = parse_args(["--TASK", "imdb", "--DATA_DIR", str(GLUE_DIR.parent / "imdb"),
+                       "--OUTPUT_DIR", "/nonexistent/out"])
+    config = resolve_flags(args, args.OUTPUT_DIR)
+    imdb = get_task("imdb")
+    assert (config.batch_size, config.hp.lr_bert) == (imdb.batch_size, imdb.lr_bert)
+    assert f"LR_BERT not given: using {imdb.lr_bert}, this project's for imdb" in config.notes
+    assert not any("the original's" in note for note in config.notes)
+
+
 def test_a_given_zero_is_kept_and_not_noted():
     config = _resolve("--LR_BERT", "0", "--LAMBDA", "0", "--BATCH_SIZE", "8")
     assert (config.hp.lr_bert, config.hp.lambda_, config.batch_size) == (0, 0, 8)

@@ -178,6 +178,8 @@ def _task_defaults(args, task, fields, notes):
     given, noted for the log (0 is a given value)."""
     given = {field: getattr(args, _FLAGS[field]) for field in fields}
     values = task.unless_given(**given)
-    notes.extend(f"{_FLAGS[field]} not given: using {values[field]}, the original's for "
-                 f"{task.name}" for field in fields if given[field] is None)
+    # The original gave defaults for the GLUE tasks only; imdb's are this project's own.
+    whose = "the original's" if task.glue_file else "this project's"
+    notes.extend(f"{_FLAGS[field]} not given: using {values[field]}, {whose} for {task.name}"
+                 for field in fields if given[field] is None)
     return [values[field] for field in fields]
