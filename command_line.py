@@ -80,10 +80,10 @@ def parse_args(argv):
                    metavar="ALPHA",
                    help="configuration search and re-training learn from the fine-tuned BERT "
                         "too: the loss is (1 - ALPHA) x the task loss + ALPHA x T^2 x "
-                        "KL(teacher || student) at temperature T. Alone: the ALPHA measured "
-                        "best on MRPC; not given, or 0: the original's loss")
+                        "KL(teacher || student) at temperature T. Alone: the one ALPHA "
+                        "measured, on MRPC (README); not given, or 0: the original's loss")
     p.add_argument("--TEMPERATURE", type=float, metavar="T",
-                   help="temperature of --DISTILL (default: the T measured best on MRPC)")
+                   help="temperature of --DISTILL (default: the one T measured, on MRPC)")
     p.add_argument("--RESUME", action="store_true",
                    help="continue the interrupted training run in OUTPUT_DIR, given the same "
                         "arguments: steps already complete are skipped")

@@ -169,6 +169,24 @@ def test_the_run_ends_with_bert_and_power_bert_side_by_side(readme_training):
         steps.FINETUNE, steps.SEARCH, steps.RETRAINED, "log_file.txt"}
 
 
+def test_summary_puts_each_model_in_its_own_column(tmp_path):
+    """With metrics that differ (the tiny run's two models may score alike), BERT's are in the
+    BERT column, PoWER-BERT's in the other, and the change is their difference."""
+    import types
+
+    from data.tasks import get_task
+    from training.run import summary_lines
+
+    config = types.SimpleNamespace(task=get_task("mrpc"), bert_config=CONFIG, relative=False,
+                                   output_dir=str(tmp_path), hp=types.SimpleNamespace(
+                                       distills=False))
+    lines = summary_lines(config, np.array([20, 40, 60]), {"loss": 0.5, "f1": 0.80},
+                          [128, 64, 32, 16, 8, 4][:CONFIG.num_hidden_layers],
+                          {"loss": 0.6, "f1": 0.75}, [])
+    (row,) = [line.split() for line in lines if line.split()[:1] == ["f1"]]
+    assert row[1:] == ["80.00", "75.00", "-5.00"]
+
+
 def original_log_value(log, prefix):
     """What a script written for the original reads from its log: the list after `prefix`."""
     (line,) = [line for line in log.splitlines() if line.startswith(prefix)]

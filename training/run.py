@@ -130,7 +130,6 @@ def summary_lines(config, dev_lengths, finetuned, retention, retrained, pictures
         *(file for _, file in STEP_OUTPUTS), LOG_FILE,
         *([TEACHER_OUTPUTS] if config.hp.distills else []))] + list(pictures)
     return lines + ["  files written:"] + [f"    {path}" for path in files]
-    return lines
 
 
 def evaluate(config, strategy, held):

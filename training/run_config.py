@@ -160,11 +160,11 @@ def _distillation(args, notes):
     alpha, temperature = args.DISTILL, args.TEMPERATURE
     if alpha is None:
         alpha = DEFAULT_ALPHA
-        notes.append(f"--DISTILL given alone: ALPHA {alpha}, the value measured best on MRPC")
+        notes.append(f"--DISTILL given alone: ALPHA {alpha}, the one value measured (on MRPC)")
     if temperature is None:
         temperature = DEFAULT_TEMPERATURE
-        notes.append(f"--TEMPERATURE not given: using {temperature}, the value measured best "
-                     "on MRPC")
+        notes.append(f"--TEMPERATURE not given: using {temperature}, the one value measured "
+                     "(on MRPC)")
     return {"distill": alpha, "temperature": temperature}
 
 
