@@ -58,6 +58,9 @@ def parse_args(argv):
     p.add_argument("--train-rows", type=int, help="use only the first rows of train.tsv")
     p.add_argument("--dev-rows", type=int, help="use only the first rows of dev.tsv")
     p.add_argument("--bench-batch", type=int, default=32, help="batch of the speed benchmark")
+    p.add_argument("--bench-rows", type=int,
+                   help="time only the first rows of the dev rows (long inputs: BERT padded to "
+                        "seq_len takes minutes a round); default: all")
     p.add_argument("--rounds", type=int, default=10, help="rounds of the speed benchmark")
     p.add_argument("--threads", type=int, help="TensorFlow threads (default: TensorFlow's)")
     p.add_argument("--seed", type=int, default=0,
@@ -251,6 +254,7 @@ def _plot(path, task, baselines, spreads):
 def run(args):
     from benchmarks.models import MINILM, load_model_spec
     from benchmarks.timing import set_threads
+    from data.features import Features
     from data.tasks import get_task
     from tokenization import load_model_tokenizer
     from training.distillation import DEFAULT_TEMPERATURE
@@ -279,7 +283,9 @@ def run(args):
             for value in values]
     finetuned, results = sweep(config, checkpoint, task, data, hp, runs,
                                args.output_dir, log, args.finetuned)
-    rows = measure(config, checkpoint, task, results, data.dev, args.bench_batch, args.rounds)
+    timed = data.dev if args.bench_rows is None else \
+        Features(*(x[:args.bench_rows] for x in data.dev.inputs))
+    rows = measure(config, checkpoint, task, results, timed, args.bench_batch, args.rounds)
     for path in write_outputs(args.output_dir, task, finetuned, results, rows):
         log(f"Wrote {path}")
 

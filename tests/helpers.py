@@ -187,6 +187,26 @@ def real_test_rows(task_dir, rows, data_dir):
     return data_dir
 
 
+# Runs each model.onnx with onnxruntime and numpy only, as a server would.
+ONNX_SERVER = """
+import importlib.util, json, sys
+import numpy as np
+import onnxruntime
+assert importlib.util.find_spec("checkpoints") is None, "the repository is importable"
+for job in json.load(open(sys.argv[1], encoding="utf-8")):
+    session = onnxruntime.InferenceSession(job["model"], providers=["CPUExecutionProvider"])
+    inputs = np.load(job["inputs"])
+    outputs = []
+    for start in range(0, len(inputs["input_ids"]), job["batch"]):
+        rows = slice(start, start + job["batch"])
+        n = int(inputs["attention_mask"][rows].sum(axis=1).max())  # the batch's longest row
+        outputs.append(session.run(None, {name: inputs[name][rows, :n]
+                                          for name in inputs.files})[0])
+    np.save(job["out"], np.concatenate(outputs))
+assert "tensorflow" not in sys.modules, "tensorflow was loaded"
+"""
+
+
 def run_outside_repository(folder, script, jobs, cwd=None):
     """Runs `script` with jobs.json (its one argument) in a fresh Python process that cannot
     import this repository, as a server would; returns its stdout.

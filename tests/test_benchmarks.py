@@ -350,3 +350,8 @@ def test_tradeoff_times_the_sweep_on_its_own_tasks_dev_rows(tmp_path, monkeypatc
     task = get_task("mrpc")
     assert (seen["hp"].lr_bert, seen["hp"].batch_size) == (0, task.batch_size)
     assert seen["features"].token_ids.shape[1] == task.seq_len
+    assert tradeoff.main(["--data-dir", str(MRPC_DIR), "--output-dir", str(tmp_path),
+                          "--lambdas", "0.001", "--dev-rows", str(ROWS), "--bench-rows", "2",
+                          "--train-rows", "4"]) == 0
+    assert len(seen["data"].dev) == ROWS and len(seen["features"]) == 2
+    assert (seen["features"].token_ids == seen["data"].dev.token_ids[:2]).all()

@@ -1,15 +1,16 @@
 """IMDB at seq_len 512: the task row, the real review files, truncation, and parity of
 --PREDICT_ONLY on real test reviews (mixed-length batches against each review alone; full
-retention against BERT)."""
+retention against BERT; the ONNX export in a fresh process against main.py)."""
 
 import numpy as np
 import pytest
 
 import main
+from checkpoints import export, onnx_graph
 from data.features import encode
 from data.glue import read_examples
 from data.tasks import get_task
-from tests.helpers import SHARED
+from tests.helpers import ONNX_SERVER, SHARED, run_outside_repository
 from tests.test_inference_e2e import run_main
 from tokenization import load_tokenizer
 from training.evaluation import predict
@@ -68,18 +69,29 @@ def _predict_only(fine_tuned, data_dir, out, *flags):
     return out, np.loadtxt(out / "prediction.txt", ndmin=2)
 
 
+def _test_features(fine_tuned, data_dir):
+    return encode(read_examples(get_task("imdb"), str(data_dir), "test"),
+                  load_tokenizer(fine_tuned.vocab_path, cased=False), 512)
+
+
+@pytest.fixture(scope="module")
+def relative_prediction(fine_tuned_classifier, imdb_test_dir, tmp_path_factory):
+    """main.py --PREDICT_ONLY in relative mode (SHARES) on the real test reviews:
+    (OUTPUT_DIR, probabilities)."""
+    return _predict_only(fine_tuned_classifier, imdb_test_dir,
+                         tmp_path_factory.mktemp("imdb_relative") / "out",
+                         "--RETENTION_CONFIG", SHARES, "--RETENTION_MODE", "relative")
+
+
 def test_relative_predict_only_on_real_reviews_equals_each_review_alone(
-        fine_tuned_classifier, imdb_test_dir, tmp_path):
+        fine_tuned_classifier, imdb_test_dir, relative_prediction, tmp_path):
     from checkpoints.load import load_weights
     from modeling.bert import build_model
     from modeling.config import load_config
 
-    out, batched = _predict_only(fine_tuned_classifier, imdb_test_dir, tmp_path / "relative",
-                                 "--RETENTION_CONFIG", SHARES, "--RETENTION_MODE", "relative")
+    out, batched = relative_prediction
     log = (out / "log_file.txt").read_text()
-    task = get_task("imdb")
-    features = encode(read_examples(task, str(imdb_test_dir), "test"),
-                      load_tokenizer(fine_tuned_classifier.vocab_path, cased=False), 512)
+    features = _test_features(fine_tuned_classifier, imdb_test_dir)
     assert np.ptp(features.lengths) > 300  # batches of very different lengths
     assert f"{features.truncated} of {PARITY_ROWS} test inputs" in log and features.truncated
     config = load_config(str(fine_tuned_classifier.config_path))
@@ -101,6 +113,24 @@ def test_full_retention_equals_bert_at_512(fine_tuned_classifier, imdb_test_dir,
                             "--RETENTION_CONFIG", "1,1,1,1,1,1", "--RETENTION_MODE", "relative")
     assert np.abs(full - bert).max() < 1e-5
     assert bert[:, 1].min() < 0.2 and bert[:, 1].max() > 0.8  # outputs far from uniform
+
+
+def test_onnx_export_at_512_gives_main_pys_predictions(fine_tuned_classifier, imdb_test_dir,
+                                                       relative_prediction, tmp_path):
+    model_dir = tmp_path / "onnx"
+    assert export.main(["--TASK", "imdb", "--RETENTION_CONFIG", SHARES,
+                        *fine_tuned_classifier.model_flags(), "--FORMAT", "onnx",
+                        str(model_dir)]) == 0
+    features = _test_features(fine_tuned_classifier, imdb_test_dir)
+    np.savez(tmp_path / "inputs.npz", **{key: x.astype(np.int64) for key, x in
+                                         zip(onnx_graph.INPUT_NAMES, features.inputs)})
+    # Batches of 16 in file order: lengths from a few dozen word pieces up to 512 mixed.
+    run_outside_repository(tmp_path, ONNX_SERVER, [{
+        "model": str(model_dir / export.ONNX_NAME), "inputs": str(tmp_path / "inputs.npz"),
+        "batch": 16, "out": str(tmp_path / "out.npy")}])
+    got, want = np.load(tmp_path / "out.npy"), relative_prediction[1]
+    assert got.shape == want.shape == (PARITY_ROWS, 2)
+    assert np.abs(got - want).max() < 1e-5
 
 
 def test_pred_glue_is_one_line(fine_tuned_classifier, imdb_test_dir, tmp_path, capsys):

@@ -21,7 +21,8 @@ from data.glue import Example, read_examples
 from data.tasks import get_task
 from modeling.bert import build_model
 from modeling.config import BertConfig
-from tests.helpers import GLUE_DIR, MINILM_LAYERS, real_test_rows, run_outside_repository
+from tests.helpers import (GLUE_DIR, MINILM_LAYERS, ONNX_SERVER, real_test_rows,
+                           run_outside_repository)
 from tokenization import load_tokenizer
 
 TOLERANCE = 1e-5
@@ -30,26 +31,6 @@ SST2_ROWS = 200
 # Rows per batch in the fresh process, in input order: every batch mixes lengths, unlike
 # main.py's length-sorted batches.
 MIXED_BATCH = 37
-
-# Runs each model.onnx with onnxruntime and numpy only, as a server would.
-_SERVE = """
-import importlib.util, json, sys
-import numpy as np
-import onnxruntime
-assert importlib.util.find_spec("checkpoints") is None, "the repository is importable"
-for job in json.load(open(sys.argv[1], encoding="utf-8")):
-    session = onnxruntime.InferenceSession(job["model"], providers=["CPUExecutionProvider"])
-    inputs = np.load(job["inputs"])
-    outputs = []
-    for start in range(0, len(inputs["input_ids"]), job["batch"]):
-        rows = slice(start, start + job["batch"])
-        n = int(inputs["attention_mask"][rows].sum(axis=1).max())  # the batch's longest row
-        outputs.append(session.run(None, {name: inputs[name][rows, :n]
-                                          for name in inputs.files})[0])
-    np.save(job["out"], np.concatenate(outputs))
-assert "tensorflow" not in sys.modules, "tensorflow was loaded"
-"""
-
 
 # (task, retention flags): absolute, relative (shares select it), full retention, and the
 # original's mode, where padding votes and the graph pads to seq_len itself.
@@ -83,7 +64,7 @@ def test_onnx_in_a_fresh_process_gives_main_pys_predictions(tmp_path, fine_tuned
                      "inputs": str(tmp_path / f"inputs_{i}.npz"), "batch": MIXED_BATCH,
                      "out": str(tmp_path / f"out_{i}.npy"), "want": str(out / "prediction.txt"),
                      "case": [name, *retention]})
-    run_outside_repository(tmp_path, _SERVE, jobs)
+    run_outside_repository(tmp_path, ONNX_SERVER, jobs)
     for job in jobs:
         got, want = np.load(job["out"]), np.loadtxt(job["want"], ndmin=2)
         assert got.shape == want.shape, job["case"]
