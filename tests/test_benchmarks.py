@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from benchmarks import first_batch, inference, models, timing, tradeoff
-from training.plots import plot_tradeoff, plot_training_outputs, surviving_words
+from training.plots import (plot_tradeoff, plot_training_outputs, surviving_words,
+                            wrap_word_pieces)
 from data.features import truncate_seq_pair
 from data.glue import read_examples
 from data.tasks import get_task
@@ -241,6 +242,19 @@ def test_pictures_are_written_as_png(tmp_path, features, tokenizer):
         image = matplotlib.image.imread(path)
         assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
         assert np.ptp(image) > 0  # something is drawn
+
+
+def test_word_pieces_wrap_as_the_text_reads():
+    pieces = ["[CLS]", "a", "wonder", "##ful", "film", ",", "un", "##watch", "##able", "[SEP]"]
+    places = wrap_word_pieces(pieces, 14)
+    assert [text for _, _, text in places] == ["[CLS]", "a", "wonder", "ful", "film", ",", "un",
+                                               "watch", "able", "[SEP]"]
+    lines = {}
+    for x, line, text in places:
+        lines[line] = lines.get(line, "") + " " * (x - len(lines.get(line, ""))) + text
+    assert list(lines.values()) == ["[CLS] a", "wonderful film", ", unwatchable", "[SEP]"]
+    assert all(len(text) <= 14 for text in lines.values())
+    assert wrap_word_pieces(["a" * 20, "b"], 14) == [(0, 0, "a" * 20), (0, 1, "b")]  # too long
 
 
 def test_tradeoff_writes_one_csv_line_per_lambda_even_when_configurations_coincide(tmp_path):

@@ -137,7 +137,7 @@ def test_readme_training_command_on_minilm_and_real_mrpc(readme_training):
     out = readme_training.out
     for name in (steps.FINETUNE, steps.SEARCH, steps.RETRAINED, "log_file.txt"):
         assert (out / name).is_file()
-    for picture in ("retention_configuration.png", "surviving_words.png"):
+    for picture in ("retention_configuration.png", "surviving_words.png", "surviving_text.png"):
         assert (out / picture).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     log = (out / "log_file.txt").read_text()
     retention = re.search(r"Retention Configuration : \[(.*)\]", log).group(1).replace(" ", "")

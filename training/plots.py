@@ -3,6 +3,8 @@
 - the retention configuration: word vectors kept per block, against N;
 - for a few sentences, which word pieces survive in each block (the paper's anecdotal
   examples), read from the Extract layers through `modeling.bert.kept_positions_model`;
+- for one whole input, however long (a review of 500 word pieces), its text shaded by the
+  last block that keeps each word piece;
 - the trade-off: dev metric against measured speedup, BERT as the reference point.
 """
 
@@ -14,12 +16,15 @@ matplotlib.use("Agg")  # files only: no display on servers
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from matplotlib.patches import Rectangle  # noqa: E402
+
 from atomic_files import replaced_atomically  # noqa: E402
 from modeling.bert import kept_positions_model  # noqa: E402
 from modeling.flops import reductions_against_both_baselines  # noqa: E402
 
 RETENTION_PNG = "retention_configuration.png"
 SURVIVING_WORDS_PNG = "surviving_words.png"
+SURVIVING_TEXT_PNG = "surviving_text.png"
 
 
 def plot_retention_configuration(path, retention, seq_len, title=None, relative=False):
@@ -101,6 +106,67 @@ def plot_surviving_words(path, model, features, tokenizer, rows=(0, 1, 2), max_p
     _save(fig, path)
 
 
+def wrap_word_pieces(pieces, line_chars):
+    """Where each word piece goes when the text wraps at line_chars characters.
+
+    A "##" continuation joins the piece before it without a space, as WordPiece split it, and
+    a line breaks only between words.
+
+    Returns:
+        Per piece: (first character's column, line, text shown).
+    """
+    words = []  # lists of pieces' texts
+    for piece in pieces:
+        if piece.startswith("##") and words:
+            words[-1].append(piece[2:])
+        else:
+            words.append([piece])
+    places, x, line = [], 0, 0
+    for word in words:
+        gap = 1 if x else 0
+        if x and x + gap + sum(map(len, word)) > line_chars:
+            x, line, gap = 0, line + 1, 0
+        x += gap
+        for text in word:
+            places.append((x, line, text))
+            x += len(text)
+    return places
+
+
+def plot_surviving_text(path, model, features, tokenizer, row=0, line_chars=110,
+                        padding="batch"):
+    """One input's whole text, each word piece shaded by how many blocks keep it.
+
+    Long inputs do not fit `plot_surviving_words`' grid; here the text wraps as it reads, and
+    the shade of a word piece is the last block whose Extract layer keeps it (white: dropped
+    by block 1; darkest: kept to the last block).
+
+    Args:
+        path: the PNG file to write.
+        model, features, tokenizer, padding: see `surviving_words`.
+        row: the index of the input to show.
+        line_chars: characters per line of text.
+    """
+    [(pieces, grid)] = surviving_words(model, features, tokenizer, [row], padding)
+    blocks = grid.shape[0]
+    depth = grid.sum(axis=0)  # blocks that keep each piece: kept ones form a prefix
+    places = wrap_word_pieces(pieces, line_chars)
+    lines = places[-1][1] + 1
+    fig, ax = plt.subplots(figsize=(0.068 * line_chars + 1.0, 0.2 * lines + 1.2))
+    colors = plt.get_cmap("Blues")
+    for (x, y, text), kept in zip(places, depth):
+        ax.add_patch(Rectangle((x - 0.1, y - 0.45), len(text) + 0.2, 0.9, linewidth=0,
+                               color=colors(0.1 + 0.85 * kept / blocks)))
+        ax.text(x, y, text, fontsize=9, family="monospace", va="center",
+                color="white" if kept > blocks / 2 else "black")
+    ax.set(xlim=(-0.5, line_chars + 0.5), ylim=(lines - 0.5, -0.5))
+    ax.axis("off")
+    kept = ", ".join(str(int(k)) for k in grid.sum(axis=1))
+    ax.set_title(f"{len(pieces)} word pieces; kept after blocks 1..{blocks}: {kept}\n"
+                 f"darker = kept by more blocks (lightest: dropped by block 1)", fontsize=9)
+    _save(fig, path)
+
+
 def plot_tradeoff(path, curves, references, metric):
     """Dev metric against measured speedup over BERT on real lengths (the paper's trade-off
     figure, against the strong baseline).
@@ -147,7 +213,7 @@ def plot_training_outputs(output_dir, config, task, retention, model, features, 
         task: the `Task`.
         retention: the retention configuration found by the search.
         model: the re-trained Extract model (weights of retrained.hdf5).
-        features: dev `Features`; `rows` of them are shown.
+        features: dev `Features`; `rows` of them are shown, the first also as its whole text.
         tokenizer: the run's tokenizer.
         padding: "batch" or "seq_len", as the model runs.
         relative: the configuration holds shares of each input's length.
@@ -155,8 +221,8 @@ def plot_training_outputs(output_dir, config, task, retention, model, features, 
     Returns:
         The paths written.
     """
-    paths = [os.path.join(output_dir, RETENTION_PNG),
-             os.path.join(output_dir, SURVIVING_WORDS_PNG)]
+    paths = [os.path.join(output_dir, name)
+             for name in (RETENTION_PNG, SURVIVING_WORDS_PNG, SURVIVING_TEXT_PNG)]
     real, padded = reductions_against_both_baselines(config, features.lengths, task.seq_len,
                                                      retention, task.num_labels, relative)
     plot_retention_configuration(paths[0], retention, task.seq_len,
@@ -164,8 +230,9 @@ def plot_training_outputs(output_dir, config, task, retention, model, features, 
                                  f"configuration\n{real:.2f}x fewer FLOPs than BERT on dev "
                                  f"lengths, {padded:.2f}x than BERT padded to {task.seq_len}",
                                  relative)
-    plot_surviving_words(paths[1], model, features, tokenizer,
-                         [r for r in rows if r < len(features)], padding=padding)
+    shown = [r for r in rows if r < len(features)]
+    plot_surviving_words(paths[1], model, features, tokenizer, shown, padding=padding)
+    plot_surviving_text(paths[2], model, features, tokenizer, shown[0], padding=padding)
     return paths
 
 

@@ -19,7 +19,8 @@ from training import evaluation
 from training.distillation import TEACHER_OUTPUTS
 from training.log import LOG_FILE, RunLog, RunProgress, check_training_dir
 from training.output_dir import locked_output_dir
-from training.plots import RETENTION_PNG, SURVIVING_WORDS_PNG, plot_training_outputs
+from training.plots import (RETENTION_PNG, SURVIVING_TEXT_PNG, SURVIVING_WORDS_PNG,
+                            plot_training_outputs)
 from training.steps import (RETRAINED, STEP_OUTPUTS, TaskData, recorded_results_problem,
                             train_power_bert)
 
@@ -33,7 +34,8 @@ def files_replaced(config):
     """
     if config.mode == "predict":
         return [PREDICTIONS] + ([config.task.glue_file] if config.pred_glue else [])
-    return [] if config.mode == "evaluate" else [RETENTION_PNG, SURVIVING_WORDS_PNG]
+    return [] if config.mode == "evaluate" else [RETENTION_PNG, SURVIVING_WORDS_PNG,
+                                                       SURVIVING_TEXT_PNG]
 
 
 def train(config, strategy, held):
