@@ -80,16 +80,14 @@ def surviving_words(model, features, tokenizer, rows, padding="batch"):
     return result
 
 
-def plot_surviving_words(path, model, features, tokenizer, rows=(0, 1, 2), max_pieces=60,
-                         padding="batch"):
+def plot_surviving_words(path, examples, max_pieces=60):
     """Grid per sentence, blocks x word pieces: dark where the word vector is still kept.
 
     Args:
         path: the PNG file to write.
-        model, features, tokenizer, rows, padding: see `surviving_words`.
+        examples: what `surviving_words` returns.
         max_pieces: longer inputs are shown up to this many word pieces.
     """
-    examples = surviving_words(model, features, tokenizer, rows, padding)
     width = min(max_pieces, max(len(pieces) for pieces, _ in examples))
     fig, axes = plt.subplots(len(examples), 1, squeeze=False,
                              figsize=(max(6.0, 0.22 * width + 1.5),
@@ -133,21 +131,18 @@ def wrap_word_pieces(pieces, line_chars):
     return places
 
 
-def plot_surviving_text(path, model, features, tokenizer, row=0, line_chars=110,
-                        padding="batch"):
+def plot_surviving_text(path, pieces, grid, line_chars=110):
     """One input's whole text, each word piece shaded by how many blocks keep it.
 
     Long inputs do not fit `plot_surviving_words`' grid; here the text wraps as it reads, and
-    the shade of a word piece is the last block whose Extract layer keeps it (white: dropped
-    by block 1; darkest: kept to the last block).
+    the shade of a word piece is the last block whose Extract layer keeps it (lightest:
+    dropped by block 1; darkest: kept to the last block).
 
     Args:
         path: the PNG file to write.
-        model, features, tokenizer, padding: see `surviving_words`.
-        row: the index of the input to show.
+        pieces, grid: one input of what `surviving_words` returns.
         line_chars: characters per line of text.
     """
-    [(pieces, grid)] = surviving_words(model, features, tokenizer, [row], padding)
     blocks = grid.shape[0]
     depth = grid.sum(axis=0)  # blocks that keep each piece: kept ones form a prefix
     places = wrap_word_pieces(pieces, line_chars)
@@ -230,9 +225,10 @@ def plot_training_outputs(output_dir, config, task, retention, model, features, 
                                  f"configuration\n{real:.2f}x fewer FLOPs than BERT on dev "
                                  f"lengths, {padded:.2f}x than BERT padded to {task.seq_len}",
                                  relative)
-    shown = [r for r in rows if r < len(features)]
-    plot_surviving_words(paths[1], model, features, tokenizer, shown, padding=padding)
-    plot_surviving_text(paths[2], model, features, tokenizer, shown[0], padding=padding)
+    examples = surviving_words(model, features, tokenizer,
+                               [r for r in rows if r < len(features)], padding)
+    plot_surviving_words(paths[1], examples)
+    plot_surviving_text(paths[2], *examples[0])
     return paths
 
 
