@@ -3,6 +3,7 @@ NumPy computation of its formula, ALPHA 0 against the original's training, and -
 
 import json
 import os
+import shutil
 import signal
 
 import h5py
@@ -65,6 +66,14 @@ def tiny(tmp_path):
     return make_tiny_run(tmp_path, deterministic=True)
 
 
+@pytest.fixture(scope="module")
+def distilled(tmp_path_factory):
+    """One tiny run with `--DISTILL --TEMPERATURE 3`, which several tests read."""
+    run = make_tiny_run(tmp_path_factory.mktemp("distilled"), deterministic=True)
+    assert main.main(run.argv("--DISTILL", "--TEMPERATURE", "3")) == 0
+    return run
+
+
 def _retrained(out):
     return read_hdf5_weights(out / steps.RETRAINED)
 
@@ -75,7 +84,7 @@ def _same_weights(a, b):
 
 
 def test_alpha_0_through_the_distillation_loss_trains_exactly_the_originals_weights(
-        tiny, monkeypatch):
+        tiny, distilled, monkeypatch):
     assert main.main(tiny.argv(out=tiny.out / "original")) == 0
     original = _retrained(tiny.out / "original")
     with monkeypatch.context() as patch:
@@ -86,55 +95,56 @@ def test_alpha_0_through_the_distillation_loss_trains_exactly_the_originals_weig
     assert (tiny.out / "alpha0" / distillation.TEACHER_OUTPUTS).is_file()
     assert _same_weights(_retrained(tiny.out / "alpha0"), original)
     # ...and the test can fail: a teacher that counts changes the weights.
-    assert main.main(tiny.argv("--DISTILL", "0.5", out=tiny.out / "alpha05")) == 0
-    assert not _same_weights(_retrained(tiny.out / "alpha05"), original)
+    assert not _same_weights(_retrained(distilled.out), original)
 
 
-def test_distill_is_recorded_in_log_progress_and_hdf5(tiny, capsys):
-    assert main.main(tiny.argv("--DISTILL", "--TEMPERATURE", "3")) == 0
-    log = (tiny.out / "log_file.txt").read_text()
+def test_distill_is_recorded_in_log_progress_and_hdf5(distilled, tmp_path, capsys):
+    log = (distilled.out / "log_file.txt").read_text()
     assert f"--DISTILL given alone: ALPHA {distillation.DEFAULT_ALPHA}" in log
     assert "Step 2/3: configuration search, distilling the fine-tuned BERT (ALPHA " \
         f"{distillation.DEFAULT_ALPHA:g}, TEMPERATURE 3)" in log
     assert "Teacher: the fine-tuned BERT scored the 32 training rows" in log
-    arguments = json.loads((tiny.out / PROGRESS).read_text())["arguments"]
+    arguments = json.loads((distilled.out / PROGRESS).read_text())["arguments"]
     assert arguments["DISTILL"] == distillation.DEFAULT_ALPHA
     assert arguments["TEMPERATURE"] == 3.0
     for name, expected in ((steps.FINETUNE, None), (steps.SEARCH, {
             "alpha": distillation.DEFAULT_ALPHA, "temperature": 3.0}), (steps.RETRAINED, {
             "alpha": distillation.DEFAULT_ALPHA, "temperature": 3.0})):
-        with h5py.File(tiny.out / name, "r") as f:
+        with h5py.File(distilled.out / name, "r") as f:
             assert json.loads(f.attrs[METADATA_ATTR])["distillation"] == expected, name
-    teacher = np.load(tiny.out / distillation.TEACHER_OUTPUTS)
+    teacher = np.load(distilled.out / distillation.TEACHER_OUTPUTS)
     assert teacher.shape == (32, 2)
     np.testing.assert_allclose(teacher.sum(axis=1), 1.0, rtol=1e-5)
     # A resume with other distillation values would mix two runs: refused.
+    copy = tmp_path / "copy"
+    shutil.copytree(distilled.out, copy)
+    os.remove(copy / steps.RETRAINED)
     capsys.readouterr()
-    os.remove(tiny.out / steps.RETRAINED)
-    assert main.main(tiny.argv("--RESUME", "--DISTILL", "0.9", "--TEMPERATURE", "3")) == 2
+    assert main.main(distilled.argv("--RESUME", "--DISTILL", "0.9", "--TEMPERATURE", "3",
+                                    out=copy)) == 2
     assert "DISTILL 0.5 then, 0.9 now" in capsys.readouterr().err
 
 
-def test_resume_keeps_the_teachers_outputs(tiny, monkeypatch):
-    assert main.main(tiny.argv("--DISTILL", out=tiny.out / "whole")) == 0
-    resumed = tiny.out / "resumed"
+def test_resume_keeps_the_teachers_outputs(distilled, tmp_path, monkeypatch):
+    flags = ("--DISTILL", "--TEMPERATURE", "3")
+    resumed = tmp_path / "resumed"
     with monkeypatch.context() as patch:
         def terminate(*args, **kwargs):
             os.kill(os.getpid(), signal.SIGTERM)
         patch.setattr(steps, "retrain", terminate)
-        assert main.main(tiny.argv("--DISTILL", out=resumed)) == 130
+        assert main.main(distilled.argv(*flags, out=resumed)) == 130
     teacher_file = resumed / distillation.TEACHER_OUTPUTS
     teacher = np.load(teacher_file)
     np.testing.assert_array_equal(teacher,
-                                  np.load(tiny.out / "whole" / distillation.TEACHER_OUTPUTS))
+                                  np.load(distilled.out / distillation.TEACHER_OUTPUTS))
     with monkeypatch.context() as patch:
         def no_scoring(*args, **kwargs):
             raise AssertionError("the resumed run scored the teacher again")
         patch.setattr(distillation, "predict", no_scoring)
-        assert main.main(tiny.argv("--DISTILL", "--RESUME", out=resumed)) == 0
+        assert main.main(distilled.argv(*flags, "--RESUME", out=resumed)) == 0
     assert "read from" in (resumed / "log_file.txt").read_text()
     np.testing.assert_array_equal(np.load(teacher_file), teacher)
-    assert _same_weights(_retrained(resumed), _retrained(tiny.out / "whole"))
+    assert _same_weights(_retrained(resumed), _retrained(distilled.out))
 
 
 def test_a_damaged_teacher_file_is_one_line_on_resume(tiny, monkeypatch, capsys):

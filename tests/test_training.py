@@ -17,8 +17,7 @@ from checkpoints.hdf5 import read_hdf5_metadata, read_hdf5_weights
 from data.features import Features
 from data.tasks import TASKS
 from modeling.bert import build_model, soft_extract_layers
-from tests.conftest import run_readme_training
-from tests.helpers import CONFIGS, SEQ_LEN, random_inputs
+from tests.helpers import CONFIGS, SEQ_LEN, make_tiny_run, random_inputs
 from training import evaluation, steps
 from training.optimizer import PowerBertAdam, WarmupLinearDecay
 
@@ -241,22 +240,31 @@ def test_eval_only_without_retention_config_uses_the_recorded_one(readme_trainin
     assert f"Retention Configuration : {[48] * 6}" in evaluated
 
 
-def test_the_same_command_twice_trains_the_same_weights(tmp_path_factory, minilm_google,
-                                                        readme_training):
-    """--SEED's default makes runs reproducible: weights and logged metrics are identical."""
-    again = run_readme_training(tmp_path_factory, minilm_google, "readme_training_again",
-                                readme_training.data_dir)
-    for name in (steps.FINETUNE, steps.SEARCH, steps.RETRAINED):
-        first, second = (read_hdf5_weights(run.out / name) for run in (readme_training, again))
+def test_the_same_command_twice_trains_the_same_weights(tmp_path):
+    """--SEED's default makes runs reproducible: weights and logged metrics are identical;
+    another --SEED draws other dropout and initial weights."""
+    run = make_tiny_run(tmp_path)  # dropout on and a fresh classifier: the seed matters
+    outs = {name: tmp_path / name for name in ("first", "again", "seed1")}
+    for name, out in outs.items():
+        extra = ["--SEED", "1"] if name == "seed1" else []
+        assert main.main(run.argv(*extra, out=out)) == 0
+    weights = {name: {file: read_hdf5_weights(out / file)
+                      for file in (steps.FINETUNE, steps.SEARCH, steps.RETRAINED)}
+               for name, out in outs.items()}
+    for file, first in weights["first"].items():
+        second = weights["again"][file]
         assert first.keys() == second.keys()
         for layer in first:
             for a, b in zip(first[layer], second[layer]):
-                np.testing.assert_array_equal(a, b, err_msg=f"{name} {layer}")
+                np.testing.assert_array_equal(a, b, err_msg=f"{file} {layer}")
+    first, other = weights["first"][steps.RETRAINED], weights["seed1"][steps.RETRAINED]
+    assert any(not np.array_equal(a, b) for layer in first
+               for a, b in zip(first[layer], other[layer]))
 
-    def metric_lines(run):  # the training's, not those of later commands on the same run
-        return [line for line in (run.out / "log_file.txt").read_text().splitlines()
+    def metric_lines(out):  # the training's lines
+        return [line for line in (out / "log_file.txt").read_text().splitlines()
                 if line.startswith(("Fine-tuning ", "Re-training ", " Fine-tuned ",
                                     " Re-trained ", " Retention Configuration :", "FLOP "))]
 
-    assert metric_lines(again) == metric_lines(readme_training)
-    assert len(metric_lines(again)) >= 6
+    assert metric_lines(outs["again"]) == metric_lines(outs["first"])
+    assert len(metric_lines(outs["first"])) >= 6

@@ -164,6 +164,9 @@ def compile_for_training(model, task, hp, train_size, retention_lr=None, distill
                                 retention_variables=[layer.r for layer in
                                                      soft_extract_layers(model)]),
         loss=loss)
+    # Slots made inside the first traced step make TensorFlow trace every fit's
+    # train_step twice; made here, each is traced once (same weights, seconds less per step).
+    model.optimizer.build(model.trainable_variables)
 
 
 def training_dataset(data, hp, distill=False):
