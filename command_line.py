@@ -84,6 +84,10 @@ def parse_args(argv):
                         "measured, on MRPC (README); not given, or 0: the original's loss")
     p.add_argument("--TEMPERATURE", type=float, metavar="T",
                    help="temperature of --DISTILL (default: the one T measured, on MRPC)")
+    p.add_argument("--MASS_PENALTY", choices=("paper", "flops"),
+                   help="configuration search: block j's mass is weighted by j in the penalty "
+                        "(paper, the default), or by the FLOPs a word it keeps costs (flops: "
+                        "every block but the last about alike), LAMBDA on about the same scale")
     p.add_argument("--RESUME", action="store_true",
                    help="continue the interrupted training run in OUTPUT_DIR, given the same "
                         "arguments: steps already complete are skipped")
@@ -123,6 +127,9 @@ def _check_combinations(args):
          "drop one of them"),
         (args.DISTILL != 0 and inference,
          "--DISTILL shapes training; drop it with --EVAL_ONLY or --PREDICT_ONLY"),
+        (args.MASS_PENALTY is not None and inference,
+         "--MASS_PENALTY shapes the configuration search; drop it with --EVAL_ONLY or "
+         "--PREDICT_ONLY"),
         (args.TEMPERATURE is not None and args.DISTILL == 0,
          "--TEMPERATURE is the temperature of --DISTILL: give --DISTILL too, or drop it"),
         (args.RESUME and inference,

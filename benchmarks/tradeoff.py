@@ -71,6 +71,9 @@ def parse_args(argv):
                         "ALPHA (default 0: off)")
     p.add_argument("--temperature", type=float, metavar="T",
                    help="temperature of --distill (default: main.py's)")
+    p.add_argument("--mass-penalty", choices=("paper", "flops"), default="paper",
+                   help="weights of the blocks' masses in the search's penalty: the paper's "
+                        "j, or the FLOPs a kept word costs (main.py's --MASS_PENALTY)")
     p.add_argument("--seeds",
                    help="comma-separated seeds: every LAMBDA runs at each (the fine-tuning "
                         "at the first); default: --seed alone")
@@ -271,6 +274,7 @@ def run(args):
                          group_by_length=args.group_by_length, seed=args.seeds[0],
                          distill=args.distill,
                          temperature=args.temperature or DEFAULT_TEMPERATURE,
+                         mass_penalty=args.mass_penalty,
                          **task.unless_given(batch_size=args.batch_size, lr_bert=args.lr_bert,
                                              lr_soft_extract=args.lr_soft_extract))
     os.makedirs(args.output_dir, exist_ok=True)

@@ -16,22 +16,23 @@ class UnitInterval(keras.constraints.Constraint):
 
 @keras.saving.register_keras_serializable(package="power_bert")
 class Mass(keras.regularizers.Regularizer):
-    """The search's penalty for block j: LAMBDA * j * sum_k r_j[k] (r >= 0, so an L1 norm).
+    """The search's penalty for block j: LAMBDA * w_j * sum_k r_j[k] (r >= 0, so an L1 norm).
 
     Args:
         lambda_: LAMBDA, the trade-off between accuracy and inference time.
-        block: j, the block index counted from 1: later blocks cost more to keep.
+        weight: w_j; the paper's is j, the block index counted from 1 (later blocks cost
+            more to keep), `modeling.flops.mass_weights` the FLOPs a kept word costs.
     """
 
-    def __init__(self, lambda_, block):
+    def __init__(self, lambda_, weight):
         self.lambda_ = float(lambda_)
-        self.block = int(block)
+        self.weight = float(weight)
 
     def __call__(self, r):
-        return self.lambda_ * self.block * ops.sum(r)
+        return self.lambda_ * self.weight * ops.sum(r)
 
     def get_config(self):
-        return {"lambda_": self.lambda_, "block": self.block}
+        return {"lambda_": self.lambda_, "weight": self.weight}
 
 
 @keras.saving.register_keras_serializable(package="power_bert")
@@ -52,6 +53,7 @@ class SoftExtract(keras.layers.Layer):
         seq_len: N, the number of retention parameters.
         lambda_: LAMBDA of the mass penalty.
         block: j, the block index from 1.
+        mass_weight: w_j of the mass penalty; None: the paper's, j.
         padding_votes: padding queries vote in the significance score (the original);
             must match the Extract layers that re-training will use.
         relative: the parameters are relative-rank bins (see above).
@@ -65,19 +67,20 @@ class SoftExtract(keras.layers.Layer):
     (2, 8, 16)
     """
 
-    def __init__(self, seq_len, lambda_=0.0, block=1, padding_votes=False, relative=False,
-                 **kwargs):
+    def __init__(self, seq_len, lambda_=0.0, block=1, mass_weight=None, padding_votes=False,
+                 relative=False, **kwargs):
         super().__init__(**kwargs)
         self.seq_len = int(seq_len)
         self.lambda_ = float(lambda_)
         self.block = int(block)
+        self.mass_weight = float(self.block if mass_weight is None else mass_weight)
         self.padding_votes = bool(padding_votes)
         self.relative = bool(relative)
 
     def build(self, x_shape, attention_probs_shape=None, mask_shape=None):
         self.r = self.add_weight(name="r", shape=(self.seq_len,), initializer="ones",
                                  constraint=UnitInterval(),
-                                 regularizer=Mass(self.lambda_, self.block))
+                                 regularizer=Mass(self.lambda_, self.mass_weight))
 
     def call(self, x, attention_probs, mask):
         score = ranking_score(attention_probs, mask, self.padding_votes)
@@ -101,5 +104,6 @@ class SoftExtract(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "seq_len": self.seq_len, "lambda_": self.lambda_,
-                "block": self.block, "padding_votes": self.padding_votes,
+                "block": self.block, "mass_weight": self.mass_weight,
+                "padding_votes": self.padding_votes,
                 "relative": self.relative}

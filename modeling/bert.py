@@ -17,7 +17,7 @@ LAYER_NORM_EPSILON = 1e-12
 
 
 def build_model(config, seq_len, num_labels, retention_configuration=None, search_lambda=None,
-                padding_votes=False, relative=False):
+                padding_votes=False, relative=False, mass_weights=None):
     """Builds a sentence(-pair) classifier, or a regressor for `num_labels == 1`.
 
     The inputs may be of any length n <= seq_len: a batch padded to its longest row costs
@@ -87,8 +87,9 @@ def build_model(config, seq_len, num_labels, retention_configuration=None, searc
         h = keras.layers.Dropout(dropout, name=f"{name}-MultiHeadSelfAttention-Dropout")(h)
         x = attention_norm(keras.layers.Add(name=f"{name}-MultiHeadSelfAttention-Add")([x, h]))
         if search_lambda is not None:
-            x = SoftExtract(seq_len, search_lambda, block=j, padding_votes=padding_votes,
-                            relative=relative,
+            x = SoftExtract(seq_len, search_lambda, block=j,
+                            mass_weight=mass_weights[j - 1] if mass_weights else None,
+                            padding_votes=padding_votes, relative=relative,
                             name=f"{name}-MultiHeadSelfAttention-Soft-Extract")(x, probs, mask)
         elif retention_configuration is not None:
             x, mask, positions = Extract(retention_configuration[j - 1], padding_votes, relative,

@@ -29,11 +29,45 @@ def forward_flops(config, seq_len, retention_configuration=None, num_labels=2):
     n = seq_len
     for kept in retention:
         kept = min(kept, n)
-        flops += 2 * n * hidden * hidden * 4  # query, key, value and output projections
-        flops += 2 * n * n * hidden * 2  # attention logits and the weighted sum of values
-        flops += 2 * kept * hidden * inner * 2  # the feed-forward sub-layer
+        flops += attention_flops(config, n) + feed_forward_flops(config, kept)
         n = kept
     return flops + 2 * hidden * hidden + 2 * hidden * num_labels  # pooler and classifier
+
+
+def attention_flops(config, n):
+    """FLOPs of one attention sub-layer on n word vectors."""
+    hidden = config.hidden_size
+    return (2 * n * hidden * hidden * 4  # query, key, value and output projections
+            + 2 * n * n * hidden * 2)  # attention logits and the weighted sum of values
+
+
+def feed_forward_flops(config, kept):
+    """FLOPs of one feed-forward sub-layer on `kept` word vectors."""
+    return 2 * kept * config.hidden_size * config.intermediate_size * 2
+
+
+def mass_weights(config, seq_len):
+    """Per block j, the weight of its mass in the search's penalty (`--MASS_PENALTY flops`):
+    what one more word kept by block j costs at seq_len, scaled so that the weights sum to
+    L (L + 1) / 2 as the paper's weights j = 1..L do, and a LAMBDA presses about as hard.
+
+    A word that block j's Extract layer keeps runs through that block's feed-forward
+    sub-layer and enters block j + 1's attention sub-layer (the last block has none after
+    it). The cost is taken at full retention; the paper's j says instead that later blocks
+    cost more, though a word costs every block the same.
+
+    Args:
+        config: a `BertConfig`.
+        seq_len: n, the length at which the next block's attention is charged.
+
+    Returns:
+        A list of L floats.
+    """
+    blocks = config.num_hidden_layers
+    entering = attention_flops(config, seq_len) - attention_flops(config, seq_len - 1)
+    cost = [feed_forward_flops(config, 1) + (entering if j < blocks else 0)
+            for j in range(1, blocks + 1)]
+    return [c * blocks * (blocks + 1) / 2 / sum(cost) for c in cost]
 
 
 def total_flops(config, lengths, retention_configuration=None, num_labels=2, relative=False):

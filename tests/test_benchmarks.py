@@ -20,7 +20,7 @@ from data.tasks import get_task
 from modeling.bert import build_model
 from modeling.config import BertConfig
 from extract_layers import relative_kept
-from modeling.flops import flop_reduction, forward_flops
+from modeling.flops import flop_reduction, forward_flops, mass_weights
 from tokenization import load_tokenizer
 
 MRPC_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "glue" / "MRPC"
@@ -369,3 +369,16 @@ def test_tradeoff_times_the_sweep_on_its_own_tasks_dev_rows(tmp_path, monkeypatc
                           "--train-rows", "4"]) == 0
     assert len(seen["data"].dev) == ROWS and len(seen["features"]) == 2
     assert (seen["features"].token_ids == seen["data"].dev.token_ids[:2]).all()
+
+
+def test_mass_weights_are_the_flops_of_a_kept_word_by_hand():
+    config = BertConfig(vocab_size=10, hidden_size=4, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=8, max_position_embeddings=5, type_vocab_size=2)
+    # A word kept by block 1 runs its feed-forward (1x4 @ 4x8, 1x8 @ 8x4) and enters block 2's
+    # attention at n = 5: its 4 projections (1x4 @ 4x4) and, per head, the logits and values
+    # grow from 4x4 to 5x5 (2 * 2 * (25 - 16) * 2 multiply-adds over both heads).
+    feed_forward = 2 * (4 * 8 + 8 * 4)
+    entering = 2 * 4 * 4 * 4 + 2 * 2 * 2 * 2 * (25 - 16)
+    cost = [feed_forward + entering, feed_forward]  # the last block has no block after it
+    expected = [3 * c / sum(cost) for c in cost]  # summing to 1 + 2, the paper's weights' sum
+    assert mass_weights(config, 5) == pytest.approx(expected)

@@ -154,6 +154,12 @@ def test_soft_extract_with_all_r_one_is_bert(tmp_path):
     # The mass penalty: LAMBDA * j * sum(r_j), with every r = 1 at the start.
     expected = sum(1e-3 * j * SEQ_LEN for j in range(1, 5))
     assert float(sum(search.losses)) == pytest.approx(expected, rel=1e-6)
+    # --MASS_PENALTY flops: LAMBDA * w_j * sum(r_j) with the given weights instead of j.
+    weights = [4.0, 3.0, 2.5, 0.5]
+    flops_search = build_model(config, SEQ_LEN, 2, search_lambda=1e-3, mass_weights=weights)
+    flops_search(inputs)
+    assert [float(loss) for loss in flops_search.losses] == pytest.approx(
+        [1e-3 * w * SEQ_LEN for w in weights], rel=1e-6)
 
 
 def test_derive_retention_configuration():

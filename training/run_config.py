@@ -79,9 +79,10 @@ class RunConfig:
                 "LAMBDA": hp.lambda_, "PADDING": hp.padding,
                 "GROUP_BY_LENGTH": hp.group_by_length, "RETENTION_MODE": hp.retention_mode,
                 "SEED": hp.seed,
-                # Only when given, so that runs started before distillation existed resume.
+                # Only when given, so that runs started before these flags existed resume.
                 **({"DISTILL": hp.distill, "TEMPERATURE": hp.temperature} if hp.distills
-                   else {})}
+                   else {}),
+                **({"MASS_PENALTY": hp.mass_penalty} if hp.mass_penalty != "paper" else {})}
 
 
 def resolve_flags(args, output_dir):
@@ -138,6 +139,7 @@ def resolve_flags(args, output_dir):
                              lr_soft_extract=lr_soft_extract, lambda_=lambda_,
                              padding=padding, group_by_length=args.GROUP_BY_LENGTH,
                              retention_mode=mode, seed=args.SEED,
+                             mass_penalty=args.MASS_PENALTY or "paper",
                              **_distillation(args, notes))
     flags = {**vars(args), "BERT_CONFIG_PATH": bert_config_path,
              "CHECKPOINT_PATH": checkpoint_path, "VOCAB_PATH": vocab_path,

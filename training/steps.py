@@ -24,7 +24,7 @@ from errors import UserError
 from extract_layers import (derive_relative_configuration, derive_retention_configuration,
                             parse_recorded_configuration)
 from modeling.bert import build_model, soft_extract_layers
-from modeling.flops import flop_reduction, reductions_against_both_baselines
+from modeling.flops import flop_reduction, mass_weights, reductions_against_both_baselines
 from training.distillation import (DEFAULT_TEMPERATURE, distillation_loss, targets_with_teacher,
                                    teacher_outputs)
 from training.distribute import fit_under_any_strategy
@@ -45,13 +45,14 @@ STEP_OUTPUTS = (("fine-tuning", FINETUNE), ("configuration search", SEARCH),
 @dataclasses.dataclass(frozen=True)
 class Hyperparameters:
     """The training flags: EPOCH, BATCH_SIZE, LR_BERT, LR_SOFT_EXTRACT, LAMBDA, PADDING,
-    GROUP_BY_LENGTH, SEED, DISTILL, TEMPERATURE.
+    GROUP_BY_LENGTH, SEED, DISTILL, TEMPERATURE, MASS_PENALTY.
 
     `padding` "batch" pads every batch to its longest row and lets only real words vote in
     the significance score; "seq_len" pads every input to seq_len and lets padding vote
     (the original PoWER-BERT). `distill` is ALPHA, the weight of the fine-tuned BERT's
     outputs in the loss of steps 2 and 3 at `temperature` (0: the original's loss; see
-    `training.distillation`).
+    `training.distillation`). `mass_penalty` "paper" weights block j's mass by j in the
+    search's penalty, "flops" by the FLOPs a word it keeps costs (`modeling.flops.mass_weights`).
     """
 
     epochs: int
@@ -65,6 +66,7 @@ class Hyperparameters:
     seed: int = 0
     distill: float = 0.0
     temperature: float = DEFAULT_TEMPERATURE
+    mass_penalty: str = "paper"
 
     @property
     def distills(self):
@@ -233,14 +235,17 @@ def configuration_search(config, task, data, hp, output_dir, log, strategy=None)
     """Step 2: Soft-Extract in every block, from finetune.hdf5; returns the retention configuration.
 
     Retention parameters learn at LR_SOFT_EXTRACT, everything else at LR_BERT; the loss adds
-    LAMBDA * j * sum(r_j) for block j. With `hp.distills`, `data.teacher` holds the fine-tuned
+    LAMBDA * w_j * sum(r_j) for block j, w_j = j (the paper's) or, with `hp.mass_penalty`
+    "flops", the FLOPs a word kept by block j costs. With `hp.distills`, `data.teacher` holds the fine-tuned
     BERT's outputs on the training rows (`with_teacher`).
     """
     log("Step 2/3: configuration search" + _distilling(hp))
     keras.utils.set_random_seed(hp.seed)
     with _scope(strategy):
         model = build_model(config, task.seq_len, task.num_labels, search_lambda=hp.lambda_,
-                            padding_votes=hp.padding_votes, relative=hp.relative)
+                            padding_votes=hp.padding_votes, relative=hp.relative,
+                            mass_weights=mass_weights(config, task.seq_len)
+                            if hp.mass_penalty == "flops" else None)
         assign_weights(model, read_hdf5_weights(os.path.join(output_dir, FINETUNE)),
                        optional=[layer.name for layer in soft_extract_layers(model)])
         compile_for_training(model, task, hp, len(data.train), retention_lr=hp.lr_soft_extract,
