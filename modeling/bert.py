@@ -29,7 +29,7 @@ def build_model(config, seq_len, num_labels, retention_configuration=None, searc
         num_labels: classes of the task; 1 means regression (STS-B): one linear unit.
         retention_configuration: l_1..l_L; adds an Extract layer to every block.
         search_lambda: LAMBDA; adds a Soft-Extract layer to every block instead (the
-            configuration search), with mass penalty LAMBDA * j * sum(r_j).
+            configuration search), with mass penalty LAMBDA * j * sum(r_j), or w_j for j.
         padding_votes: padding queries vote in the significance score, as in the original
             PoWER-BERT (run it on inputs padded to seq_len); else only real words vote.
         relative: the retention configuration holds shares f_1..f_L of each input's length
