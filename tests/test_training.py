@@ -3,6 +3,7 @@
 import ast
 import dataclasses
 import gc
+import json
 import os
 import re
 import weakref
@@ -17,8 +18,11 @@ from checkpoints.hdf5 import read_hdf5_metadata, read_hdf5_weights
 from data.features import Features
 from data.tasks import TASKS
 from modeling.bert import build_model, soft_extract_layers
+from modeling.config import load_config
+from modeling.flops import mass_weights
 from tests.helpers import CONFIGS, SEQ_LEN, make_tiny_run, random_inputs
 from training import evaluation, steps
+from training.log import PROGRESS
 from training.optimizer import PowerBertAdam, WarmupLinearDecay
 
 CONFIG = CONFIGS["bert"]
@@ -268,3 +272,32 @@ def test_the_same_command_twice_trains_the_same_weights(tmp_path):
 
     assert metric_lines(outs["again"]) == metric_lines(outs["first"])
     assert len(metric_lines(outs["first"])) >= 6
+
+
+def test_mass_penalty_flops_reaches_the_search_and_is_recorded(tmp_path, monkeypatch, capsys):
+    run = make_tiny_run(tmp_path, deterministic=True)
+    weights_given = []
+    build = steps.build_model
+    monkeypatch.setattr(steps, "build_model", lambda *args, **kwargs: weights_given.append(
+        kwargs.get("mass_weights")) or build(*args, **kwargs))
+    assert main.main(run.argv("--MASS_PENALTY", "flops")) == 0
+    # Step 1 and step 3 have no penalty; step 2's weights are the FLOPs of the tiny BERT at
+    # the task's seq_len (24), not j.
+    expected = mass_weights(load_config(run.config), 24)
+    assert expected != pytest.approx([1.0, 2.0])
+    assert weights_given == [None, expected, None]
+    log = (run.out / "log_file.txt").read_text()
+    assert "(--MASS_PENALTY flops), not by j: " + ", ".join(f"{w:.3f}" for w in expected) in log
+    assert json.loads((run.out / PROGRESS).read_text())["arguments"]["MASS_PENALTY"] == "flops"
+    # A resume under the paper's penalty would finish a search made under another: refused.
+    os.remove(run.out / steps.RETRAINED)
+    capsys.readouterr()
+    assert main.main(run.argv("--RESUME")) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "MASS_PENALTY flops then, None now" in err[0], err
+    # Scoring and predicting have no search to weight.
+    for mode in ("--EVAL_ONLY", "--PREDICT_ONLY"):
+        assert main.main(run.argv("--MASS_PENALTY", "flops", mode, out=tmp_path / mode)) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "--MASS_PENALTY shapes the configuration search" in err[0]
+        assert not (tmp_path / mode).exists()

@@ -240,12 +240,15 @@ def configuration_search(config, task, data, hp, output_dir, log, strategy=None)
     BERT's outputs on the training rows (`with_teacher`).
     """
     log("Step 2/3: configuration search" + _distilling(hp))
+    weights = mass_weights(config, task.seq_len) if hp.mass_penalty == "flops" else None
+    if weights is not None:
+        log("The mass penalty weights each block's mass by the FLOPs a word it keeps costs "
+            f"(--MASS_PENALTY flops), not by j: {', '.join(f'{w:.3f}' for w in weights)}")
     keras.utils.set_random_seed(hp.seed)
     with _scope(strategy):
         model = build_model(config, task.seq_len, task.num_labels, search_lambda=hp.lambda_,
                             padding_votes=hp.padding_votes, relative=hp.relative,
-                            mass_weights=mass_weights(config, task.seq_len)
-                            if hp.mass_penalty == "flops" else None)
+                            mass_weights=weights)
         assign_weights(model, read_hdf5_weights(os.path.join(output_dir, FINETUNE)),
                        optional=[layer.name for layer in soft_extract_layers(model)])
         compile_for_training(model, task, hp, len(data.train), retention_lr=hp.lr_soft_extract,
