@@ -52,8 +52,7 @@ class SoftExtract(keras.layers.Layer):
     Args:
         seq_len: N, the number of retention parameters.
         lambda_: LAMBDA of the mass penalty.
-        block: j, the block index from 1.
-        mass_weight: w_j of the mass penalty; None: the paper's, j.
+        mass_weight: w_j of the mass penalty: the paper's is j, the block's index from 1.
         padding_votes: padding queries vote in the significance score (the original);
             must match the Extract layers that re-training will use.
         relative: the parameters are relative-rank bins (see above).
@@ -63,17 +62,16 @@ class SoftExtract(keras.layers.Layer):
 
     Example:
     >>> x = keras.ops.ones((2, 8, 16)); probs = keras.ops.ones((2, 4, 8, 8)) / 8
-    >>> tuple(SoftExtract(8, 1e-3, block=1)(x, probs, keras.ops.ones((2, 8))).shape)
+    >>> tuple(SoftExtract(8, 1e-3, mass_weight=1)(x, probs, keras.ops.ones((2, 8))).shape)
     (2, 8, 16)
     """
 
-    def __init__(self, seq_len, lambda_=0.0, block=1, mass_weight=None, padding_votes=False,
+    def __init__(self, seq_len, lambda_=0.0, mass_weight=1.0, padding_votes=False,
                  relative=False, **kwargs):
         super().__init__(**kwargs)
         self.seq_len = int(seq_len)
         self.lambda_ = float(lambda_)
-        self.block = int(block)
-        self.mass_weight = float(self.block if mass_weight is None else mass_weight)
+        self.mass_weight = float(mass_weight)
         self.padding_votes = bool(padding_votes)
         self.relative = bool(relative)
 
@@ -104,6 +102,5 @@ class SoftExtract(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "seq_len": self.seq_len, "lambda_": self.lambda_,
-                "block": self.block, "mass_weight": self.mass_weight,
-                "padding_votes": self.padding_votes,
+                "mass_weight": self.mass_weight, "padding_votes": self.padding_votes,
                 "relative": self.relative}

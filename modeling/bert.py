@@ -29,11 +29,13 @@ def build_model(config, seq_len, num_labels, retention_configuration=None, searc
         num_labels: classes of the task; 1 means regression (STS-B): one linear unit.
         retention_configuration: l_1..l_L; adds an Extract layer to every block.
         search_lambda: LAMBDA; adds a Soft-Extract layer to every block instead (the
-            configuration search), with mass penalty LAMBDA * j * sum(r_j), or w_j for j.
+            configuration search), with mass penalty LAMBDA * w_j * sum(r_j) for block j.
         padding_votes: padding queries vote in the significance score, as in the original
             PoWER-BERT (run it on inputs padded to seq_len); else only real words vote.
         relative: the retention configuration holds shares f_1..f_L of each input's length
             (relative mode), and Soft-Extract learns such shares.
+        mass_weights: w_1..w_L of the search's mass penalty (`modeling.flops.mass_weights`);
+            None: the paper's, w_j = j.
 
     Returns:
         A `keras.Model` with inputs `Input-Token`, `Input-Segment`, `Input-Mask` (each
@@ -87,8 +89,8 @@ def build_model(config, seq_len, num_labels, retention_configuration=None, searc
         h = keras.layers.Dropout(dropout, name=f"{name}-MultiHeadSelfAttention-Dropout")(h)
         x = attention_norm(keras.layers.Add(name=f"{name}-MultiHeadSelfAttention-Add")([x, h]))
         if search_lambda is not None:
-            x = SoftExtract(seq_len, search_lambda, block=j,
-                            mass_weight=mass_weights[j - 1] if mass_weights else None,
+            x = SoftExtract(seq_len, search_lambda,
+                            mass_weight=mass_weights[j - 1] if mass_weights else j,
                             padding_votes=padding_votes, relative=relative,
                             name=f"{name}-MultiHeadSelfAttention-Soft-Extract")(x, probs, mask)
         elif retention_configuration is not None:

@@ -131,7 +131,7 @@ def test_soft_extract_scales_by_significance_rank():
     n = 5
     received = np.array([0.1, 1.0, 3.0, 2.0, 0.5])
     probs = np.tile(received / received.sum(), (n, 1))[None, None].astype(np.float32)
-    layer = SoftExtract(8, 0.0, block=1)
+    layer = SoftExtract(8, 0.0, mass_weight=1)
     x = np.ones((1, n, 3), np.float32)
     layer(x, probs, np.ones((1, n), np.int32))
     r = np.array([1.0, 0.9, 0.7, 0.4, 0.2, 0.15, 0.1, 0.05], np.float32)

@@ -98,7 +98,7 @@ def test_relative_soft_extract_scales_by_the_bins_a_word_covers():
     received = np.array([0.1, 3.0, 1.0, 2.0, 0.0, 0.0])
     probs = np.tile(received / received.sum(), (6, 1))[None, None].repeat(2, 0).astype(np.float32)
     mask = np.array([[1, 1, 1, 1, 0, 0], [1, 1, 1, 0, 0, 0]], np.int32)
-    layer = SoftExtract(8, 0.0, block=1, relative=True)
+    layer = SoftExtract(8, 0.0, mass_weight=1, relative=True)
     x = np.ones((2, 6, 1), np.float32)
     layer(x, probs, mask)
     r = np.array([1.0, 0.9, 0.8, 0.6, 0.5, 0.4, 0.2, 0.1], np.float32)

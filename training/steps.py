@@ -236,8 +236,8 @@ def configuration_search(config, task, data, hp, output_dir, log, strategy=None)
 
     Retention parameters learn at LR_SOFT_EXTRACT, everything else at LR_BERT; the loss adds
     LAMBDA * w_j * sum(r_j) for block j, w_j = j (the paper's) or, with `hp.mass_penalty`
-    "flops", the FLOPs a word kept by block j costs. With `hp.distills`, `data.teacher` holds the fine-tuned
-    BERT's outputs on the training rows (`with_teacher`).
+    "flops", the FLOPs a word kept by block j costs. With `hp.distills`, `data.teacher` holds
+    the fine-tuned BERT's outputs on the training rows (`with_teacher`).
     """
     log("Step 2/3: configuration search" + _distilling(hp))
     weights = mass_weights(config, task.seq_len) if hp.mass_penalty == "flops" else None
