@@ -43,6 +43,9 @@ def parse_args(argv):
     p.add_argument("--OUTPUT_DIR", required=True, help="models, predictions and log_file.txt")
     p.add_argument("--TASK_CONFIG_PATH", help="JSON overriding the task's seq_len")
     p.add_argument("--EPOCH", type=int, default=3, help="epochs of steps 1-3 (default 3)")
+    p.add_argument("--RETRAIN_EPOCH", type=int,
+                   help="epochs of step 3, re-training, where they should differ from EPOCH "
+                        "(default: EPOCH)")
     p.add_argument("--BATCH_SIZE", type=int, help="default: the task's, from the original README")
     p.add_argument("--LR_SOFT_EXTRACT", type=float, help="learning rate of retention parameters")
     p.add_argument("--LR_BERT", type=float, help="learning rate of the other weights")
@@ -93,7 +96,7 @@ def parse_args(argv):
                         "arguments: steps already complete are skipped")
     args = p.parse_args(argv)
     _check_combinations(args)
-    for flag in ("EPOCH", "BATCH_SIZE"):
+    for flag in ("EPOCH", "RETRAIN_EPOCH", "BATCH_SIZE"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             raise UserError(f"--{flag} must be a positive integer")
     if not 0 <= args.SEED < 2 ** 32:  # NumPy's seeds, which Keras seeds too
@@ -127,6 +130,9 @@ def _check_combinations(args):
          "drop one of them"),
         (args.DISTILL != 0 and inference,
          "--DISTILL shapes training; drop it with --EVAL_ONLY or --PREDICT_ONLY"),
+        (args.RETRAIN_EPOCH is not None and inference,
+         "--RETRAIN_EPOCH is the length of re-training; drop it with --EVAL_ONLY or "
+         "--PREDICT_ONLY"),
         (args.MASS_PENALTY is not None and inference,
          "--MASS_PENALTY shapes the configuration search; drop it with --EVAL_ONLY or "
          "--PREDICT_ONLY"),

@@ -52,6 +52,12 @@ def parse_args(argv):
                    help="train on batches of similar lengths (faster)")
     p.add_argument("--finetuned", help="a finetune.hdf5 of an earlier run: skips step 1")
     p.add_argument("--epochs", type=int, default=3, help="epochs of each step (default 3)")
+    p.add_argument("--retrain-epochs", type=int,
+                   help="epochs of step 3, as main.py's --RETRAIN_EPOCH (default: --epochs)")
+    p.add_argument("--searched",
+                   help="the OUTPUT_DIR of an earlier sweep from the same --finetuned: each run "
+                        "re-trains from that sweep's configuration search of its mode, LAMBDA "
+                        "and seed instead of searching again (compares re-training recipes)")
     p.add_argument("--batch-size", type=int, help="default: the task's")
     p.add_argument("--lr-bert", type=float, help="default: the task's")
     p.add_argument("--lr-soft-extract", type=float, help="default: the task's")
@@ -92,6 +98,10 @@ def parse_args(argv):
         except ValueError:
             p.error(f"--{flag.replace('_', '-')} {text!r} is not a comma-separated list of "
                     "numbers")
+    for flag in ("epochs", "retrain_epochs"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            p.error(f"--{flag.replace('_', '-')} must be a positive integer, not {value}")
     if not 0 <= args.distill <= 1:
         p.error(f"--distill {args.distill} is not an ALPHA from 0 to 1")
     if args.temperature is not None and not args.temperature > 0:
@@ -110,12 +120,15 @@ def load_task_data(task, data_dir, tokenizer, train_rows=None, dev_rows=None):
                                   read_examples(task, data_dir, "dev")[:dev_rows], tokenizer)
 
 
-def sweep(config, checkpoint, task, data, hp, runs, output_dir, log, finetuned_path=None):
+def sweep(config, checkpoint, task, data, hp, runs, output_dir, log, finetuned_path=None,
+          searched_dir=None):
     """Fine-tunes once (or takes an earlier fine-tuning), then runs steps 2 and 3 per LAMBDA.
 
     Args:
         config, checkpoint: the pre-trained model (Google checkpoint prefix).
         finetuned_path: finetune.hdf5 of an earlier run of the same task, instead of step 1.
+        searched_dir: OUTPUT_DIR of an earlier sweep: step 2 of each run is taken from its
+            run folder of the same name (`earlier_search`) instead of run.
         task, data, hp: as for `training.steps`; `hp.lambda_` is replaced per LAMBDA.
         runs: (retention mode, LAMBDA, seed) triples; the seed replaces `hp.seed`.
         output_dir: the fine-tuning's folder; each run gets a sub-folder.
@@ -129,8 +142,15 @@ def sweep(config, checkpoint, task, data, hp, runs, output_dir, log, finetuned_p
     from checkpoints.load import load_weights
     from modeling.bert import build_model
     from training.evaluation import evaluate, format_metrics
-    from training.steps import FINETUNE, configuration_search, fine_tune, retrain, with_teacher
+    from training.steps import (FINETUNE, SEARCH, configuration_search, fine_tune, flop_report,
+                                retrain, with_teacher)
 
+    several_seeds = len({seed for _, _, seed in runs}) > 1
+    names = [f"{mode}_lambda_{value:g}" + (f"_seed_{seed}" if several_seeds else "")
+             for mode, value, seed in runs]
+    # Every earlier search is checked before the first run, not hours into the sweep.
+    searches = [earlier_search(os.path.join(searched_dir, name), mode, task)
+                for name, (mode, _, _) in zip(names, runs)] if searched_dir else None
     if finetuned_path:
         shutil.copyfile(finetuned_path, os.path.join(output_dir, FINETUNE))
         model = build_model(config, task.seq_len, task.num_labels)
@@ -143,19 +163,47 @@ def sweep(config, checkpoint, task, data, hp, runs, output_dir, log, finetuned_p
                                                          task.seq_len, optional=("NSP",)), log)
     if hp.distills:  # one teacher for every run: they all start from this finetune.hdf5
         data = with_teacher(config, task, data, hp, output_dir, log)
-    several_seeds = len({seed for _, _, seed in runs}) > 1
     results = []
-    for mode, value, seed in runs:
-        run_dir = os.path.join(output_dir, f"{mode}_lambda_{value:g}" +
-                               (f"_seed_{seed}" if several_seeds else ""))
+    for i, (name, (mode, value, seed)) in enumerate(zip(names, runs)):
+        run_dir = os.path.join(output_dir, name)
         os.makedirs(run_dir, exist_ok=True)
         shutil.copyfile(os.path.join(output_dir, FINETUNE), os.path.join(run_dir, FINETUNE))
         log(f"{mode} retention, LAMBDA {value:g}, seed {seed} in {run_dir}")
         run_hp = dataclasses.replace(hp, lambda_=value, retention_mode=mode, seed=seed)
-        retention = configuration_search(config, task, data, run_hp, run_dir, log)
+        if searches:
+            path, retention = searches[i]
+            shutil.copyfile(path, os.path.join(run_dir, SEARCH))
+            log(f"Step 2/3: configuration search taken from {path} (--searched): "
+                f"Retention Configuration : {retention}")
+            log(flop_report(config, task, data.dev.lengths, retention, run_hp.relative))
+        else:
+            retention = configuration_search(config, task, data, run_hp, run_dir, log)
         metrics = retrain(config, task, data, run_hp, retention, run_dir, log)
         results.append((mode, value, seed, retention, metrics))
     return finetuned, results
+
+
+def earlier_search(run_dir, mode, task):
+    """The configuration search model of an earlier sweep's run folder and the retention
+    configuration it records, checked to be of `mode` and `task`.
+
+    Raises:
+        UserError: there is no such file, or it records another mode or task.
+    """
+    from checkpoints.hdf5 import read_hdf5_metadata
+    from errors import UserError
+    from training.steps import SEARCH
+
+    path = os.path.join(run_dir, SEARCH)
+    fix = ("give --searched the OUTPUT_DIR of a sweep that ran the same LAMBDAs and seeds, or "
+           "drop it to search again")
+    record = read_hdf5_metadata(path, fix) or {}
+    retention = record.get("retention_configuration")
+    if (retention is None or record.get("retention_mode") != mode
+            or record.get("task") != task.name):
+        raise UserError(f"{path} records no {mode} retention configuration for {task.name}: "
+                        f"{fix}")
+    return path, retention
 
 
 def measure(config, checkpoint, task, results, features, batch, rounds):
@@ -270,7 +318,8 @@ def run(args):
     config, checkpoint, vocab = load_model_spec(MINILM)
     tokenizer = load_model_tokenizer(vocab, False, config.vocab_size, MINILM)
     data = load_task_data(task, args.data_dir, tokenizer, args.train_rows, args.dev_rows)
-    hp = Hyperparameters(epochs=args.epochs, lambda_=task.lambda_,
+    hp = Hyperparameters(epochs=args.epochs, retrain_epochs=args.retrain_epochs,
+                         lambda_=task.lambda_,
                          group_by_length=args.group_by_length, seed=args.seeds[0],
                          distill=args.distill,
                          temperature=args.temperature or DEFAULT_TEMPERATURE,
@@ -286,7 +335,7 @@ def run(args):
             for mode, values in (("absolute", args.lambdas), ("relative", args.relative_lambdas))
             for value in values]
     finetuned, results = sweep(config, checkpoint, task, data, hp, runs,
-                               args.output_dir, log, args.finetuned)
+                               args.output_dir, log, args.finetuned, args.searched)
     timed = data.dev if args.bench_rows is None else \
         Features(*(x[:args.bench_rows] for x in data.dev.inputs))
     rows = measure(config, checkpoint, task, results, timed, args.bench_batch, args.rounds)

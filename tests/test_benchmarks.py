@@ -14,7 +14,7 @@ import pytest
 from benchmarks import first_batch, inference, models, timing, tradeoff
 from training.plots import (plot_tradeoff, plot_training_outputs, surviving_words,
                             wrap_word_pieces)
-from data.features import truncate_seq_pair
+from data.features import Features, truncate_seq_pair
 from data.glue import read_examples
 from data.tasks import get_task
 from modeling.bert import build_model
@@ -344,8 +344,9 @@ def test_task_defaults_fill_only_what_is_not_given():
 def test_tradeoff_times_the_sweep_on_its_own_tasks_dev_rows(tmp_path, monkeypatch):
     seen = {}
 
-    def sweep(config, checkpoint, task, data, hp, runs, output_dir, log, finetuned_path=None):
-        seen.update(data=data, hp=hp, runs=runs)
+    def sweep(config, checkpoint, task, data, hp, runs, output_dir, log, finetuned_path=None,
+              searched_dir=None):
+        seen.update(data=data, hp=hp, runs=runs, searched_dir=searched_dir)
         return {"f1": 0.88}, [("absolute", 0.001, 0, [64, 32, 16, 8, 4, 2], {"f1": 0.85})]
 
     def measure(config, checkpoint, task, results, features, batch, rounds):
@@ -369,6 +370,85 @@ def test_tradeoff_times_the_sweep_on_its_own_tasks_dev_rows(tmp_path, monkeypatc
                           "--train-rows", "4"]) == 0
     assert len(seen["data"].dev) == ROWS and len(seen["features"]) == 2
     assert (seen["features"].token_ids == seen["data"].dev.token_ids[:2]).all()
+    assert seen["hp"].retrain_epochs is None and seen["searched_dir"] is None
+    assert tradeoff.main(["--data-dir", str(MRPC_DIR), "--output-dir", str(tmp_path),
+                          "--lambdas", "0.001", "--dev-rows", str(ROWS), "--train-rows", "4",
+                          "--epochs", "2", "--retrain-epochs", "4", "--searched", "earlier"]) == 0
+    assert (seen["hp"].epochs, seen["hp"].retrain_epochs) == (2, 4)
+    assert seen["searched_dir"] == "earlier"
+
+
+def _search_file(path, record):
+    """A configuration search model file holding only its `power_bert` record."""
+    import h5py
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with h5py.File(path, "w") as f:
+        f.attrs["power_bert"] = json.dumps(record)
+
+
+def test_tradeoff_searched_retrains_from_an_earlier_sweeps_searches(tmp_path, monkeypatch):
+    """--searched: each run re-trains at the configuration its namesake in the earlier sweep
+    found, from that search's weights, and searches nothing; any run without one stops the
+    sweep before it trains."""
+    from errors import UserError
+    from training import steps
+
+    task = get_task("imdb")
+    earlier = tmp_path / "earlier"
+    found = {0: [0.6, 0.5, 0.2, 0.05, 0.03, 0.01], 1: [0.7, 0.5, 0.3, 0.1, 0.05, 0.02]}
+    for seed, retention in found.items():
+        _search_file(earlier / f"relative_lambda_6e-05_seed_{seed}" / steps.SEARCH,
+                     {"task": "imdb", "retention_mode": "relative",
+                      "retention_configuration": retention})
+    trained, retrained = [], []
+
+    def fine_tune(config, task, data, hp, output_dir, load_initial, log):
+        trained.append(output_dir)
+        Path(output_dir, steps.FINETUNE).write_bytes(b"fine-tuned")
+        return {"accuracy": 0.9}
+
+    def configuration_search(*args, **kwargs):
+        raise AssertionError("--searched must not search again")
+
+    def retrain(config, task, data, hp, retention, output_dir, log):
+        retrained.append((hp.seed, retention,
+                          Path(output_dir, steps.SEARCH).read_bytes()))
+        return {"accuracy": 0.88}
+
+    monkeypatch.setattr(steps, "fine_tune", fine_tune)
+    monkeypatch.setattr(steps, "configuration_search", configuration_search)
+    monkeypatch.setattr(steps, "retrain", retrain)
+    monkeypatch.setattr(steps, "flop_report", lambda *args: "FLOP reduction")
+    hp = steps.Hyperparameters(epochs=2, batch_size=16, lr_bert=5e-5, lr_soft_extract=0.02,
+                               lambda_=6e-5)
+    data = steps.TaskData(None, None, Features(*(np.ones((2, 4), np.int32),) * 3), None)
+    lines = []
+
+    def sweep(runs, out):
+        out.mkdir(exist_ok=True)
+        return tradeoff.sweep(None, None, task, data, hp, runs, str(out), lines.append,
+                              searched_dir=str(earlier))
+
+    finetuned, results = sweep([("relative", 6e-05, 0), ("relative", 6e-05, 1)], tmp_path / "a")
+    assert finetuned == {"accuracy": 0.9}
+    assert [(seed, retention) for _, _, seed, retention, _ in results] == list(found.items())
+    assert [(seed, retention) for seed, retention, _ in retrained] == list(found.items())
+    assert all(weights == (earlier / f"relative_lambda_6e-05_seed_{seed}" / steps.SEARCH)
+               .read_bytes() for seed, _, weights in retrained)
+    assert sum("configuration search taken from" in line for line in lines) == 2
+    # A seed the earlier sweep did not run, or a relative search where an absolute run
+    # needs its own, is reported before step 1 runs.
+    _search_file(earlier / "absolute_lambda_6e-05_seed_1" / steps.SEARCH,
+                 {"task": "imdb", "retention_mode": "relative",
+                  "retention_configuration": found[1]})
+    for runs, problem in (([("relative", 6e-05, 0), ("relative", 6e-05, 2)], "no file"),
+                          ([("relative", 6e-05, 0), ("absolute", 6e-05, 1)],
+                           "records no absolute retention configuration")):
+        trained.clear()
+        with pytest.raises(UserError, match=problem):
+            sweep(runs, tmp_path / "b")
+        assert trained == []
 
 
 def test_mass_weights_are_the_flops_of_a_kept_word_by_hand():

@@ -4,6 +4,7 @@ import ast
 import dataclasses
 import gc
 import json
+import math
 import os
 import re
 import weakref
@@ -301,3 +302,38 @@ def test_mass_penalty_flops_reaches_the_search_and_is_recorded(tmp_path, monkeyp
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and "--MASS_PENALTY shapes the configuration search" in err[0]
         assert not (tmp_path / mode).exists()
+
+
+def test_retrain_epoch_lengthens_step_3_alone_and_is_recorded(tmp_path, monkeypatch, capsys):
+    run = make_tiny_run(tmp_path, deterministic=True)
+    schedules = []  # (epochs the step fits, optimizer steps its learning rate decays over)
+    compile_ = steps.compile_for_training
+
+    def compile_for_training(model, task, hp, train_size, **kwargs):
+        schedules.append((hp.epochs, hp.epochs * math.ceil(train_size / hp.batch_size)))
+        return compile_(model, task, hp, train_size, **kwargs)
+
+    monkeypatch.setattr(steps, "compile_for_training", compile_for_training)
+    assert main.main(run.argv("--RETRAIN_EPOCH", "3")) == 0  # argv gives --EPOCH 1
+    batches = math.ceil(32 / 16)  # 32 training rows, batches of 16
+    assert schedules == [(1, batches), (1, batches), (3, 3 * batches)]
+    log = (run.out / "log_file.txt").read_text()
+    assert "Step 3/3: re-training, 3 epochs" in log and "Re-training epoch 3:" in log
+    assert "Fine-tuning epoch 2:" not in log
+    accuracies = re.search(r" Re-trained model accuracies for all epochs on the Dev set:\[(.*)\]",
+                           log).group(1)
+    assert len(accuracies.split(",")) == 3
+    assert json.loads((run.out / PROGRESS).read_text())["arguments"]["RETRAIN_EPOCH"] == 3
+    # Resuming with another length of re-training would mix two runs: refused.
+    os.remove(run.out / steps.RETRAINED)
+    capsys.readouterr()
+    assert main.main(run.argv("--RESUME")) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "RETRAIN_EPOCH 3 then, None now" in err[0], err
+    for extra, message in ((["--RETRAIN_EPOCH", "0"], "--RETRAIN_EPOCH must be a positive"),
+                           (["--RETRAIN_EPOCH", "2", "--EVAL_ONLY"],
+                            "--RETRAIN_EPOCH is the length of re-training")):
+        assert main.main(run.argv(*extra, out=tmp_path / "bad")) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0], err
+        assert not (tmp_path / "bad").exists()

@@ -82,7 +82,9 @@ class RunConfig:
                 # Only when given, so that runs started before these flags existed resume.
                 **({"DISTILL": hp.distill, "TEMPERATURE": hp.temperature} if hp.distills
                    else {}),
-                **({"MASS_PENALTY": hp.mass_penalty} if hp.mass_penalty != "paper" else {})}
+                **({"MASS_PENALTY": hp.mass_penalty} if hp.mass_penalty != "paper" else {}),
+                **({"RETRAIN_EPOCH": hp.retrain_epochs} if hp.retrain_epochs is not None
+                   else {})}
 
 
 def resolve_flags(args, output_dir):
@@ -140,6 +142,7 @@ def resolve_flags(args, output_dir):
                              padding=padding, group_by_length=args.GROUP_BY_LENGTH,
                              retention_mode=mode, seed=args.SEED,
                              mass_penalty=args.MASS_PENALTY or "paper",
+                             retrain_epochs=args.RETRAIN_EPOCH,
                              **_distillation(args, notes))
     flags = {**vars(args), "BERT_CONFIG_PATH": bert_config_path,
              "CHECKPOINT_PATH": checkpoint_path, "VOCAB_PATH": vocab_path,

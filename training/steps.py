@@ -45,7 +45,7 @@ STEP_OUTPUTS = (("fine-tuning", FINETUNE), ("configuration search", SEARCH),
 @dataclasses.dataclass(frozen=True)
 class Hyperparameters:
     """The training flags: EPOCH, BATCH_SIZE, LR_BERT, LR_SOFT_EXTRACT, LAMBDA, PADDING,
-    GROUP_BY_LENGTH, SEED, DISTILL, TEMPERATURE, MASS_PENALTY.
+    GROUP_BY_LENGTH, SEED, DISTILL, TEMPERATURE, MASS_PENALTY, RETRAIN_EPOCH.
 
     `padding` "batch" pads every batch to its longest row and lets only real words vote in
     the significance score; "seq_len" pads every input to seq_len and lets padding vote
@@ -53,6 +53,7 @@ class Hyperparameters:
     outputs in the loss of steps 2 and 3 at `temperature` (0: the original's loss; see
     `training.distillation`). `mass_penalty` "paper" weights block j's mass by j in the
     search's penalty, "flops" by the FLOPs a word it keeps costs (`modeling.flops.mass_weights`).
+    `retrain_epochs`: the epochs of step 3, where they differ from `epochs` (else None).
     """
 
     epochs: int
@@ -67,6 +68,7 @@ class Hyperparameters:
     distill: float = 0.0
     temperature: float = DEFAULT_TEMPERATURE
     mass_penalty: str = "paper"
+    retrain_epochs: int | None = None
 
     @property
     def distills(self):
@@ -287,9 +289,12 @@ def flop_report(config, task, lengths, retention, relative=False):
 def retrain(config, task, data, hp, retention, output_dir, log, strategy=None):
     """Step 3: Extract layers at the retention configuration; best epoch -> retrained.hdf5.
 
-    With `hp.distills`, learns from `data.teacher` as the configuration search does.
+    With `hp.distills`, learns from `data.teacher` as the configuration search does; runs
+    `hp.retrain_epochs` epochs where given, its learning rate decaying over them.
     """
-    log("Step 3/3: re-training" + _distilling(hp))
+    if hp.retrain_epochs is not None:
+        hp = dataclasses.replace(hp, epochs=hp.retrain_epochs)
+    log(f"Step 3/3: re-training, {hp.epochs} epochs" + _distilling(hp))
     keras.utils.set_random_seed(hp.seed)
     with _scope(strategy):
         model = build_model(config, task.seq_len, task.num_labels,
