@@ -9,6 +9,8 @@ ranges as error bars. The speedup of every configuration is then measured in one
 inference benchmark (benchmarks.timing) on the task's dev rows, against BERT padded to
 seq_len and BERT on real lengths, and written with the dev metric to tradeoff.csv and
 tradeoff.png (the paper's trade-off figure, with both BERT baselines as reference points).
+With `--searched` an earlier sweep's configuration searches are re-trained again (e.g. with
+`--retrain-epochs`), so that two re-training recipes compare on the same searches.
 
 Long: run it in the background, e.g.
     nohup python -m benchmarks.tradeoff --task mrpc --data-dir ../shared/glue/MRPC \
