@@ -151,8 +151,9 @@ def sweep(config, checkpoint, task, data, hp, runs, output_dir, log, finetuned_p
     names = [f"{mode}_lambda_{value:g}" + (f"_seed_{seed}" if several_seeds else "")
              for mode, value, seed in runs]
     # Every earlier search is checked before the first run, not hours into the sweep.
-    searches = [earlier_search(os.path.join(searched_dir, name), mode, task)
-                for name, (mode, _, _) in zip(names, runs)] if searched_dir else None
+    searches = ([earlier_search(os.path.join(searched_dir, name), mode, task, config)
+                 for name, (mode, _, _) in zip(names, runs)] if searched_dir
+                else [None] * len(runs))
     if finetuned_path:
         shutil.copyfile(finetuned_path, os.path.join(output_dir, FINETUNE))
         model = build_model(config, task.seq_len, task.num_labels)
@@ -166,14 +167,14 @@ def sweep(config, checkpoint, task, data, hp, runs, output_dir, log, finetuned_p
     if hp.distills:  # one teacher for every run: they all start from this finetune.hdf5
         data = with_teacher(config, task, data, hp, output_dir, log)
     results = []
-    for i, (name, (mode, value, seed)) in enumerate(zip(names, runs)):
+    for name, (mode, value, seed), search in zip(names, runs, searches):
         run_dir = os.path.join(output_dir, name)
         os.makedirs(run_dir, exist_ok=True)
         shutil.copyfile(os.path.join(output_dir, FINETUNE), os.path.join(run_dir, FINETUNE))
         log(f"{mode} retention, LAMBDA {value:g}, seed {seed} in {run_dir}")
         run_hp = dataclasses.replace(hp, lambda_=value, retention_mode=mode, seed=seed)
-        if searches:
-            path, retention = searches[i]
+        if search:
+            path, retention = search
             shutil.copyfile(path, os.path.join(run_dir, SEARCH))
             log(f"Step 2/3: configuration search taken from {path} (--searched): "
                 f"Retention Configuration : {retention}")
@@ -185,15 +186,17 @@ def sweep(config, checkpoint, task, data, hp, runs, output_dir, log, finetuned_p
     return finetuned, results
 
 
-def earlier_search(run_dir, mode, task):
+def earlier_search(run_dir, mode, task, config):
     """The configuration search model of an earlier sweep's run folder and the retention
-    configuration it records, checked to be of `mode` and `task`.
+    configuration it records, checked to be of `mode` and `task` and to fit `config`.
 
     Raises:
-        UserError: there is no such file, or it records another mode or task.
+        UserError: there is no such file, it records another mode or task, or a
+            configuration that does not fit the model.
     """
     from checkpoints.hdf5 import read_hdf5_metadata
     from errors import UserError
+    from extract_layers.retention import parse_recorded_configuration
     from training.steps import SEARCH
 
     path = os.path.join(run_dir, SEARCH)
@@ -205,7 +208,8 @@ def earlier_search(run_dir, mode, task):
             or record.get("task") != task.name):
         raise UserError(f"{path} records no {mode} retention configuration for {task.name}: "
                         f"{fix}")
-    return path, retention
+    return path, parse_recorded_configuration(retention, config.num_hidden_layers, task.seq_len,
+                                              relative=mode == "relative")
 
 
 def measure(config, checkpoint, task, results, features, batch, rounds):

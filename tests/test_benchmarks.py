@@ -395,6 +395,9 @@ def test_tradeoff_searched_retrains_from_an_earlier_sweeps_searches(tmp_path, mo
     from training import steps
 
     task = get_task("imdb")
+    config = BertConfig(vocab_size=10, hidden_size=4, num_hidden_layers=6,
+                        num_attention_heads=2, intermediate_size=8,
+                        max_position_embeddings=task.seq_len, type_vocab_size=2)
     earlier = tmp_path / "earlier"
     found = {0: [0.6, 0.5, 0.2, 0.05, 0.03, 0.01], 1: [0.7, 0.5, 0.3, 0.1, 0.05, 0.02]}
     for seed, retention in found.items():
@@ -427,7 +430,7 @@ def test_tradeoff_searched_retrains_from_an_earlier_sweeps_searches(tmp_path, mo
 
     def sweep(runs, out):
         out.mkdir(exist_ok=True)
-        return tradeoff.sweep(None, None, task, data, hp, runs, str(out), lines.append,
+        return tradeoff.sweep(config, None, task, data, hp, runs, str(out), lines.append,
                               searched_dir=str(earlier))
 
     finetuned, results = sweep([("relative", 6e-05, 0), ("relative", 6e-05, 1)], tmp_path / "a")
