@@ -197,12 +197,12 @@ def test_albert_to_onnx_is_refused_in_one_line(tmp_path, capsys, albert):
     assert not (tmp_path / "new").exists()
 
 
-def test_the_readme_example_runs_with_onnxruntime_and_tokenizers(tmp_path, fine_tuned_classifier):
-    """The README's Python example, as written there, on an exported model: its tokenizer
+def test_the_deployment_example_runs_with_onnxruntime_and_tokenizers(tmp_path, fine_tuned_classifier):
+    """docs/deployment.md's Python example, as written there, on an exported model: its tokenizer
     (Hugging Face's WordPiece, from the saved vocab) gives our ids, so it prints our model's
     probabilities."""
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## Deploying on ONNX Runtime"):]
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "deployment.md").read_text(encoding="utf-8")
+    section = doc[doc.index("## Deploying on ONNX Runtime"):]
     start = section.index("```python\n") + len("```python\n")
     example = section[start:section.index("\n```", start)]
     assert export.main(["--TASK", "mrpc", "--RETENTION_CONFIG", "0.8,0.6,0.45,0.2,0.06,0.01",
