@@ -311,14 +311,18 @@ def _keep_most_significant(g, x, score, mask, retention):
 
 
 def _keep_shares(g, x, score, mask, lengths, share):
-    """The relative Extract layer: k_b = min(k_{j-1}, max(1, ceil(f_j n_b - 1e-6))) of row b,
+    """The relative Extract layer: k_b = min(k_{j-1}, max(1, ceil(f_j n_b))) of row b,
     the batch keeping the largest k_b and masking a row's vectors beyond its own."""
     from onnx import TensorProto
 
-    from extract_layers.retention import SHARE_SLACK
+    from extract_layers.retention import SHARE_SCALE, share_units
 
-    wanted = g.op("Ceil", [g.op("Sub", [g.op("Mul", [g.const(share), lengths]),
-                                       g.const(SHARE_SLACK)])])
+    # ceil(f_j n_b) as `ceil_share` computes it, in integers: (u n_b + S - 1) // S.
+    scaled = g.op("Add", [g.op("Mul", [g.op("Cast", [lengths], to=TensorProto.INT64),
+                                       g.const(share_units(share), dtype=np.int64)]),
+                          g.const(SHARE_SCALE - 1, dtype=np.int64)])
+    wanted = g.op("Cast", [g.op("Div", [scaled, g.const(SHARE_SCALE, dtype=np.int64)])],
+                  to=TensorProto.FLOAT)
     so_far = g.op("ReduceSum", [mask, g.const([1], dtype=np.int64)], keepdims=0)
     row_kept = g.op("Cast", [g.op("Min", [so_far, g.op("Max", [g.const(1.0), wanted])])],
                     to=TensorProto.INT64)  # (batch,)

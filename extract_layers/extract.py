@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from extract_layers.retention import SHARE_SLACK
+from extract_layers.retention import ceil_share, share_units
 from extract_layers.significance import ranking_score
 
 
@@ -22,14 +22,15 @@ class Extract(keras.layers.Layer):
     and stays masked if kept.
 
     In relative mode the layer keeps a share f_j of each input's own length n_b: k_b =
-    min(k_{j-1}, max(1, ceil(f_j * n_b - 1e-6))) vectors of row b. The batch keeps the
-    largest k_b; a row's vectors beyond its own k_b are masked as padding, so that every row
-    gets exactly the output it would get alone.
+    min(k_{j-1}, max(1, ceil(f_j * n_b))) vectors of row b, ceil(f_j * n_b) exact as
+    `extract_layers.retention.ceil_share` computes it. The batch keeps the largest k_b; a
+    row's vectors beyond its own k_b are masked as padding, so that every row gets exactly
+    the output it would get alone.
 
     Args:
         retention: l_j, the number of word vectors kept: min(l_j, n). With l_j >= n the
             layer keeps everything, so full retention is exactly BERT. In relative mode,
-            the share f_j in (0, 1].
+            the share f_j in (0, 1], of at most SHARE_DECIMALS decimals.
         padding_votes: padding queries vote in the significance score (the original
             PoWER-BERT, on inputs padded to seq_len); else only real words do.
         relative: `retention` is a share of each input's length.
@@ -58,6 +59,8 @@ class Extract(keras.layers.Layer):
         super().__init__(**kwargs)
         self.relative = bool(relative)
         self.retention = float(retention) if self.relative else int(retention)
+        if self.relative:
+            share_units(self.retention)  # a share the rule cannot take fails here, not in a batch
         self.padding_votes = bool(padding_votes)
         self.seq_len = seq_len
 
@@ -88,10 +91,9 @@ class Extract(keras.layers.Layer):
                 tf.gather(positions, kept, batch_dims=1))
 
     def _keep_shares(self, x, score, mask, positions, lengths):
-        share = tf.math.ceil(self.retention * tf.cast(lengths, tf.float32) - SHARE_SLACK)
         # k_b; the mask's sum is k_{j-1}, what the row kept so far, and so k_b <= n.
         row_kept = tf.minimum(tf.reduce_sum(tf.cast(mask, tf.int32), axis=1),
-                              tf.maximum(1, tf.cast(share, tf.int32)))  # (batch,)
+                              tf.maximum(1, ceil_share(self.retention, lengths)))  # (batch,)
         k = tf.reduce_max(row_kept)
         # sorted=True: rank r of the kept vector in significance order, ties to lower index.
         _, kept = tf.math.top_k(score, k=k, sorted=True)  # (batch, k)

@@ -1,19 +1,19 @@
 """Retention configurations: how many word vectors each block keeps.
 
 Absolute (the paper's): l_1 >= ... >= l_L word vectors, whatever the input's length.
-Relative: shares f_1 >= ... >= f_L in (0, 1] of each input's own length n; after block j an
-input keeps k_j = min(k_{j-1}, max(1, ceil(f_j * n - 1e-6))) vectors, k_0 = n (the 1e-6 keeps
-float rounding out of exact products such as 0.7 * 10).
+Relative: shares f_1 >= ... >= f_L in (0, 1] of each input's own length n, each with at most
+SHARE_DECIMALS decimals; after block j an input keeps k_j = min(k_{j-1}, max(1, ceil(f_j * n)))
+vectors, k_0 = n, with ceil(f_j * n) exact (`ceil_share`).
 """
 
 import math
 
 from errors import UserError
 
-# Shares are rounded to this many decimals, so that the logged configuration is the one used.
+# Shares are rounded to this many decimals, so that the logged configuration is the one used;
+# a share with more is refused, so that f_j * 10**SHARE_DECIMALS is a whole number.
 SHARE_DECIMALS = 4
-# The 1e-6 of k_j's rule above.
-SHARE_SLACK = 1e-6
+SHARE_SCALE = 10 ** SHARE_DECIMALS
 
 
 def parse_retention_configuration(text, num_layers, seq_len):
@@ -64,11 +64,12 @@ def parse_relative_configuration(text, num_layers):
     Raises:
         UserError: anything else.
     """
-    hint = (f"give {num_layers} comma-separated non-increasing shares in (0, 1], e.g. "
-            f"{{retention}} \"{','.join(['0.5'] * num_layers)}\" with "
-            "{retention_mode} relative")
-    return _parse(text, num_layers, float, "numbers", lambda v: 0 < v <= 1,
-                  "a share outside (0, 1]", hint)
+    hint = (f"give {num_layers} comma-separated non-increasing shares in (0, 1] of at most "
+            f"{SHARE_DECIMALS} decimals, e.g. {{retention}} \"{','.join(['0.5'] * num_layers)}\" "
+            "with {retention_mode} relative")
+    return _parse(text, num_layers, float, "numbers",
+                  lambda v: 0 < v <= 1 and _has_share_decimals(v),
+                  f"a share outside (0, 1] or of more than {SHARE_DECIMALS} decimals", hint)
 
 
 def parse_configuration(text, num_layers, seq_len, relative=False):
@@ -107,6 +108,39 @@ def _parse(text, num_layers, convert, kind, in_range, out_of_range, hint):
     return values
 
 
+def share_units(share):
+    """f as a whole number of 1 / SHARE_SCALE: f * SHARE_SCALE, exactly.
+
+    Args:
+        share: f, a float of at most SHARE_DECIMALS decimals.
+
+    Raises:
+        ValueError: `share` has more decimals.
+    """
+    if not _has_share_decimals(share):
+        raise ValueError(f"share {share!r} has more than {SHARE_DECIMALS} decimals")
+    return round(share * SHARE_SCALE)
+
+
+def ceil_share(share, n):
+    """ceil(f * n), exactly: the one rule of relative retention, before its clamps.
+
+    A float product is not exact: in float32, 0.15 * 340 is 51.000004 and its ceil 52. In
+    integers, ceil(f n) = ceil(u n / S) = (u n + S - 1) // S with u = f S whole
+    (`share_units`) and S = SHARE_SCALE, which every caller computes alike: Python and
+    NumPy on ints, the Extract layer on its int32 lengths tensor (u n < 2**31 for n below
+    200,000), and the ONNX graph in the same three integer operations.
+
+    Args:
+        share: f, of at most SHARE_DECIMALS decimals.
+        n: a length n >= 0: an int, or an integer array or tensor of lengths.
+
+    Returns:
+        ceil(f * n), of n's type.
+    """
+    return (n * share_units(share) + (SHARE_SCALE - 1)) // SHARE_SCALE
+
+
 def relative_kept(shares, n):
     """k_1..k_L: the word vectors an input of n real tokens keeps after each block.
 
@@ -116,7 +150,7 @@ def relative_kept(shares, n):
     """
     kept, k = [], n
     for share in shares:
-        k = min(k, max(1, math.ceil(share * n - SHARE_SLACK)))
+        k = min(k, max(1, ceil_share(share, n)))
         kept.append(k)
     return kept
 
@@ -159,6 +193,12 @@ def derive_retention_configuration(retention_parameters):
         mass = max(1, math.floor(sum(float(v) for v in r)))
         config.append(min(mass, config[-1]) if config else mass)
     return config
+
+
+def _has_share_decimals(share):
+    """Whether a float is the nearest float to a number of at most SHARE_DECIMALS decimals, as
+    float("0.15") is: u / SHARE_SCALE, the nearest float to that number, then equals it."""
+    return round(share * SHARE_SCALE) / SHARE_SCALE == share
 
 
 def _values(text):

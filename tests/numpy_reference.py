@@ -4,6 +4,9 @@ It reads weights by Google checkpoint variable names, so it shares no code with 
 model or the checkpoint loaders; it runs one example at a time in float64.
 """
 
+import math
+from fractions import Fraction
+
 import numpy as np
 from scipy.special import erf
 
@@ -42,7 +45,8 @@ def forward(variables, config, token_ids, segment_ids, mask, retention=None,
         padding_votes: padding queries vote in the significance score (the original);
             else only real words do.
         relative: `retention` holds shares f_j: block j keeps
-            min(k_{j-1}, max(1, ceil(f_j * n - 1e-6))) vectors of the n real tokens.
+            min(k_{j-1}, max(1, ceil(f_j * n))) vectors of the n real tokens, f_j the decimal
+            its float prints as (0.15, not 0.1499999999999999944...), in exact fractions.
 
     Returns:
         (num_labels,) probabilities, or (1,) score when there is one output.
@@ -85,7 +89,8 @@ def forward(variables, config, token_ids, segment_ids, mask, retention=None,
         x = _layer_norm(x + _dense(context, p["o"]), p["ln1"])
         target = retention[j] if retention is not None else m
         if relative:
-            target = min(int(keep.sum()), max(1, int(np.ceil(retention[j] * real_length - 1e-6))))
+            share = Fraction(repr(float(retention[j])))
+            target = min(int(keep.sum()), max(1, math.ceil(share * real_length)))
         if target < m:
             mean = a.mean(0)
             voters = mean if padding_votes else mean[keep]

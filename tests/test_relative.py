@@ -1,26 +1,36 @@
 """Relative retention: each input keeps a share of its own length (`--RETENTION_MODE relative`).
 
 The Keras model against the plain NumPy forward pass of the rule, row by row, on real MRPC
-and SST-2 rows, in batches of mixed lengths and each row alone.
+and SST-2 rows, in batches of mixed lengths and each row alone; the share rule's
+ceil(f * n), in the Keras model, the ONNX graph and the FLOP count, against exact fractions
+on every IMDB test review.
 """
 
 import json
+import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
+from checkpoints import onnx_graph
+from checkpoints.google import write_google_checkpoint
 from checkpoints.load import load_weights
+from data.batches import inference_batches
 from data.features import encode
 from data.glue import read_examples
 from data.tasks import get_task
-from extract_layers import (derive_relative_configuration, parse_relative_configuration,
-                            relative_kept)
+from extract_layers import (Extract, derive_relative_configuration,
+                            parse_relative_configuration, relative_kept)
+from extract_layers import extract
+from extract_layers.retention import ceil_share, share_units
 from errors import UserError
 from modeling.bert import build_model, kept_positions_model
-from modeling.config import load_config
+from modeling.config import BertConfig, load_config
+from modeling.flops import forward_flops, total_flops
 from tests import numpy_reference
-from tests.helpers import GLUE_DIR, make_tiny_run
+from tests.helpers import GLUE_DIR, MINILM_DIR, SHARED, make_tiny_run, random_variables
 from tokenization import load_tokenizer
 from training.evaluation import predict
 
@@ -28,6 +38,15 @@ from training.evaluation import predict
 # inputs on.
 SHARES = [[0.9, 0.7, 0.5, 0.3, 0.2, 0.1], [0.5, 0.35, 0.25, 0.1, 0.05, 0.05],
           [1.0, 1.0, 0.6, 0.3, 0.2, 0.1]]
+# Shares whose float32 products land just above a whole number on many IMDB lengths (0.6 *
+# 170, 0.3 * 340, 0.15 * 340): a float32 ceil kept one vector more there than ceil(f * n).
+WHOLE_SHARES = [0.6, 0.3, 0.15, 0.15]
+# A BERT of MiniLM's vocabulary and IMDB's seq_len, small enough that the NumPy reference runs
+# all 1000 test reviews in seconds.
+TINY_IMDB = BertConfig(vocab_size=30522, hidden_size=16, num_hidden_layers=len(WHOLE_SHARES),
+                       num_attention_heads=2, intermediate_size=32, max_position_embeddings=512,
+                       type_vocab_size=2, hidden_dropout_prob=0.0,
+                       attention_probs_dropout_prob=0.0)
 
 
 def test_relative_kept_follows_the_rule():
@@ -36,9 +55,50 @@ def test_relative_kept_follows_the_rule():
     assert relative_kept([0.9, 0.95], 20) == [18, 18]  # never more than the block before
 
 
+def exact_kept(shares, n):
+    """k_1..k_L of the rule in exact fractions of the shares as written."""
+    kept, k = [], n
+    for share in shares:
+        k = min(k, max(1, math.ceil(Fraction(repr(share)) * n)))
+        kept.append(k)
+    return kept
+
+
+def float32_kept(shares, n):
+    """k_1..k_L as the Extract layer and the ONNX graph computed them before issue 38."""
+    kept, k = [], n
+    for share in shares:
+        wanted = np.ceil(np.float32(share) * np.float32(n) - np.float32(1e-6))
+        k = min(k, max(1, int(wanted)))
+        kept.append(k)
+    return kept
+
+
+@pytest.fixture(scope="module")
+def imdb_test():
+    """Every review of the real IMDB test.tsv, as MiniLM's tokenizer encodes it at 512."""
+    examples = read_examples(get_task("imdb"), str(SHARED / "imdb"), "test")
+    return encode(examples, load_tokenizer(MINILM_DIR / "vocab.txt", cased=False), 512)
+
+
+def test_share_rule_is_exact_on_every_imdb_length(imdb_test):
+    lengths = np.unique(imdb_test.lengths)
+    shares = [k / 1000 for k in range(1, 1001)] + [0.0001, 0.0625, 0.1875, 0.9999]
+    for share in shares:
+        want = [max(1, math.ceil(Fraction(repr(share)) * int(n))) for n in lengths]
+        assert [relative_kept([share], int(n))[0] for n in lengths] == want, share
+        np.testing.assert_array_equal(np.maximum(1, ceil_share(share, lengths)), want)
+    assert ceil_share(0.15, 340) == 51 and ceil_share(0.7, 10) == 7 and ceil_share(0.1, 10) == 1
+    with pytest.raises(ValueError):
+        share_units(0.12345)  # the rule reads no fifth decimal, so it takes none
+    with pytest.raises(ValueError):
+        Extract(0.33333, relative=True)
+
+
 def test_parse_and_derive_relative_configurations():
     assert parse_relative_configuration("0.9,0.7,0.5", 3) == [0.9, 0.7, 0.5]
-    for bad in ("0.9,0.7", "0.9,1.2,0.5", "0.5,0.7,0.1", "0,0,0", "a,b,c"):
+    assert parse_relative_configuration("0.9,0.15,0.0001", 3) == [0.9, 0.15, 0.0001]
+    for bad in ("0.9,0.7", "0.9,1.2,0.5", "0.5,0.7,0.1", "0,0,0", "a,b,c", "0.9,0.7,0.12345"):
         with pytest.raises(UserError):
             parse_relative_configuration(bad, 3)
     r = [np.full(8, 0.75), np.r_[np.ones(4), np.zeros(4)], np.full(8, 0.9), np.zeros(8)]
@@ -88,6 +148,93 @@ def test_each_row_keeps_its_own_share(fine_tuned_classifier):
     for b, n in enumerate(features.lengths):
         assert [int(m[b].sum()) for m in kept_masks] == relative_kept(shares, int(n))
         assert kept[0][b][0] == 0  # [CLS] first
+
+
+@pytest.fixture(scope="module")
+def tiny_imdb(tmp_path_factory):
+    """A random TINY_IMDB at WHOLE_SHARES: (Google variables, the Keras model)."""
+    variables = random_variables(TINY_IMDB, 2)
+    prefix = tmp_path_factory.mktemp("tiny_imdb") / "model.ckpt"
+    write_google_checkpoint(prefix, variables)
+    model = build_model(TINY_IMDB, 512, 2, retention_configuration=WHOLE_SHARES, relative=True)
+    load_weights(model, str(prefix), "CKPT", TINY_IMDB, 512)
+    return variables, model
+
+
+def kept_per_block(model, features, batch_size=50):
+    """(rows, blocks): the real vectors each Extract layer kept of each row, in batches of
+    rows of similar length as main.py runs them."""
+    import keras
+
+    masks = keras.Model(model.inputs, [layer.output[1] for layer in model.layers
+                                       if isinstance(layer, Extract)])
+    kept = np.zeros((len(features), len(WHOLE_SHARES)), np.int64)
+    order = np.argsort(features.lengths, kind="stable")
+    for start in range(0, len(order), batch_size):
+        rows = order[start:start + batch_size]
+        outputs = masks.predict_on_batch(features.batch(rows, "batch"))
+        kept[rows] = np.stack([np.asarray(m).sum(axis=1) for m in outputs], axis=1)
+    return kept
+
+
+def test_model_and_onnx_keep_the_exact_share_on_every_imdb_review(imdb_test, tiny_imdb):
+    variables, model = tiny_imdb
+    lengths = [int(n) for n in imdb_test.lengths]
+    want_kept = np.array([exact_kept(WHOLE_SHARES, n) for n in lengths])
+    # The case the rule is for: rows where a float32 ceil overshot.
+    assert sum(float32_kept(WHOLE_SHARES, n) != exact_kept(WHOLE_SHARES, n)
+               for n in lengths) > 50
+    np.testing.assert_array_equal(kept_per_block(model, imdb_test), want_kept)
+    raw_config = {"num_attention_heads": TINY_IMDB.num_attention_heads,
+                  "num_hidden_layers": TINY_IMDB.num_hidden_layers, "hidden_act": "gelu"}
+    with threadpool_limits(1):
+        want = np.array([numpy_reference.forward(
+            variables, raw_config, *(x[i, :n] for x in imdb_test.inputs), WHOLE_SHARES,
+            relative=True) for i, n in enumerate(lengths)])
+    session = onnx_graph.inference_session(
+        onnx_graph.build_onnx_model(model, TINY_IMDB, WHOLE_SHARES, relative=True))
+    for got in (predict(model, imdb_test, 50, "batch"),
+                onnx_graph.predict(session, imdb_test, 50)):
+        assert np.abs(got - want).max() < 1e-5
+
+
+def test_flop_count_counts_the_vectors_the_model_keeps(imdb_test, tiny_imdb):
+    _, model = tiny_imdb
+    kept = kept_per_block(model, imdb_test)
+    lengths = [int(n) for n in imdb_test.lengths]
+    assert (total_flops(TINY_IMDB, lengths, WHOLE_SHARES, relative=True)
+            == sum(forward_flops(TINY_IMDB, n, list(k)) for n, k in zip(lengths, kept)))
+
+
+def test_rows_the_rule_leaves_alone_predict_bit_for_bit_as_before(imdb_test, tiny_imdb,
+                                                                   monkeypatch):
+    import tensorflow as tf
+
+    variables, model = tiny_imdb
+    now = predict(model, imdb_test, 50, "batch")
+
+    def float32_ceil_share(share, lengths):  # the Extract layer's rule before issue 38
+        return tf.cast(tf.math.ceil(share * tf.cast(lengths, tf.float32) - 1e-6), tf.int32)
+
+    monkeypatch.setattr(extract, "ceil_share", float32_ceil_share)
+    before = build_model(TINY_IMDB, 512, 2, retention_configuration=WHOLE_SHARES, relative=True)
+    before.set_weights(model.get_weights())
+    touched = np.array([float32_kept(WHOLE_SHARES, int(n)) != exact_kept(WHOLE_SHARES, int(n))
+                        for n in imdb_test.lengths])
+    np.testing.assert_array_equal(
+        kept_per_block(before, imdb_test),
+        [float32_kept(WHOLE_SHARES, int(n)) for n in imdb_test.lengths])
+    was = predict(before, imdb_test, 50, "batch")
+    # A batch keeps its rows' largest k_b, so a touched row's batch-mates carry one masked
+    # vector more, which moves their outputs by float rounding only.
+    mates = np.zeros(len(touched), bool)
+    for rows in inference_batches(imdb_test.lengths, 50, "batch"):
+        mates[rows] = touched[rows].any() & ~touched[rows]
+    alone = ~touched & ~mates
+    assert alone.sum() >= 400 and mates.any()
+    assert np.array_equal(was[alone], now[alone])  # bit for bit
+    assert np.abs(was[mates] - now[mates]).max() < 1e-6
+    assert np.abs(was[touched] - now[touched]).max() > 1e-3  # the rows the fix is for
 
 
 def test_relative_soft_extract_scales_by_the_bins_a_word_covers():
