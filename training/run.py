@@ -64,7 +64,7 @@ def train(config, strategy, held):
                                                     task.seq_len, config.relative))
 
     check_dir()
-    held.enter_context(locked_output_dir(out, exclusive=True))
+    notes += held.enter_context(locked_output_dir(out, exclusive=True))
     # Again, now that no other run can start here: one may have started since the check above
     # (which refuses a folder in use by a finished or interrupted run without touching it).
     check_dir()
@@ -193,7 +193,7 @@ def _start_inference(config, split, strategy, held):
         load_classifier(model, config.checkpoint_path, config.model_format, config.bert_config,
                         task.seq_len, "evaluate")
     features = encode(examples, config.tokenizer, task.seq_len)
-    held.enter_context(locked_output_dir(config.output_dir, exclusive=False))
+    notes += held.enter_context(locked_output_dir(config.output_dir, exclusive=False))
     log = _start_log(config, notes)
     log(f"Retention Configuration : {config.retention}")
     _log_truncation(log, features, split, task.seq_len)
