@@ -83,14 +83,8 @@ def train(config, strategy, held):
         f"seq_len {task.seq_len}, metric {task.metric}")
     for split, features in (("training", data.train), ("dev", data.dev)):
         _log_truncation(log, features, split, task.seq_len)
-    try:
-        finetuned, retention, retrained = train_power_bert(config.bert_config, task, data,
-                                                           config.hp, out, load_initial, log,
-                                                           strategy)
-    except KeyboardInterrupt:
-        log("Interrupted: the steps finished so far are kept; run the same command with "
-            "--RESUME to finish")
-        raise
+    finetuned, retention, retrained = train_power_bert(config.bert_config, task, data, config.hp,
+                                                       out, load_initial, log, strategy)
     model = build_model(config.bert_config, task.seq_len, task.num_labels,
                         retention_configuration=retention, padding_votes=config.hp.padding_votes,
                         relative=config.relative)
