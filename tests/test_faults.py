@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import h5py
@@ -137,6 +138,25 @@ def test_a_run_stopped_by_a_fault_ends_its_log_with_the_error_line(tiny, small_d
     err = capsys.readouterr().err
     _one_error_line(err, "the disk is full", str(out / "prediction.txt"))
     assert (out / "log_file.txt").read_text().splitlines()[-1] == err.strip()
+
+
+def test_a_test_tsv_that_is_a_named_pipe_is_read_as_a_stream(tiny, tmp_path):
+    data_dir = tmp_path / "piped"
+    data_dir.mkdir()
+    pipe = data_dir / "test.tsv"
+    os.mkfifo(pipe)
+    writer = threading.Thread(target=pipe.write_bytes,
+                              args=((tiny.data_dir / "test.tsv").read_bytes(),))
+    writer.start()
+    argv = tiny.argv("--PREDICT_ONLY", out=tmp_path / "out")
+    argv[argv.index("--DATA_DIR") + 1] = str(data_dir)
+    try:
+        assert main.main(argv) == 0
+    finally:
+        if writer.is_alive():  # the run never opened the pipe: let the writer go
+            os.close(os.open(pipe, os.O_RDONLY | os.O_NONBLOCK))
+        writer.join()
+    assert len((tmp_path / "out" / "prediction.txt").read_text().splitlines()) == 32
 
 
 def test_disk_full_at_a_step_output_then_resume_finishes(tmp_path, small_disk, monkeypatch,
