@@ -171,7 +171,7 @@ def _find_file(task, data_dir, split):
     names = split_file_names(task, split)
     for name in names:
         path = os.path.join(data_dir, name)
-        # A named pipe (or `<(...)`'s kind) is read as a stream, as any input file is: each
+        # Not only a regular file: a named pipe works too, read as a stream, since each
         # split is read once.
         if os.path.exists(path) and not os.path.isdir(path):
             return path
