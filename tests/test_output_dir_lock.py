@@ -178,7 +178,8 @@ def _stopped_while_writing(process, out):
     there and not yet renamed. Returns that file."""
     def temporary_hdf5():
         names = os.listdir(out) if out.is_dir() else []
-        return next((out / name for name in names if ".hdf5.power-bert-" in name), None)
+        return next((out / name for name in names
+                     if name.startswith(".") and ".hdf5." in name and name.endswith(".tmp")), None)
 
     while process.poll() is None:
         temp = temporary_hdf5()
