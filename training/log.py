@@ -80,8 +80,8 @@ def warnings_and_error_into_log(error_line=lambda error: None):
     read as a success.
 
     A warning given before the first RunLog of the block exists waits for it; if the run ends
-    before (bad input), the warning goes with it, and so does the error: a run stopped by bad
-    input has not touched OUTPUT_DIR.
+    before (bad input), neither the warning nor the error is logged: such a run leaves
+    OUTPUT_DIR as it was.
 
     Args:
         error_line: function(exception) giving the line stderr shows for it (see
