@@ -3,14 +3,26 @@
 An interrupted run never leaves a half-written file under the real name, and a file from an
 earlier run stays intact until the new one is complete. Every file the project writes into
 OUTPUT_DIR (weights, logs, predictions, pictures) goes through here.
+
+A writer killed hard (SIGKILL, the OOM killer, power loss) cannot remove its temporary file,
+so the name says who wrote it, e.g. ".finetune.hdf5.power-bert-4242@host.k3j9x0ab.tmp":
+`left_by_dead_writers` finds those whose process is gone, for the next run to remove.
 """
 
 import contextlib
 import os
+import re
 import shutil
+import socket
 import tempfile
 
 from errors import UserError, disk_full_error, is_disk_full
+
+_TEMP_NAME = re.compile(r"\.power-bert-(?P<pid>\d+)@(?P<host>.*)\.[a-z0-9_]+\.tmp\Z")
+# The names of the temporary files and folders this process is writing now. One that names
+# this process's id but is not here was left by a dead process that had the same id (as each
+# new container's first process has).
+_writing = set()
 
 
 def write_error(path, error, advice):
@@ -41,11 +53,12 @@ def replaced_atomically(path):
     """
     path = os.fspath(path)
     try:
-        handle, temp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
+        handle, temp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp",
                                         dir=os.path.dirname(os.path.abspath(path)))
     except OSError as error:
         raise write_error(path, error, "check that its folder exists and is writable") from None
     os.close(handle)
+    _writing.add(os.path.basename(temp))
     try:
         with full_disk_reported(path):
             yield temp
@@ -56,6 +69,7 @@ def replaced_atomically(path):
     finally:
         if os.path.exists(temp):
             os.remove(temp)
+        _writing.discard(os.path.basename(temp))
 
 
 def write_atomically(path, text):
@@ -76,11 +90,12 @@ def folder_written_atomically(path):
     if os.path.lexists(path):
         raise UserError(f"{path} exists already; give a new folder, or remove it first")
     try:
-        temp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
+        temp = tempfile.mkdtemp(prefix=_temp_prefix(path), suffix=".tmp",
                                 dir=os.path.dirname(path))
     except OSError as error:
         raise write_error(path, error, "check that its parent folder exists and is writable"
                           ) from None
+    _writing.add(os.path.basename(temp))
     try:
         with full_disk_reported(path):
             yield temp
@@ -90,3 +105,39 @@ def folder_written_atomically(path):
         os.rename(temp, path)
     finally:
         shutil.rmtree(temp, ignore_errors=True)
+        _writing.discard(os.path.basename(temp))
+
+
+def left_by_dead_writers(folder):
+    """The temporary files and folders in `folder` that writers of this module left behind.
+
+    Returns:
+        (paths whose writer's process is gone, so that nothing will rename them any more;
+        paths written on another machine, whose processes this one cannot see).
+    """
+    host = socket.gethostname()
+    dead, elsewhere = [], []
+    for name in sorted(os.listdir(folder)):
+        match = _TEMP_NAME.search(name)
+        if match and match["host"] != host:
+            elsewhere.append(os.path.join(folder, name))
+        elif match and not _is_writing(int(match["pid"]), name):
+            dead.append(os.path.join(folder, name))
+    return dead, elsewhere
+
+
+def _temp_prefix(path):
+    return f".{os.path.basename(path)}.power-bert-{os.getpid()}@{socket.gethostname()}."
+
+
+def _is_writing(pid, name):
+    """Whether process `pid` of this machine may still be writing the temporary `name`."""
+    if pid == os.getpid():
+        return name in _writing
+    try:
+        os.kill(pid, 0)  # sends no signal: only asks whether the process exists
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:  # it exists, as another user's
+        pass
+    return True

@@ -88,22 +88,27 @@ def exit_code(command, *args, flags=None, after_interrupt=None):
     sys.stdout = _BestEffortOutput(stdout or open(os.devnull, "w", encoding="utf-8"))
     try:
         command(*args)
-    except UserError as error:
-        print(f"error: {error.naming(flags or {})}", file=sys.stderr)
-        return 2
-    except OSError as error:
-        # A fault that no check beforehand could foresee (the file system went away, refused
-        # a folder or filled up): still one line, naming the file.
-        print(f"error: {_os_error_line(error)}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"error: interrupted{f'; {after_interrupt()}' if after_interrupt else ''}",
-              file=sys.stderr)
-        return 130
+    except (UserError, OSError, KeyboardInterrupt) as error:
+        print(error_line(error, flags, after_interrupt), file=sys.stderr)
+        return 130 if isinstance(error, KeyboardInterrupt) else 2
     finally:
         sys.stdout = stdout
         signal.signal(signal.SIGTERM, previous_handler)
     return 0
+
+
+def error_line(error, flags=None, after_interrupt=None):
+    """The one line that `exit_code` prints for `error`; None for an error that is a bug,
+    which gets its traceback instead. Args as `exit_code`'s."""
+    if isinstance(error, UserError):
+        return f"error: {error.naming(flags or {})}"
+    if isinstance(error, OSError):
+        # A fault that no check beforehand could foresee (the file system went away, refused
+        # a folder or filled up): still one line, naming the file.
+        return f"error: {_os_error_line(error)}"
+    if isinstance(error, KeyboardInterrupt):
+        return f"error: interrupted{f'; {after_interrupt()}' if after_interrupt else ''}"
+    return None
 
 
 def _os_error_line(error):

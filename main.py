@@ -14,7 +14,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up 
 
 from command_line import parse_args  # noqa: E402
 from data.predictions import PREDICTIONS  # noqa: E402
-from errors import ORIGINAL_FLAGS, UserError, exit_code, import_tensorflow_quietly  # noqa: E402
+from errors import (ORIGINAL_FLAGS, UserError, error_line, exit_code,  # noqa: E402
+                    import_tensorflow_quietly)
 
 
 def run(args):
@@ -31,17 +32,18 @@ def run(args):
     import tensorflow as tf
     from training import run as runs
     from training.distribute import is_chief, make_strategy
-    from training.log import warnings_into_log
+    from training.log import warnings_and_error_into_log
     from training.output_dir import check_output_dir
     from training.run_config import resolve_flags
 
     strategy = make_strategy(args.DISTRIBUTE)  # first: collective ops are set up at start-up
     try:
-        # `held`: what lasts to the end of the run, however it ends: warnings going into the
-        # log, the OUTPUT_DIR lock that the run takes once its inputs are checked, and a
-        # worker's temporary folder.
+        # `held`: what lasts to the end of the run, however it ends: warnings and the error
+        # that stops it going into the log, the OUTPUT_DIR lock that the run takes once its
+        # inputs are checked, and a worker's temporary folder.
         with contextlib.ExitStack() as held:
-            held.enter_context(warnings_into_log())
+            held.enter_context(warnings_and_error_into_log(lambda error: error_line(
+                error, ORIGINAL_FLAGS, lambda: _after_interrupt(args))))
             output_dir = args.OUTPUT_DIR if is_chief(strategy) else held.enter_context(
                 tempfile.TemporaryDirectory(prefix="power-bert-worker-"))
             config = resolve_flags(args, output_dir)

@@ -2,6 +2,7 @@
 in SST-2's layout."""
 
 import dataclasses
+import errno
 import math
 import os
 
@@ -167,10 +168,27 @@ def read_examples(task, data_dir, split):
 
 
 def _find_file(task, data_dir, split):
-    for name in split_file_names(task, split):
+    names = split_file_names(task, split)
+    for name in names:
         path = os.path.join(data_dir, name)
-        if os.path.isfile(path):
+        # Not only a regular file: a named pipe works too, read as a stream, since each
+        # split is read once.
+        if os.path.exists(path) and not os.path.isdir(path):
             return path
+    try:
+        os.stat(data_dir)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise UserError(f"{{data_dir}} {data_dir} is a symbolic link loop (it leads back to "
+                            "itself); point it at the folder of the task's GLUE files") from None
+    for name in names:
+        path = os.path.join(data_dir, name)
+        if os.path.isdir(path):
+            raise UserError(f"{path} is a folder, not the {split} file; put the task's GLUE "
+                            f"{split} file there")
+        if os.path.islink(path):
+            raise UserError(f"{path} is a symbolic link that leads nowhere or in a loop (to "
+                            f"{os.readlink(path)}); point it at the task's GLUE {split} file")
     needed = ", ".join(_alternatives(split_file_names(task, s)) for s in SPLITS)
     raise UserError(f"{{data_dir}} {data_dir} has no "
                     f"{_alternatives(split_file_names(task, split))}; task {task.name} needs "

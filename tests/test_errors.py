@@ -83,6 +83,19 @@ def _data_dir_of(tiny, tmp, *splits):
     return str(tmp)
 
 
+def _link_loop(tmp):
+    """A symbolic link that leads back to itself."""
+    (tmp / "loop").symlink_to(tmp / "loop")
+    return str(tmp / "loop")
+
+
+def _broken_test_tsv(tmp):
+    """A DATA_DIR whose test.tsv is a symbolic link to a file that is not there."""
+    (tmp / "linked").mkdir()
+    (tmp / "linked" / "test.tsv").symlink_to(tmp / "moved.tsv")
+    return str(tmp / "linked")
+
+
 def _index_only(tiny, tmp):
     """A checkpoint prefix whose .index exists but whose data file does not."""
     shutil.copy(f"{tiny.checkpoint}.index", tmp / "x.ckpt.index")
@@ -193,6 +206,12 @@ CASES = {
     "SentencePiece model that is not one": lambda t, tmp: _replace(
         t.argv(), "--VOCAB_PATH", _write(tmp / "30k-clean.model", b"\x00garbage")),
     "DATA_DIR missing": lambda t, tmp: _replace(t.argv(), "--DATA_DIR", str(tmp / "MRPC")),
+    "DATA_DIR a symbolic link loop": lambda t, tmp: _replace(t.argv(), "--DATA_DIR",
+                                                             _link_loop(tmp)),
+    "test.tsv a folder": lambda t, tmp: _replace(
+        t.argv("--PREDICT_ONLY"), "--DATA_DIR", str(_folder(tmp / "foldered" / "test.tsv").parent)),
+    "test.tsv a broken link": lambda t, tmp: _replace(
+        t.argv("--PREDICT_ONLY"), "--DATA_DIR", _broken_test_tsv(tmp)),
     "dev.tsv missing for training": lambda t, tmp: _replace(
         t.argv(), "--DATA_DIR", _data_dir_of(t, tmp, "train")),
     "test.tsv missing for PREDICT_ONLY": lambda t, tmp: _replace(
@@ -342,6 +361,13 @@ def test_messages_name_the_file_and_line_and_the_fix(tiny, tmp_path, capsys):
             "--BERT_CONFIG_PATH is empty (an unset shell variable?); give a path or leave the "
             "flag out"],
         "empty --DATA_DIR": ["--DATA_DIR is empty (an unset shell variable?); give a path"],
+        "DATA_DIR a symbolic link loop": [
+            f"--DATA_DIR {scratch / 'loop'} is a symbolic link loop", "point it at the folder"],
+        "test.tsv a folder": [
+            f"{scratch / 'foldered' / 'test.tsv'} is a folder, not the test file"],
+        "test.tsv a broken link": [
+            f"{scratch / 'linked' / 'test.tsv'} is a symbolic link that leads nowhere or in a loop "
+            f"(to {scratch / 'moved.tsv'})"],
         "BERT config dropout of 1": [
             "hidden_dropout_prob is 1.0, but it must be a number from 0 up to (not including) 1"],
     }

@@ -8,11 +8,13 @@ filled up at the moment a given output starts to be written.
 
 import errno
 import hashlib
+import itertools
 import os
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import h5py
@@ -44,6 +46,14 @@ class SmallDisk:
         self.path = path
         self.filler = path / "filler"
 
+    def take_every_inode(self):
+        for number in itertools.count():
+            try:
+                (self.path / f"inode-{number}").touch()
+            except OSError as error:
+                assert error.errno == errno.ENOSPC
+                return
+
     def fill(self):
         with open(self.filler, "ab") as f:
             try:
@@ -63,8 +73,8 @@ def small_disk(tmp_path):
         pytest.skip("mounting a tmpfs needs root")
     mount = tmp_path / "disk"
     mount.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)],
-                             capture_output=True, text=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m,nr_inodes=1024", "tmpfs",
+                              str(mount)], capture_output=True, text=True)
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
     try:
@@ -73,15 +83,19 @@ def small_disk(tmp_path):
         subprocess.run(["umount", "-l", str(mount)], check=True)
 
 
-def fill_disk_when_written(monkeypatch, disk, name):
+def fill_disk_when_written(monkeypatch, disk, name, inodes=False):
     """Fills `disk` right after the temporary file (or folder) for output `name` is made, so
-    that its writer (Python, h5py or TensorFlow) meets the full disk itself."""
+    that its writer (Python, h5py or TensorFlow) meets the full disk itself; with `inodes`,
+    takes its last inode right before, so that the temporary file cannot be made."""
     for maker in ("mkstemp", "mkdtemp"):
         real = getattr(tempfile, maker)
 
         def make(*args, real=real, prefix="", **kwargs):
+            ours = prefix.startswith(f".{name}.")
+            if ours and inodes:
+                disk.take_every_inode()
             made = real(*args, prefix=prefix, **kwargs)
-            if prefix.startswith(f".{name}."):
+            if ours and not inodes:
                 disk.fill()
             return made
 
@@ -112,6 +126,37 @@ def test_disk_full_at_prediction_keeps_the_earlier_one(tiny, small_disk, monkeyp
     after = _files(out)
     before.pop("log_file.txt"), after.pop("log_file.txt")  # appended to, as it should be
     assert after == before  # the earlier prediction.txt, and no temporary file
+
+
+def test_a_run_stopped_by_a_fault_ends_its_log_with_the_error_line(tiny, small_disk,
+                                                                   monkeypatch, capsys):
+    """No inode left for prediction.txt: the log, which needs none to grow, is the record of
+    the run and must not end with the predictions' timing, as if all went well."""
+    out = small_disk.path / "out"
+    fill_disk_when_written(monkeypatch, small_disk, "prediction.txt", inodes=True)
+    assert main.main(tiny.argv("--PREDICT_ONLY", out=out)) == 2
+    err = capsys.readouterr().err
+    _one_error_line(err, "the disk is full", str(out / "prediction.txt"))
+    assert (out / "log_file.txt").read_text().splitlines()[-1] == err.strip()
+
+
+def test_a_test_tsv_that_is_a_named_pipe_is_read_as_a_stream(tiny, tmp_path):
+    data_dir = tmp_path / "piped"
+    data_dir.mkdir()
+    pipe = data_dir / "test.tsv"
+    os.mkfifo(pipe)
+    writer = threading.Thread(target=pipe.write_bytes,
+                              args=((tiny.data_dir / "test.tsv").read_bytes(),))
+    writer.start()
+    argv = tiny.argv("--PREDICT_ONLY", out=tmp_path / "out")
+    argv[argv.index("--DATA_DIR") + 1] = str(data_dir)
+    try:
+        assert main.main(argv) == 0
+    finally:
+        if writer.is_alive():  # the run never opened the pipe: let the writer go
+            os.close(os.open(pipe, os.O_RDONLY | os.O_NONBLOCK))
+        writer.join()
+    assert len((tmp_path / "out" / "prediction.txt").read_text().splitlines()) == 32
 
 
 def test_disk_full_at_a_step_output_then_resume_finishes(tmp_path, small_disk, monkeypatch,

@@ -9,7 +9,7 @@ from scipy import stats
 import main
 from data.tasks import TASKS
 from tests.helpers import make_tiny_run
-from training.log import RunLog, warnings_into_log
+from training.log import RunLog, warnings_and_error_into_log
 from data.predictions import glue_prediction_label
 from training.metrics import glue_metrics, primary_metric
 
@@ -146,7 +146,7 @@ def test_warnings_go_into_the_log_once_each_and_not_to_stderr(tmp_path, capsys):
     # `outside` stands for Python's printing to stderr, which the block must keep them from.
     with warnings.catch_warnings(record=True) as outside:
         warnings.simplefilter("always")
-        with warnings_into_log():
+        with warnings_and_error_into_log():
             warnings.warn("given before the log exists\n(second line)", UserWarning)
             log = RunLog(tmp_path)
             log("first line")

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import main
+from atomic_files import replaced_atomically
 from tests.helpers import GLUE_DIR, HANG_S, OUTPUTS, make_tiny_run
 
 REPO = Path(__file__).resolve().parents[1]
@@ -24,6 +25,14 @@ _HOLD_LOCK = ("import fcntl, os, sys, time\n"
               "fcntl.flock(fd, getattr(fcntl, sys.argv[2]))\n"
               "print('locked', flush=True)\n"
               "time.sleep(600)\n")
+
+
+# An export that is writing its folder into OUTPUT_DIR until it reads a line.
+_EXPORT_UNTIL_TOLD = ("import sys\n"
+                      "from atomic_files import folder_written_atomically\n"
+                      "with folder_written_atomically(sys.argv[1]) as temp:\n"
+                      "    print(temp, flush=True)\n"
+                      "    sys.stdin.readline()\n")
 
 
 def _start_main(argv):
@@ -162,3 +171,71 @@ def test_a_folder_that_cannot_be_locked_is_used_and_the_log_says_so(tmp_path, mo
     assert capsys.readouterr().err == ""
     assert (f"warning: --OUTPUT_DIR {tiny.out} cannot be locked (No locks available): nothing "
             "stops another run") in _log(tiny.out)
+
+
+def _stopped_while_writing(process, out):
+    """Stops `process` (SIGSTOP) while a step's .hdf5 is half-written: its temporary file is
+    there and not yet renamed. Returns that file."""
+    def temporary_hdf5():
+        names = os.listdir(out) if out.is_dir() else []
+        return next((out / name for name in names
+                     if name.startswith(".") and ".hdf5." in name and name.endswith(".tmp")), None)
+
+    while process.poll() is None:
+        temp = temporary_hdf5()
+        if temp is None:
+            time.sleep(0.002)  # a write takes tens of milliseconds
+            continue
+        process.send_signal(signal.SIGSTOP)
+        if temp.exists():
+            return temp
+        process.send_signal(signal.SIGCONT)  # renamed meanwhile: wait for the next step's
+    raise AssertionError(f"the run ended ({process.returncode}) before it was caught writing")
+
+
+def test_a_run_killed_hard_while_writing_leaves_a_temporary_file_that_the_resume_removes(
+        tmp_path, capsys):
+    """SIGKILL (the OOM killer's, or a power loss) half-way through a step's .hdf5: nothing runs
+    in the process to remove its temporary file. The next run that takes the lock does, and
+    its log says so."""
+    tiny = make_tiny_run(tmp_path)
+    run = _start_main(tiny.argv())
+    try:
+        temp = _stopped_while_writing(run, tiny.out)
+    finally:
+        run.send_signal(signal.SIGKILL)
+        run.wait()
+    assert temp.exists()  # left by the dead run
+    assert main.main(tiny.argv("--RESUME")) == 0
+    assert [name for name in os.listdir(tiny.out) if name.endswith(".tmp")] == []
+    resumed = _log(tiny.out).split("Arguments: ")[-1]
+    assert (f"Removed 1 temporary file(s) that runs killed while writing left in {tiny.out}: "
+            f"{temp.name}") in resumed
+    capsys.readouterr()
+
+
+def test_a_run_keeps_the_temporary_files_of_writers_that_may_be_alive(tmp_path):
+    """An export into a folder inside OUTPUT_DIR (another process), an output this process is
+    writing, and a file of another machine, whose processes this one cannot see: a run taking
+    the lock removes none of them."""
+    tiny = make_tiny_run(tmp_path, deterministic=True)
+    tiny.out.mkdir()
+    elsewhere = tiny.out / ".prediction.txt.power-bert-1@elsewhere.abcdefgh.tmp"
+    elsewhere.touch()
+    export = subprocess.Popen([sys.executable, "-c", _EXPORT_UNTIL_TOLD, str(tiny.out / "model")],
+                              cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        exporting = Path(export.stdout.readline().strip())
+        with replaced_atomically(tiny.out / "notes.txt") as mine:
+            assert main.main(tiny.argv("--PREDICT_ONLY")) == 0
+            assert Path(mine).exists() and exporting.is_dir() and elsewhere.exists()
+        export.communicate("go on\n", timeout=HANG_S)
+    finally:
+        export.kill()
+        export.wait()
+    assert export.returncode == 0 and (tiny.out / "model").is_dir()
+    log = _log(tiny.out)
+    assert "Removed" not in log
+    assert (f"Kept 1 temporary file(s) in {tiny.out} that runs on other machines wrote, which "
+            f"may still be writing them: {elsewhere.name}; delete them once no run there is "
+            "writing into this folder") in log

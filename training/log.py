@@ -21,7 +21,8 @@ PROGRESS = "progress.json"
 # The original names its two trained models so in its per-epoch lines.
 ORIGINAL_MODEL_NAMES = {"fine-tuning": "Fine-tuned", "re-training": "Re-trained"}
 
-_warning_lines = None  # the `_WarningLines` of the `warnings_into_log` block running now
+# The `_WarningLines` of the `warnings_and_error_into_log` block running now.
+_warning_lines = None
 
 
 class RunLog:
@@ -40,11 +41,15 @@ class RunLog:
     def __call__(self, line):
         print(line, file=sys.stdout, flush=True)
         try:
-            with open(self.path, "a", encoding="utf-8") as f:
-                f.write(line + "\n")
+            self.append(line)
         except OSError as error:  # checked before the run began; a full disk comes later
             raise write_error(self.path, error, "free space or fix its permissions (a training "
                               "run goes on with --RESUME)") from None
+
+    def append(self, line):
+        """Appends `line` to the file only (stdout is not the record)."""
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(line + "\n")
 
 
 class _WarningLines:
@@ -68,12 +73,19 @@ class _WarningLines:
 
 
 @contextlib.contextmanager
-def warnings_into_log():
+def warnings_and_error_into_log(error_line=lambda error: None):
     """Within the block, Python warnings (scikit-learn's, Keras's, ours) go into the run's log
-    as one line each, once, not onto stderr, which holds nothing but an error's one line.
+    as one line each, once, not onto stderr, which holds nothing but an error's one line; and
+    the error that ends the block ends the log too, so that a failed run's record does not
+    read as a success.
 
     A warning given before the first RunLog of the block exists waits for it; if the run ends
-    before (bad input), the warning goes with it.
+    before (bad input), neither the warning nor the error is logged: such a run leaves
+    OUTPUT_DIR as it was.
+
+    Args:
+        error_line: function(exception) giving the line stderr shows for it (see
+            `errors.error_line`), or None for an error that gets no such line.
     """
     global _warning_lines
     outer = _warning_lines
@@ -82,6 +94,14 @@ def warnings_into_log():
         warnings.showwarning = _warning_lines.show
         try:
             yield
+        except BaseException as error:
+            line, log = error_line(error), _warning_lines.log
+            if line and log is not None:
+                # Best effort: a full disk or the log itself may be what failed, and stderr
+                # has the line anyway.
+                with contextlib.suppress(OSError):
+                    log.append(line)
+            raise
         finally:
             _warning_lines = outer
 

@@ -4,9 +4,10 @@ locked while it does."""
 import contextlib
 import fcntl
 import os
+import shutil
 import warnings
 
-from atomic_files import write_error
+from atomic_files import left_by_dead_writers, write_error
 from errors import UserError
 from training.log import LOG_FILE
 
@@ -50,6 +51,9 @@ def check_output_dir(path, replaced):
 def locked_output_dir(path, exclusive):
     """Creates OUTPUT_DIR if need be and holds a lock on it for the block; UserError if taken.
 
+    Once it holds the lock, it removes the temporary files that runs killed hard left there
+    (see `atomic_files.left_by_dead_writers`), and yields lines for the log saying so.
+
     A training run holds it alone: two would append to one log and overwrite each other's
     .hdf5 files. --EVAL_ONLY and --PREDICT_ONLY share it: they only append to the log and
     rename their files into place, so they can run side by side, but not beside a training
@@ -74,9 +78,42 @@ def locked_output_dir(path, exclusive):
             # Some network file systems lock no folders: refusing would stop every run there.
             warnings.warn(f"--OUTPUT_DIR {path} cannot be locked ({error.strerror}): nothing "
                           "stops another run from writing into it at the same time")
-        yield
+            yield []
+        else:
+            yield _remove_dead_writers_temps(path)
     finally:
         os.close(fd)
+
+
+def _remove_dead_writers_temps(path):
+    """Removes what `left_by_dead_writers` finds in `path`; returns the log's lines on it."""
+    dead, elsewhere = left_by_dead_writers(path)
+    removed, failed = [], []
+    for temp in dead:
+        try:
+            if os.path.isdir(temp):
+                shutil.rmtree(temp)
+            else:
+                os.remove(temp)
+        except FileNotFoundError:  # removed by a run beside this one, sharing the lock
+            pass
+        except OSError as error:
+            failed.append(f"{os.path.basename(temp)} ({error.strerror})")
+            continue
+        removed.append(os.path.basename(temp))
+    lines = []
+    if removed:
+        lines.append(f"Removed {len(removed)} temporary file(s) that runs killed while writing "
+                     f"left in {path}: {', '.join(removed)}")
+    if failed:
+        lines.append(f"Could not remove temporary file(s) that runs killed while writing left "
+                     f"in {path}: {', '.join(failed)}; delete them")
+    if elsewhere:
+        lines.append(f"Kept {len(elsewhere)} temporary file(s) in {path} that runs on other "
+                     "machines wrote, which may still be writing them: "
+                     f"{', '.join(map(os.path.basename, elsewhere))}; delete them once no run "
+                     "there is writing into this folder")
+    return lines
 
 
 def _lock_holders(fd):

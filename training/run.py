@@ -64,7 +64,7 @@ def train(config, strategy, held):
                                                     task.seq_len, config.relative))
 
     check_dir()
-    held.enter_context(locked_output_dir(out, exclusive=True))
+    notes += held.enter_context(locked_output_dir(out, exclusive=True))
     # Again, now that no other run can start here: one may have started since the check above
     # (which refuses a folder in use by a finished or interrupted run without touching it).
     check_dir()
@@ -83,14 +83,8 @@ def train(config, strategy, held):
         f"seq_len {task.seq_len}, metric {task.metric}")
     for split, features in (("training", data.train), ("dev", data.dev)):
         _log_truncation(log, features, split, task.seq_len)
-    try:
-        finetuned, retention, retrained = train_power_bert(config.bert_config, task, data,
-                                                           config.hp, out, load_initial, log,
-                                                           strategy)
-    except KeyboardInterrupt:
-        log("Interrupted: the steps finished so far are kept; run the same command with "
-            "--RESUME to finish")
-        raise
+    finetuned, retention, retrained = train_power_bert(config.bert_config, task, data, config.hp,
+                                                       out, load_initial, log, strategy)
     model = build_model(config.bert_config, task.seq_len, task.num_labels,
                         retention_configuration=retention, padding_votes=config.hp.padding_votes,
                         relative=config.relative)
@@ -193,7 +187,7 @@ def _start_inference(config, split, strategy, held):
         load_classifier(model, config.checkpoint_path, config.model_format, config.bert_config,
                         task.seq_len, "evaluate")
     features = encode(examples, config.tokenizer, task.seq_len)
-    held.enter_context(locked_output_dir(config.output_dir, exclusive=False))
+    notes += held.enter_context(locked_output_dir(config.output_dir, exclusive=False))
     log = _start_log(config, notes)
     log(f"Retention Configuration : {config.retention}")
     _log_truncation(log, features, split, task.seq_len)
