@@ -71,3 +71,20 @@ def training_order(lengths, batch_size, epochs, group_by_length, seed):
                                     order[full * batch_size:]])
         epochs_order.append(order)
     return np.stack(epochs_order)
+
+
+def chunked(rows, size):
+    """Lists of `size` consecutive rows of an iterable (the last one shorter), read as needed.
+
+    Args:
+        rows: any iterable, e.g. a file's examples as they are read.
+        size: rows per list.
+    """
+    chunk = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

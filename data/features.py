@@ -35,11 +35,7 @@ class Features:
 
     def truncation_note(self, split, seq_len):
         """The log line saying how many of these inputs `encode` cut to seq_len, or None."""
-        if not self.truncated:
-            return None
-        return (f"{self.truncated} of {len(self)} {split} inputs ("
-                f"{100 * self.truncated / len(self):.1f}%) are longer than seq_len {seq_len}: "
-                "their word pieces past it are dropped, as Google's BERT drops them")
+        return truncation_note(self.truncated, len(self), split, seq_len)
 
     @functools.cached_property
     def lengths(self):
@@ -61,6 +57,21 @@ class Features:
         if padding == "batch" and len(rows):
             width = int(self.lengths[rows].max())
         return [x[rows, :width] for x in self.inputs]
+
+
+def truncation_note(truncated, rows, split, seq_len):
+    """The log line saying that `truncated` of `rows` inputs were cut to seq_len, or None.
+
+    Args:
+        truncated, rows: counts of inputs.
+        split: "training", "dev" or "test", for the line.
+        seq_len: the task's maximum sequence length.
+    """
+    if not truncated:
+        return None
+    return (f"{truncated} of {rows} {split} inputs ({100 * truncated / rows:.1f}%) are longer "
+            f"than seq_len {seq_len}: their word pieces past it are dropped, as Google's BERT "
+            "drops them")
 
 
 def encode(examples, tokenizer, seq_len):

@@ -1,48 +1,15 @@
 """Readers of GLUE's own TSV files (train.tsv, dev.tsv, test.tsv of each task), and of IMDB's
-in SST-2's layout."""
+in SST-2's layout; a user-defined task's files are read by data/readers.py."""
 
 import dataclasses
 import errno
 import math
 import os
 
+from data.examples import SPLITS, Example, ExampleList
+from data.readers import read_user_split
 from errors import UserError
 from text_files import read_text
-
-SPLITS = ("train", "dev", "test")
-
-
-@dataclasses.dataclass(frozen=True)
-class Example:
-    """One row of a GLUE file.
-
-    Args:
-        guid: for test rows the GLUE index column (it goes into the submission file);
-            otherwise "<split>-<line number>".
-        text_a: the first (or only) sentence.
-        text_b: the second sentence of a pair task; None for single-sentence tasks.
-        label: the label string for classification, the float score for STS-B, None in test.
-    """
-
-    guid: str
-    text_a: str
-    text_b: str | None
-    label: str | float | None
-
-
-class ExampleList(list):
-    """The examples of one file, plus where they came from.
-
-    Attributes:
-        path: the file read.
-        skipped_rows: rows dropped for having too few columns (only ever QQP's known
-            broken rows; every other malformed row is an error).
-    """
-
-    def __init__(self, path):
-        super().__init__()
-        self.path = path
-        self.skipped_rows = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,6 +61,8 @@ def is_pair_task(task):
     Args:
         task: a `Task`.
     """
+    if task.source is not None:
+        return task.source.text_pair is not None
     return _LAYOUTS[task.name][0].text_b is not None
 
 
@@ -111,7 +80,7 @@ def read_examples(task, data_dir, split):
     """Reads one split of a task from DATA_DIR.
 
     Args:
-        task: a `Task`.
+        task: a `Task` (a user-defined one is read by `data.readers.read_user_split`).
         data_dir: the directory holding the task's GLUE files.
         split: "train", "dev" or "test" (test rows carry no label).
 
@@ -126,6 +95,8 @@ def read_examples(task, data_dir, split):
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
+    if task.source is not None:
+        return read_user_split(task, data_dir, split)
     path = _find_file(task, data_dir, split)
     is_test = split == "test"
     layout = _LAYOUTS[task.name][is_test]

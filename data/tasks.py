@@ -1,5 +1,6 @@
 """The task table: the nine GLUE tasks of the original PoWER-BERT, IMDB's long reviews, and
-`--TASK_CONFIG_PATH`."""
+`--TASK_CONFIG_PATH`, whose entries set a built-in task's seq_len or define a task of the
+user's own data (data/user_tasks.py)."""
 
 import dataclasses
 import json
@@ -8,12 +9,16 @@ from errors import UserError
 from text_files import read_text
 
 # The smallest sequence that holds [CLS], one word piece and [SEP].
-_MIN_SEQ_LEN = 3
+MIN_SEQ_LEN = 3
+# The keys that make a configuration file's entry a task of its own (data/user_tasks.py),
+# rather than a built-in task's seq_len.
+SOURCE_KEYS = ("train", "dev", "test", "text", "text_pair", "label", "header", "labels",
+               "regression", "metric")
 
 
 @dataclasses.dataclass(frozen=True)
 class Task:
-    """One task: a GLUE task, or IMDB (movie reviews, long documents).
+    """One task: a GLUE task, IMDB (movie reviews, long documents), or the user's own.
 
     Args:
         name: the `--TASK` value, e.g. "mrpc".
@@ -21,12 +26,15 @@ class Task:
         labels: label strings in label-id order, as the original assigned the ids (its
             .hdf5 classifiers depend on that order); these are also GLUE's spellings.
             Empty for the regression task STS-B.
-        metric: the GLUE metric that picks the best epoch ("accuracy", "f1", "mcc",
-            "spearman").
+        metric: the metric that picks the best epoch ("accuracy", "f1", "mcc",
+            "spearman"; a user task also "macro_f1", "pearson"). F1's positive class is the
+            second label.
         glue_file: name of the task's file in a GLUE server submission; None for a task
             that is not in GLUE (imdb).
         lr_bert, lr_soft_extract, lambda_, batch_size: the original README's defaults
-            for uncased BERT-Base (GLUE), or ours (imdb, see the README).
+            for uncased BERT-Base (GLUE), or ours (imdb, see the README; user tasks).
+        source: a user task's files and columns (`data.readers.DataSource`); None for a
+            built-in task, which reads GLUE's layout (data/glue.py).
     """
 
     name: str
@@ -38,6 +46,7 @@ class Task:
     lr_soft_extract: float
     lambda_: float
     batch_size: int
+    source: object = None
 
     @property
     def is_regression(self):
@@ -93,34 +102,46 @@ def describe_outputs(count):
     return "one score (a regression, as sts-b)" if count == 1 else f"{count} classes"
 
 
-def get_task(name, task_config_path=None):
-    """Looks up a task, with its seq_len overridden by a task configuration file.
+def get_task(name, task_config_path=None, data_dir=None):
+    """Looks up a task: a built-in one, its seq_len overridden by a task configuration file,
+    or one that an entry of that file defines.
 
     Args:
         name: the `--TASK` value (case does not matter).
         task_config_path: optional JSON file like the original's task_config.json,
             `{"mrpc": {"seq_len": 128}, ...}`; "max_seq_length" is accepted for "seq_len".
-            Tasks absent from the file keep the default seq_len; other keys (the
-            original's class counts) are ignored, since the task fixes its classes.
+            Built-in tasks absent from the file keep the default seq_len; other keys (the
+            original's class counts) are ignored, since the task fixes its classes. An
+            entry with a "train" file defines a task (`data.user_tasks.user_task`).
+        data_dir: DATA_DIR, where a user task whose entry gives no "labels" reads train's.
 
     Returns:
         The `Task`.
 
     Raises:
-        UserError: unknown task name, unreadable or malformed configuration file.
+        UserError: unknown task name, unreadable or malformed configuration file, an entry
+            that defines a task under a built-in task's name.
     """
     key = str(name).strip().lower()
+    entries = {} if task_config_path is None else _entries(task_config_path)
     if key not in TASKS:
-        raise UserError(f"{{task}} {name!r} is not a known task; use one of: {', '.join(TASKS)}")
+        if key in entries:
+            # Imported here: user_tasks builds on Task, defined above.
+            from data.user_tasks import user_task
+            return user_task(key, entries[key], task_config_path, data_dir)
+        defined = "" if not entries else \
+            f"; or define it in {{task_config}} {task_config_path} (see docs/own-data.md)"
+        raise UserError(f"{{task}} {name!r} is not a known task; use one of: "
+                        f"{', '.join([*TASKS, *(k for k in entries if k not in TASKS)])}{defined}")
     task = TASKS[key]
-    if task_config_path is None:
+    if key not in entries:
         return task
-    seq_len = _configured_seq_len(key, task_config_path)
-    return task if seq_len is None else dataclasses.replace(task, seq_len=seq_len)
+    seq_len = _configured_seq_len(key, entries[key], task_config_path)
+    return dataclasses.replace(task, seq_len=seq_len)
 
 
-def _configured_seq_len(key, path):
-    """The seq_len the configuration file gives task `key`, or None if it names no such task."""
+def _entries(path):
+    """The configuration file's entries, {task name in lower case: entry}."""
     text = read_text(path, "{task_config}", "give an existing JSON file")
     try:
         config = json.loads(text)
@@ -129,17 +150,21 @@ def _configured_seq_len(key, path):
     if not isinstance(config, dict):
         raise UserError(f"{{task_config}} {path} must hold a JSON object like "
                         '{"mrpc": {"seq_len": 128}}')
-    entries = {str(k).strip().lower(): v for k, v in config.items()}
-    if key not in entries:
-        return None
-    entry = entries[key]
+    return {str(k).strip().lower(): v for k, v in config.items()}
+
+
+def _configured_seq_len(key, entry, path):
+    """The seq_len a configuration file's entry gives built-in task `key`."""
+    if isinstance(entry, dict) and any(k in entry for k in SOURCE_KEYS):
+        raise UserError(f"{{task_config}} {path}: the entry for {key!r} defines a task, but "
+                        f"{key} is a built-in task; give your task another name")
     given = [entry[k] for k in ("seq_len", "max_seq_length") if k in entry] \
         if isinstance(entry, dict) else []
     if not given or any(value != given[0] for value in given):
         raise UserError(f"{{task_config}} {path}: the entry for {key!r} needs one "
                         f'"seq_len" value, like {{"{key}": {{"seq_len": 128}}}}')
     seq_len = given[0]
-    if isinstance(seq_len, bool) or not isinstance(seq_len, int) or seq_len < _MIN_SEQ_LEN:
+    if isinstance(seq_len, bool) or not isinstance(seq_len, int) or seq_len < MIN_SEQ_LEN:
         raise UserError(f"{{task_config}} {path}: seq_len of {key!r} is {seq_len!r}; "
-                        f"it must be a whole number of at least {_MIN_SEQ_LEN}")
+                        f"it must be a whole number of at least {MIN_SEQ_LEN}")
     return seq_len

@@ -1,4 +1,4 @@
-"""GLUE metrics over a whole dev set."""
+"""GLUE's metrics, and a user task's (macro F1, Pearson's r), over a whole dev set."""
 
 import warnings
 
@@ -16,9 +16,10 @@ def glue_metrics(task, labels, outputs):
         outputs: [n, num_labels] class probabilities, or [n] / [n, 1] predicted scores.
 
     Returns:
-        For classification "accuracy", plus "f1" (positive class "1") where the task's
-        metric is F1 and "mcc" where it is Matthews' correlation; for regression
-        "pearson" and "spearman".
+        For classification "accuracy", plus "f1" (positive class: the second label, "1" in
+        GLUE) where the task's metric is F1, "macro_f1" (F1 averaged over the classes, each
+        counted alike) where it is macro F1, and "mcc" where it is Matthews' correlation;
+        for regression "pearson" and "spearman".
     """
     labels = np.asarray(labels)
     outputs = np.asarray(outputs)
@@ -40,9 +41,13 @@ def glue_metrics(task, labels, outputs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if task.metric == "f1":
-            result["f1"] = float(sk_metrics.f1_score(labels, predictions,
-                                                     pos_label=task.labels.index("1"),
+            result["f1"] = float(sk_metrics.f1_score(labels, predictions, pos_label=1,
                                                      zero_division=0))
+        elif task.metric == "macro_f1":
+            # Over the classes in the gold labels or the predictions (scikit-learn's and
+            # Hugging Face's evaluate's): a class absent from both has no F1 to average.
+            result["macro_f1"] = float(sk_metrics.f1_score(labels, predictions, average="macro",
+                                                           zero_division=0))
         elif task.metric == "mcc":
             result["mcc"] = float(sk_metrics.matthews_corrcoef(labels, predictions))
     return result
@@ -54,9 +59,9 @@ def _note_if_undefined(task, labels):
     if task.metric == "mcc" and len(present) == 1:
         warnings.warn(f"every dev example has label {present[0]}: Matthews' correlation is "
                       "undefined on such a set and is scored 0", stacklevel=3)
-    elif task.metric == "f1" and "1" not in present:
-        warnings.warn("no dev example has label 1: F1 is undefined on such a set and is scored 0",
-                      stacklevel=3)
+    elif task.metric == "f1" and task.labels[1] not in present:
+        warnings.warn(f"no dev example has label {task.labels[1]}: F1 is undefined on such a set "
+                      "and is scored 0", stacklevel=3)
 
 
 def _pearson(x, y):

@@ -9,10 +9,11 @@ import os
 import time
 
 from checkpoints.load import load_classifier, load_weights
-from data.batches import in_input_order
-from data.features import encode, encode_labels
+from data.batches import chunked, in_input_order
+from data.features import encode, encode_labels, truncation_note
 from data.glue import read_examples
-from data.predictions import PREDICTIONS, write_glue_submission, write_predictions
+from data.predictions import PREDICTIONS, prediction_files, prediction_writer
+from data.readers import stream_examples
 from modeling.bert import build_model
 from modeling.flops import reductions_against_both_baselines
 from training import evaluation
@@ -33,7 +34,7 @@ def files_replaced(config):
         config: the RunConfig.
     """
     if config.mode == "predict":
-        return [PREDICTIONS] + ([config.task.glue_file] if config.pred_glue else [])
+        return prediction_files(config.task, config.pred_glue)
     return [] if config.mode == "evaluate" else [RETENTION_PNG, SURVIVING_WORDS_PNG,
                                                        SURVIVING_TEXT_PNG]
 
@@ -129,8 +130,13 @@ def summary_lines(config, dev_lengths, finetuned, retention, retrained, pictures
 
 
 def evaluate(config, strategy, held):
-    """Scores dev.tsv with the checkpoint at its retention configuration; Args as `train`'s."""
-    examples, model, features, log = _start_inference(config, "dev", strategy, held)
+    """Scores the dev rows with the checkpoint at its retention configuration; Args as
+    `train`'s."""
+    notes = list(config.notes)
+    examples = _read_split(config, "dev", notes)
+    model, log = _start_inference(config, notes, strategy, held)
+    features = encode(examples, config.tokenizer, config.task.seq_len)
+    _log_truncation(log, features, "dev", config.task.seq_len)
     metrics = evaluation.evaluate(model, config.task, features,
                                   encode_labels(examples, config.task), config.batch_size,
                                   config.padding, verbose=1)
@@ -141,22 +147,38 @@ def evaluate(config, strategy, held):
         f"{evaluation.format_metrics(metrics)}")
 
 
+# Test rows encoded and predicted at a time: a chunk of 512-long inputs takes 100 MB, and
+# the test file may be larger than memory.
+CHUNK_ROWS = 16384
+
+
 def predict(config, strategy, held):
-    """Writes prediction.txt for test.tsv, and with --PRED_GLUE the GLUE server's file; Args
-    as `train`'s."""
-    examples, model, features, log = _start_inference(config, "test", strategy, held)
-    outputs = timed_predictions(model, features, config.batch_size, config.padding, log)
-    path = os.path.join(config.output_dir, PREDICTIONS)
-    write_predictions(path, outputs)
-    log(f"Wrote {len(outputs)} predictions to {path}")
-    if config.pred_glue:
-        path = os.path.join(config.output_dir, config.task.glue_file)
-        write_glue_submission(path, config.task, examples, outputs)
-        log(f"Wrote the GLUE submission file {path}")
+    """Writes prediction.txt for the test rows, with --PRED_GLUE the GLUE server's file, and
+    for a user task predicted_labels.txt; the rows stream through a chunk at a time. Args as
+    `train`'s."""
+    task = config.task
+    notes = list(config.notes)
+    rows = _test_rows(config, notes)
+    model, log = _start_inference(config, notes, strategy, held)
+    total = truncated = 0
+    with prediction_writer(task, config.output_dir, config.pred_glue) as write:
+        for chunk in chunked(rows(), CHUNK_ROWS):
+            features = encode(chunk, config.tokenizer, task.seq_len)
+            # The first chunk's line says what tracing the model costs; later ones add nothing.
+            outputs = timed_predictions(model, features, config.batch_size, config.padding,
+                                        log if not total else None)
+            write(chunk, outputs)
+            total, truncated = total + len(chunk), truncated + features.truncated
+    note = truncation_note(truncated, total, "test", task.seq_len)
+    if note:
+        log(note)
+    log(f"Wrote {total} predictions to " + ", ".join(
+        os.path.join(config.output_dir, name) for name in files_replaced(config)))
 
 
 def timed_predictions(model, features, batch_size, padding, log):
-    """Predicts every row; logs the time of the first batch (which traces the model) apart."""
+    """Predicts every row; logs the time of the first batch (which traces the model) apart,
+    unless `log` is None."""
     started = time.perf_counter()
     batches = evaluation.predict_batches(model, features, batch_size, padding, verbose=1)
     outputs = [next(batches)]
@@ -164,6 +186,8 @@ def timed_predictions(model, features, batch_size, padding, log):
     outputs.extend(batches)
     done = time.perf_counter()
     rest = len(features) - len(outputs[0][0])
+    if log is None:
+        return in_input_order(outputs)
     log(f"Predicted {len(features)} rows in {done - started:.2f} s, batch {batch_size}, "
         f"padding {padding}: the first batch (tracing the model, then running it) "
         f"{first - started:.2f} s, the other {rest} rows {done - first:.2f} s "
@@ -171,28 +195,43 @@ def timed_predictions(model, features, batch_size, padding, log):
     return in_input_order(outputs)
 
 
-def _start_inference(config, split, strategy, held):
-    """Reads `split` and the fine-tuned model, then shares the OUTPUT_DIR lock and starts the log.
+def _start_inference(config, notes, strategy, held):
+    """Builds and loads the fine-tuned model, then shares the OUTPUT_DIR lock and starts the
+    log (the rows are read and checked before: bad data writes nothing).
 
     Returns:
-        (the split's examples, the model, their features, the RunLog).
+        (the model, the RunLog).
     """
     task = config.task
-    notes = list(config.notes)
-    examples = _read_split(config, split, notes)
     with strategy.scope():
         model = build_model(config.bert_config, task.seq_len, task.num_labels,
                             retention_configuration=config.retention,
                             padding_votes=config.padding == "seq_len", relative=config.relative)
         load_classifier(model, config.checkpoint_path, config.model_format, config.bert_config,
                         task.seq_len, "evaluate")
-    features = encode(examples, config.tokenizer, task.seq_len)
     notes += held.enter_context(locked_output_dir(config.output_dir, exclusive=False))
     log = _start_log(config, notes)
     log(f"Retention Configuration : {config.retention}")
-    _log_truncation(log, features, split, task.seq_len)
     settle_for_inference(held)
-    return examples, model, features, log
+    return model, log
+
+
+def _test_rows(config, notes):
+    """Checks every test row; returns a function that gives them again, one at a time.
+
+    A user task's test file is read twice, to check and then to predict, so that it never
+    has to fit in memory; one that cannot be read twice (a named pipe) is held in memory.
+    """
+    if config.task.source is None:
+        examples = _read_split(config, "test", notes)
+        return lambda: examples
+    path, rows = stream_examples(config.task, config.data_dir, "test")
+    if not os.path.isfile(path):
+        examples = list(rows)
+        return lambda: examples
+    for _ in rows:
+        pass
+    return lambda: stream_examples(config.task, config.data_dir, "test")[1]
 
 
 def settle_for_inference(held):
@@ -230,8 +269,11 @@ def _log_truncation(log, features, split, seq_len):
 
 
 def _read_split(config, split, notes):
-    """Reads one split, noting skipped short rows (GLUE's own QQP files have some)."""
+    """Reads one split, noting skipped short rows (GLUE's own QQP files have some) and a
+    user task's dev rows held out of train."""
     examples = read_examples(config.task, config.data_dir, split)
+    if examples.note:
+        notes.append(examples.note)
     if examples.skipped_rows:
         notes.append(f"skipped {examples.skipped_rows} short rows of {examples.path}, as GLUE's "
                      "own QQP files have them")

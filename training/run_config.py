@@ -97,7 +97,7 @@ def resolve_flags(args, output_dir):
     Returns:
         The RunConfig.
     """
-    task = get_task(args.TASK, args.TASK_CONFIG_PATH)
+    task = get_task(args.TASK, args.TASK_CONFIG_PATH, args.DATA_DIR)
     if args.PRED_GLUE and task.glue_file is None:
         raise UserError(f"--PRED_GLUE writes the GLUE server's file, but {task.name} is not a "
                         "GLUE task: drop --PRED_GLUE (prediction.txt holds the predictions)")
