@@ -103,22 +103,26 @@ def test_macro_f1_counts_each_class_alike(tmp_path):
 
 _BAD = {
     # case: (files, entry changes, mode, the file and line the message must name)
-    "label not in train": ({"dev.csv": "label,text\na,x\nz,y\n"}, {}, "train", "dev.csv, line 3"),
-    "empty text": ({"train.csv": "label,text\na,x\nb,  \n"}, {}, "train", "train.csv, line 3"),
+    "label not in train": ({"dev.csv": "label,text\na,x\nz,y\n"}, {}, "train",
+                           "dev.csv, line 3, column 'label': label 'z'"),
+    "empty text": ({"train.csv": "label,text\na,x\nb,  \n"}, {}, "train",
+                   "train.csv, line 3, column 'text': an empty text"),
     "missing column": ({"train.csv": "label,words\na,x\nb,y\n"}, {}, "train",
                        "train.csv, line 1 (the header): no column 'text'"),
-    "too few fields": ({"train.csv": "label,text\na,x\nb\n"}, {}, "train", "train.csv, line 3"),
+    "too few fields": ({"train.csv": "label,text\na,x\nb\n"}, {}, "train",
+                       "train.csv, line 3: 1 comma-separated fields, too few"),
     "too many fields": ({"train.csv": "label,text\na,x\nb,x,y\n"}, {}, "train",
-                        "train.csv, line 3"),
+                        "train.csv, line 3: 3 comma-separated fields, too many"),
     "score not a number": ({"train.csv": "label,text\n1.5,x\nlots,y\n"},
-                           {"regression": True}, "train", "train.csv, line 3"),
+                           {"regression": True}, "train",
+                           "train.csv, line 3, column 'label': the score 'lots'"),
     "json line not an object": ({"train.jsonl": '{"text": "x", "label": "a"}\n["b"]\n'},
-                                {"train": "train.jsonl"}, "train", "train.jsonl, line 2"),
+                                {"train": "train.jsonl"}, "train", "train.jsonl, line 2: a JSON list, not an object"),
     "unknown key": ({}, {"lable": "y"}, "train", "unknown key 'lable'"),
     "unknown metric": ({}, {"metric": "auc"}, "train", "'auc'"),
     "built-in name": ({}, {"name": "mrpc"}, "train", "'mrpc' defines a task"),
     "test label not in train": ({"test.csv": "label,text\na,x\nq,y\n"}, {}, "predict",
-                                "test.csv, line 3"),
+                                "test.csv, line 3, column 'label': label 'q'"),
 }
 _GOOD = {"train.csv": "label,text\na,x\nb,y\n", "dev.csv": "label,text\na,x\n",
          "test.csv": "label,text\na,x\n"}
