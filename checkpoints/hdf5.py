@@ -19,6 +19,7 @@ import keras
 import numpy as np
 
 from atomic_files import replaced_atomically
+from data.user_tasks import definition
 from errors import UserError
 
 METADATA_ATTR = "power_bert"
@@ -128,7 +129,9 @@ def model_record(task, retention_configuration, padding, retention_mode="absolut
     how it was trained.
 
     Args:
-        task: the `data.tasks.Task` (its name and seq_len are recorded).
+        task: the `data.tasks.Task` (its name and seq_len are recorded; for a user task also
+            its entry, labels spelled out, as "task_definition": the file alone says what its
+            classes are).
         retention_configuration: l_1..l_L the model runs with (shares f_1..f_L in relative
             mode), or None for plain BERT.
         padding: "batch" or "seq_len", the `--PADDING` it was trained with.
@@ -138,6 +141,7 @@ def model_record(task, retention_configuration, padding, retention_mode="absolut
     """
     kind = float if retention_mode == "relative" else int
     return {"task": task.name, "seq_len": task.seq_len, "padding": padding,
+            **({"task_definition": definition(task)} if task.source is not None else {}),
             "retention_mode": retention_mode,
             "retention_configuration": None if retention_configuration is None
             else [kind(value) for value in retention_configuration],

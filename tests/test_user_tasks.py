@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import main
+from checkpoints.hdf5 import read_hdf5_metadata
 from data.glue import read_examples
 from data.predictions import PREDICTED_LABELS, PREDICTIONS
 from data.readers import stream_examples
@@ -226,3 +227,32 @@ def test_prediction_reads_the_test_file_a_chunk_at_a_time(tiny, tmp_path, monkey
     probabilities = np.loadtxt(tmp_path / "out" / PREDICTIONS)
     assert len(predicted) == 10 and predicted == [("a", "b")[i] for i in
                                                   probabilities.argmax(axis=1)]
+
+
+def test_three_steps_record_the_task_and_the_model_file_runs_only_for_its_labels(
+        tiny, tmp_path, capsys):
+    # tiny's MRPC rows as a user task with no dev file: dev is held out of train.
+    entry = {"train": "train.tsv", "test": "test.tsv", "text": "#1 String",
+             "text_pair": "#2 String", "label": "Quality", "labels": ["0", "1"], "seq_len": 24}
+    config = tmp_path / "tasks.json"
+    config.write_text(json.dumps({"pairs": entry}))
+    argv = tiny.argv("--RETENTION_MODE", "relative", out=tmp_path / "out")
+    argv[argv.index("--TASK") + 1] = "pairs"
+    argv[argv.index("--TASK_CONFIG_PATH") + 1] = str(config)
+    assert main.main(argv) == 0
+    log = (tmp_path / "out" / "log_file.txt").read_text()
+    assert "1 of the 8 rows" in log
+    model = tmp_path / "out" / "retrained.hdf5"
+    assert read_hdf5_metadata(model)["task_definition"] == {
+        **entry, "header": True, "metric": "accuracy", "lr_bert": 3e-5,
+        "lr_soft_extract": 1e-3, "lambda": 1e-3, "batch_size": 32}
+    common = ["--TASK", "pairs", "--TASK_CONFIG_PATH", str(config), "--DATA_DIR",
+              str(tiny.data_dir), "--BERT_CONFIG_PATH", str(tiny.config), "--VOCAB_PATH",
+              str(tiny.vocab), "--CHECKPOINT_PATH", str(model)]
+    assert main.main(common + ["--OUTPUT_DIR", str(tmp_path / "pred"), "--PREDICT_ONLY"]) == 0
+    assert len((tmp_path / "pred" / PREDICTED_LABELS).read_text().split()) == 8
+    capsys.readouterr()
+    config.write_text(json.dumps({"pairs": {**entry, "labels": ["1", "0"]}}))
+    assert main.main(common + ["--OUTPUT_DIR", str(tmp_path / "swapped"), "--EVAL_ONLY"]) == 2
+    assert "with labels 0, 1 in this order" in capsys.readouterr().err
+    assert not (tmp_path / "swapped").exists()
