@@ -6,7 +6,7 @@
 The flags are main.py's, meaning what they mean there. The SavedModel's `serving_default`
 signature takes `text_a` and `text_b` (string tensors, shape [batch]; `text_b` is ignored by
 single-sentence tasks) and returns `probabilities` [batch, classes], or `score` [batch, 1] for
-STS-B. Tokenization runs inside the graph, with TensorFlow Text, and gives exactly the ids
+STS-B; beside it power_bert.json (task, seq_len, labels). Tokenization runs inside the graph, with TensorFlow Text, and gives exactly the ids
 `data.features.encode` gives; the retention configuration is built in. Loading it needs
 TensorFlow and `import tensorflow_text` (which registers the tokenizer's ops), nothing of this
 repository: `tf.saved_model.load(OUT_DIR).signatures["serving_default"]`, or TensorFlow Serving.
@@ -288,7 +288,7 @@ def export(args):
     from modeling.config import load_config
     from tokenization import load_model_tokenizer
 
-    task = get_task(args.TASK, args.TASK_CONFIG_PATH)
+    task = get_task(args.TASK, args.TASK_CONFIG_PATH, args.DATA_DIR)
     config_path, _, vocab_path = with_default_model(args.BERT_CONFIG_PATH, args.CHECKPOINT_PATH,
                                                     args.VOCAB_PATH)
     config = load_config(config_path)
@@ -317,11 +317,28 @@ def export(args):
         module = serving_module(model, table, featurize, task)
         with folder_written_atomically(args.OUT_DIR) as temp:
             tf.saved_model.save(module, temp, signatures={"serving_default": module.serve})
+            _write_record(temp, task_record(task))
         lines = [f"Wrote the SavedModel of {args.CHECKPOINT_PATH} ({task.name}, seq_len "
-                 f"{task.seq_len}) to {args.OUT_DIR}"]
+                 f"{task.seq_len}) to {args.OUT_DIR}, with {RECORD_NAME}"]
     for line in ([note] if note else []) + [padding_note, mode_note,
                                             f"Retention Configuration : {retention}", *lines]:
         print(line)
+
+
+def task_record(task):
+    """What an export's power_bert.json says of its task: name, seq_len, the labels in class
+    order (the outputs' order), and a user task's whole definition (docs/own-data.md)."""
+    from data.user_tasks import definition
+
+    return {"task": task.name, "seq_len": task.seq_len, "labels": list(task.labels),
+            **({"task_definition": definition(task)} if task.source is not None else {})}
+
+
+def _write_record(folder, record):
+    import json
+
+    with open(os.path.join(folder, RECORD_NAME), "w", encoding="utf-8") as f:
+        json.dump(record, f, indent=1)
 
 
 def _write_onnx(args, model, config, task, tokenizer, vocab_path, retention):
@@ -337,7 +354,6 @@ def _write_onnx(args, model, config, task, tokenizer, vocab_path, retention):
     Returns:
         The lines to print: what quantization cost, if asked, and what was written.
     """
-    import json
     import shutil
 
     import onnx
@@ -349,8 +365,7 @@ def _write_onnx(args, model, config, task, tokenizer, vocab_path, retention):
         model, config, retention["retention_configuration"],
         relative=retention["retention_mode"] == "relative",
         padding_votes=retention["padding"] == "seq_len")
-    record = {"task": task.name, "seq_len": task.seq_len, "labels": list(task.labels),
-              **retention, "lower_case": not args.CASED,
+    record = {**task_record(task), **retention, "lower_case": not args.CASED,
               "inputs": list(onnx_graph.INPUT_NAMES),
               "output": onnx_graph.output_name(task.num_labels),
               "quantization": args.QUANTIZE}
@@ -364,8 +379,7 @@ def _write_onnx(args, model, config, task, tokenizer, vocab_path, retention):
     with folder_written_atomically(args.OUT_DIR) as temp:
         onnx.save(onnx_model, os.path.join(temp, ONNX_NAME))
         shutil.copyfile(vocab_path, os.path.join(temp, VOCAB_NAME))
-        with open(os.path.join(temp, RECORD_NAME), "w", encoding="utf-8") as f:
-            json.dump(record, f, indent=1)
+        _write_record(temp, record)
     kind = "int8 " if args.QUANTIZE else ""
     lines.append(f"Wrote the {kind}ONNX model of {args.CHECKPOINT_PATH} ({task.name}, seq_len "
                  f"{task.seq_len}) to {os.path.join(args.OUT_DIR, ONNX_NAME)}, with "

@@ -97,20 +97,37 @@ def _record(path, model_format):
 
 def check_task(task, path, model_format):
     """An `.hdf5` file of ours runs only for a task of as many classes as it was trained for
-    (the classifier's shape would not fit; see `assign_weights` for other checkpoints).
+    (the classifier's shape would not fit; see `assign_weights` for other checkpoints), and
+    one trained for a user-defined task only for the same labels in the same order (its
+    class ids would mean other classes).
 
     Args:
         task: the `Task` of `--TASK`.
         path: `--CHECKPOINT_PATH`.
         model_format: "CKPT" or "HDF5".
     """
-    trained = TASKS.get((_record(path, model_format) or {}).get("task"))
-    if trained is not None and trained.num_labels != task.num_labels:
-        raise UserError(f"{path} was trained for {trained.name} with "
-                        f"{describe_outputs(trained.num_labels)}, but {{task}} {task.name} has "
-                        f"{describe_outputs(task.num_labels)}: give {{task}} {trained.name} (or "
-                        f"another task of {describe_outputs(trained.num_labels)}), or a model "
-                        f"trained for {task.name}")
+    record = _record(path, model_format) or {}
+    defined = record.get("task_definition")
+    if isinstance(defined, dict):
+        labels = tuple(defined.get("labels") or ())
+        if task.source is not None and task.labels != labels:
+            trained, given = (", ".join(names) or "(a regression)"
+                              for names in (labels, task.labels))
+            raise UserError(f"{path} was trained for {record.get('task')} with labels "
+                            f"{trained} in this order, but {{task}} {task.name} has {given}: "
+                            'give the trained labels as the entry\'s "labels", or a model '
+                            f"trained for {task.name}")
+        outputs = len(labels) or 1
+    elif record.get("task") in TASKS:
+        outputs = TASKS[record["task"]].num_labels
+    else:
+        return
+    if outputs != task.num_labels:
+        name = record["task"]
+        raise UserError(f"{path} was trained for {name} with {describe_outputs(outputs)}, but "
+                        f"{{task}} {task.name} has {describe_outputs(task.num_labels)}: give "
+                        f"{{task}} {name} (or another task of {describe_outputs(outputs)}), or a "
+                        f"model trained for {task.name}")
 
 
 def _recorded_choice(flag, record, key, choices, default):

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import main
+from checkpoints import export
 from checkpoints.hdf5 import read_hdf5_metadata
 from data.glue import read_examples
 from data.predictions import PREDICTED_LABELS, PREDICTIONS
@@ -229,7 +230,7 @@ def test_prediction_reads_the_test_file_a_chunk_at_a_time(tiny, tmp_path, monkey
                                                   probabilities.argmax(axis=1)]
 
 
-def test_three_steps_record_the_task_and_the_model_file_runs_only_for_its_labels(
+def test_three_steps_record_the_task_the_model_runs_only_for_its_labels_exports_name_them(
         tiny, tmp_path, capsys):
     # tiny's MRPC rows as a user task with no dev file: dev is held out of train.
     entry = {"train": "train.tsv", "test": "test.tsv", "text": "#1 String",
@@ -256,3 +257,8 @@ def test_three_steps_record_the_task_and_the_model_file_runs_only_for_its_labels
     assert main.main(common + ["--OUTPUT_DIR", str(tmp_path / "swapped"), "--EVAL_ONLY"]) == 2
     assert "with labels 0, 1 in this order" in capsys.readouterr().err
     assert not (tmp_path / "swapped").exists()
+    config.write_text(json.dumps({"pairs": entry}))
+    onnx_dir = tmp_path / "onnx"
+    assert export.main([str(onnx_dir), "--FORMAT", "onnx", *common]) == 0
+    record = json.loads((onnx_dir / "power_bert.json").read_text())
+    assert record["labels"] == ["0", "1"] and record["task_definition"]["text_pair"] == "#2 String"
