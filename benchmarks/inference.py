@@ -41,6 +41,8 @@ def parse_args(argv):
     p.add_argument("--checkpoint", help="Google checkpoint prefix or .hdf5 for a bert_config.json")
     p.add_argument("--vocab", help="vocab.txt or SentencePiece .model (default: MiniLM's)")
     p.add_argument("--task", default="mrpc", help="the task of --data-dir (default mrpc)")
+    p.add_argument("--task-config", help="main.py's --TASK_CONFIG_PATH: a task of your own "
+                   "data (docs/own-data.md), or a built-in task's seq_len")
     p.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR),
                    help="the task's folder, whose dev.tsv rows are the inputs (default: MRPC)")
     p.add_argument("--split", choices=("dev", "test"), default="dev",
@@ -108,7 +110,7 @@ def run(args):
         set_threads(args.threads)
     config, checkpoint, vocab = load_model_spec(args.model, args.checkpoint, args.vocab)
     if args.seq_len is None:
-        args.seq_len = get_task(args.task).seq_len
+        args.seq_len = get_task(args.task, args.task_config, args.data_dir).seq_len
     if args.seq_len > config.max_position_embeddings:
         raise UserError(f"--seq-len {args.seq_len} exceeds the model's "
                         f"{config.max_position_embeddings} positions")
@@ -121,7 +123,7 @@ def run(args):
     extract_cost = extract_cost_retention(config, args.seq_len) if args.extract_cost else None
     tokenizer = load_model_tokenizer(vocab, False, config.vocab_size, args.model)
     features = real_inputs(tokenizer, args.seq_len, args.data_dir, args.task, args.rows,
-                           args.split)
+                           args.split, args.task_config)
     print(f"model {args.model}: {config.num_hidden_layers} blocks, H {config.hidden_size}, "
           f"{config.num_attention_heads} heads; weights {checkpoint or 'random'}; "
           f"{len(features)} {args.task} {args.split} rows, mean length "
@@ -141,7 +143,7 @@ def main(argv=None):
     return exit_code(lambda: run(parse_args(sys.argv[1:] if argv is None else argv)),
                      flags={"bert_config": "--model", "checkpoint": "--checkpoint",
                             "data_dir": "--data-dir", "retention": "--retention",
-                            "task": "--task"})
+                            "task": "--task", "task_config": "--task-config"})
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ def load_model_spec(model, checkpoint=None, vocab=None):
 
 
 def real_inputs(tokenizer, seq_len, data_dir=DEFAULT_DATA_DIR, task_name="mrpc", rows=None,
-                split="dev"):
+                split="dev", task_config=None):
     """The task's real rows of a split, tokenized and truncated to seq_len, as model inputs.
 
     Args:
@@ -59,6 +59,8 @@ def real_inputs(tokenizer, seq_len, data_dir=DEFAULT_DATA_DIR, task_name="mrpc",
         task_name: the task whose dev.tsv format to read.
         rows: use only the first rows (None: all).
         split: "dev" or "test".
+        task_config: a --TASK_CONFIG_PATH file, where `task_name` may be defined
+            (docs/own-data.md).
 
     Returns:
         `data.features.Features`.
@@ -67,7 +69,8 @@ def real_inputs(tokenizer, seq_len, data_dir=DEFAULT_DATA_DIR, task_name="mrpc",
     from data.glue import read_examples
     from data.tasks import get_task
 
-    examples = read_examples(get_task(task_name), str(data_dir), split)[:rows]
+    examples = read_examples(get_task(task_name, task_config, str(data_dir)), str(data_dir),
+                             split)[:rows]
     return encode(examples, tokenizer, seq_len)
 
 

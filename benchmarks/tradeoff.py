@@ -44,6 +44,8 @@ def parse_args(argv):
     p = argparse.ArgumentParser(prog="python -m benchmarks.tradeoff",
                                 description=__doc__.splitlines()[0])
     p.add_argument("--task", default="mrpc")
+    p.add_argument("--task-config", help="main.py's --TASK_CONFIG_PATH: a task of your own "
+                   "data (docs/own-data.md), or a built-in task's seq_len")
     p.add_argument("--data-dir", required=True, help="the task's GLUE folder")
     p.add_argument("--output-dir", required=True)
     p.add_argument("--lambdas", default="",
@@ -320,7 +322,7 @@ def run(args):
 
     if args.threads is not None:
         set_threads(args.threads)
-    task = get_task(args.task)
+    task = get_task(args.task, args.task_config, args.data_dir)
     config, checkpoint, vocab = load_model_spec(MINILM)
     tokenizer = load_model_tokenizer(vocab, False, config.vocab_size, MINILM)
     data = load_task_data(task, args.data_dir, tokenizer, args.train_rows, args.dev_rows)
@@ -353,7 +355,7 @@ def main(argv=None):
     """Runs the sweep; returns the exit code (2 with one line on stderr for user errors)."""
     return exit_code(lambda: run(parse_args(sys.argv[1:] if argv is None else argv)),
                      flags={"checkpoint": "--finetuned", "data_dir": "--data-dir",
-                            "task": "--task"})
+                            "task": "--task", "task_config": "--task-config"})
 
 
 if __name__ == "__main__":

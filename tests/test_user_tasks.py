@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import main
+from benchmarks import models
 from checkpoints import export
 from checkpoints.hdf5 import read_hdf5_metadata
 from data.glue import read_examples
@@ -21,7 +22,8 @@ from data.predictions import PREDICTED_LABELS, PREDICTIONS
 from data.readers import stream_examples
 from data.tasks import get_task
 from errors import UserError
-from tests.helpers import GLUE_DIR, make_tiny_run
+from tests.helpers import GLUE_DIR, SHARED, make_tiny_run
+from tokenization import load_tokenizer
 from training import run as runs
 from training.metrics import glue_metrics
 
@@ -262,3 +264,16 @@ def test_three_steps_record_the_task_the_model_runs_only_for_its_labels_exports_
     assert export.main([str(onnx_dir), "--FORMAT", "onnx", *common]) == 0
     record = json.loads((onnx_dir / "power_bert.json").read_text())
     assert record["labels"] == ["0", "1"] and record["task_definition"]["text_pair"] == "#2 String"
+
+
+def test_benchmarks_read_a_user_task_from_its_entry(tiny, tmp_path):
+    trec = SHARED / "trec"
+    if not trec.is_dir():
+        pytest.skip(f"no {trec}")
+    config = tmp_path / "tasks.json"
+    config.write_text(json.dumps({"trec-coarse": {
+        "train": "train.csv", "test": "test.csv", "text": "question", "label": "coarse_label",
+        "seq_len": 64}}))
+    features = models.real_inputs(load_tokenizer(str(tiny.vocab), False), 64, trec,
+                                  "trec-coarse", rows=5, split="test", task_config=config)
+    assert len(features) == 5 and features.lengths.min() > 3
