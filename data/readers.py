@@ -78,7 +78,7 @@ def read_user_split(task, data_dir, split):
     examples.extend(row for row, dev in zip(rows, is_dev) if dev == (split == "dev"))
     examples.note = (f"no \"dev\" file in the entry for {task.name}: {held} of the {len(rows)} "
                      f"rows of {path} ({100 * DEV_SHARE:g}%, always the same) are held out of "
-                     f"training as dev; {split} has {len(examples)}")
+                     f"training as dev, {len(rows) - held} left to train on")
     return examples
 
 

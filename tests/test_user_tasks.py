@@ -244,7 +244,7 @@ def test_three_steps_record_the_task_the_model_runs_only_for_its_labels_exports_
     argv[argv.index("--TASK_CONFIG_PATH") + 1] = str(config)
     assert main.main(argv) == 0
     log = (tmp_path / "out" / "log_file.txt").read_text()
-    assert "1 of the 8 rows" in log
+    assert "1 of the 8 rows" in log and log.count("held out of training") == 1
     model = tmp_path / "out" / "retrained.hdf5"
     assert read_hdf5_metadata(model)["task_definition"] == {
         **entry, "header": True, "metric": "accuracy", "lr_bert": 3e-5,

@@ -272,7 +272,7 @@ def _read_split(config, split, notes):
     """Reads one split, noting skipped short rows (GLUE's own QQP files have some) and a
     user task's dev rows held out of train."""
     examples = read_examples(config.task, config.data_dir, split)
-    if examples.note:
+    if examples.note and examples.note not in notes:  # train and dev: one note
         notes.append(examples.note)
     if examples.skipped_rows:
         notes.append(f"skipped {examples.skipped_rows} short rows of {examples.path}, as GLUE's "

@@ -183,8 +183,10 @@ def _task_defaults(args, task, fields, notes):
     given, noted for the log (0 is a given value)."""
     given = {field: getattr(args, _FLAGS[field]) for field in fields}
     values = task.unless_given(**given)
-    # The original gave defaults for the GLUE tasks only; imdb's are this project's own.
-    whose = "the original's" if task.glue_file else "this project's"
+    # The original gave defaults for the GLUE tasks only; imdb's are this project's own, and
+    # a user task's come from its entry or else this project's (data/user_tasks.py).
+    whose = "the original's" if task.glue_file else \
+        "its task entry's or this project's" if task.source else "this project's"
     notes.extend(f"{_FLAGS[field]} not given: using {values[field]}, {whose} for {task.name}"
                  for field in fields if given[field] is None)
     return [values[field] for field in fields]
