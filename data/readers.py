@@ -195,6 +195,9 @@ def _json_rows(file, path):
 def _delimited_rows(file, path, fmt, source):
     options = {"delimiter": ",", "strict": True} if fmt == "csv" else \
         {"delimiter": "\t", "quoting": csv.QUOTE_NONE}
+    # A long document is text, not a fault: no limit below what a C long holds (csv's
+    # default of 131,072 characters per field would stop a book review).
+    csv.field_size_limit(2**31 - 1)
     reader = csv.reader(file, **options)
     width = columns = None
     # Blank lines are kept back until a row shows they are not the end of the file.
@@ -208,7 +211,7 @@ def _delimited_rows(file, path, fmt, source):
                 raise UserError(f"{path}, line {blank_line}: a blank line inside the file; "
                                 "remove it")
             elif columns is None:
-                columns, width = _column_map(fields, path, source)
+                columns, width = _column_map(fields, source)
                 yield columns
                 if not source.header:
                     yield line, _fitted(fields, width, path, line, fmt)
@@ -221,7 +224,7 @@ def _delimited_rows(file, path, fmt, source):
         raise UserError(f"{path} holds no rows; give a file with a row per example")
 
 
-def _column_map(first, path, source):
+def _column_map(first, source):
     """({column: index}, the number of fields every row has), from the first row."""
     if not source.header:
         return {}, len(first)

@@ -55,6 +55,12 @@ def test_csv_quoted_fields_hold_commas_quotes_and_line_breaks(tmp_path):
     assert task.labels == ("a", "b")  # no "labels": train's values, sorted
 
 
+def test_a_csv_field_may_be_longer_than_csv_modules_default_limit(tmp_path):
+    long_text = "word " * 40000  # 200,000 characters; csv's default limit is 131,072
+    task, data = _task(tmp_path, {"train.csv": f'label,text\na,"{long_text}"\nb,x\n'})
+    assert read_examples(task, data, "train")[0].text_a == long_text
+
+
 def test_tsv_reads_quotes_as_text_and_a_pair(tmp_path):
     text = 'id\tq\tp\tscore\n1\t"quoted\tsecond "x\t0.5\n2\ta\tb\t4\n'
     task, data = _task(tmp_path, {"train.tsv": text}, train="train.tsv", text="q",
