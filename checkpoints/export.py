@@ -6,7 +6,8 @@
 The flags are main.py's, meaning what they mean there. The SavedModel's `serving_default`
 signature takes `text_a` and `text_b` (string tensors, shape [batch]; `text_b` is ignored by
 single-sentence tasks) and returns `probabilities` [batch, classes], or `score` [batch, 1] for
-STS-B; beside it power_bert.json (task, seq_len, labels). Tokenization runs inside the graph, with TensorFlow Text, and gives exactly the ids
+STS-B; beside it power_bert.json (task, seq_len, labels). Tokenization runs inside the
+graph, with TensorFlow Text, and gives exactly the ids
 `data.features.encode` gives; the retention configuration is built in. Loading it needs
 TensorFlow and `import tensorflow_text` (which registers the tokenizer's ops), nothing of this
 repository: `tf.saved_model.load(OUT_DIR).signatures["serving_default"]`, or TensorFlow Serving.
