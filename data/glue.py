@@ -9,6 +9,8 @@ from errors import UserError
 from text_files import read_text
 
 SPLITS = ("train", "dev", "test")
+# The script the original README points to; it writes one folder per task.
+GLUE_DOWNLOAD = "https://gist.github.com/W4ngatang/60c2bdb54d156a41194446737ce03e2e"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,15 +168,38 @@ def read_examples(task, data_dir, split):
     return examples
 
 
+def check_data_dir(task, data_dir):
+    """Raises a UserError saying what to fetch where `data_dir` is not a folder.
+
+    A first run in a fresh clone, before it has any data, ends here: its one line must say
+    where the data comes from, not only that a file is missing.
+
+    Args:
+        task: a `Task`.
+        data_dir: the directory that should hold the task's GLUE files.
+    """
+    if os.path.isdir(data_dir):
+        return
+    source = (f"download GLUE with its download script ({GLUE_DOWNLOAD}) and give task "
+              f"{task.name}'s folder" if task.glue_file else
+              f"give a folder of {task.name} rows in SST-2's layout")
+    raise UserError(f"{{data_dir}} {data_dir} is not a folder; {source}, which holds "
+                    f"{_needed(task)}")
+
+
 def _find_file(task, data_dir, split):
+    check_data_dir(task, data_dir)
     for name in split_file_names(task, split):
         path = os.path.join(data_dir, name)
         if os.path.isfile(path):
             return path
-    needed = ", ".join(_alternatives(split_file_names(task, s)) for s in SPLITS)
     raise UserError(f"{{data_dir}} {data_dir} has no "
                     f"{_alternatives(split_file_names(task, split))}; task {task.name} needs "
-                    f"{needed} there")
+                    f"{_needed(task)} there")
+
+
+def _needed(task):
+    return ", ".join(_alternatives(split_file_names(task, s)) for s in SPLITS)
 
 
 def _alternatives(names):

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from data.features import encode, encode_labels, truncate_seq_pair
-from data.glue import Example, read_examples
+from data.glue import GLUE_DOWNLOAD, Example, read_examples
 from data.tasks import TASKS, get_task
 from errors import UserError
 
@@ -291,7 +291,10 @@ def _assert_user_error(task, folder, split, *words):
 def test_missing_file_names_the_files_the_task_needs(tmp_path):
     _assert_user_error("mnli-m", tmp_path, "dev", str(tmp_path), "dev_matched.tsv", "dev.tsv",
                        "train.tsv", "test_matched.tsv")
-    _assert_user_error("mrpc", tmp_path / "nowhere", "train", "train.tsv", "dev.tsv", "test.tsv")
+    # A folder that is not there: the line says where GLUE comes from.
+    _assert_user_error("mrpc", tmp_path / "nowhere", "train", "is not a folder", GLUE_DOWNLOAD,
+                       "train.tsv", "dev.tsv", "test.tsv")
+    _assert_user_error("imdb", tmp_path / "nowhere", "dev", "is not a folder", "SST-2's layout")
 
 
 def test_short_row_names_file_and_line(tmp_path):
