@@ -64,7 +64,7 @@ class _Layout:
         return columns + (self.label == -1)
 
 
-# (train/dev layout, test layout) per GLUE format; see SPEC §4.
+# (train/dev layout, test layout) per GLUE format; see docs/SPEC.md §4.
 _NLI_PAIR = (_Layout(True, 1, 2, label=3), _Layout(True, 1, 2, guid=0))
 _MNLI = (_Layout(True, 8, 9, label=-1), _Layout(True, 8, 9, guid=0))
 _SINGLE = (_Layout(True, 0, label=1), _Layout(True, 1, guid=0))

@@ -35,7 +35,7 @@ def test_task_table_matches_the_original_readme_hyperparameters():
 
 
 def test_task_table_seq_len_labels_metrics_and_glue_files():
-    # Values from SPEC §3 (the original's task_config.json, label ids, GLUE file names)
+    # Values from docs/SPEC.md §3 (the original's task_config.json, label ids, GLUE file names)
     # and the README's metric footnote.
     seq_len = {"qqp": 128, "sst-2": 64, "mrpc": 128, "qnli": 128, "rte": 256, "cola": 64,
                "mnli-m": 128, "mnli-mm": 128, "sts-b": 64, "imdb": 512}

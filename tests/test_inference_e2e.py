@@ -5,7 +5,7 @@ probabilities in prediction.txt are checked against independent implementations:
 - full retention: Hugging Face's BertModel (torch) on token ids from Hugging Face's own
   BertTokenizer, so tokenization, checkpoint loading and the model are all checked;
 - reduced retention configurations: the plain NumPy forward pass of tests/numpy_reference.py
-  (written from SPEC §1) on the ids our tokenizer produced.
+  (written from docs/SPEC.md §1) on the ids our tokenizer produced.
 Also: the pair format at seq 256 (RTE), STS-B regression, the GLUE submission file, an
 `.hdf5` file in the original's Keras 2.3.1 layout written here by hand with h5py, and
 EVAL_ONLY/PREDICT_ONLY without --RETENTION_CONFIG (the original crashed there).
@@ -291,7 +291,7 @@ def test_stsb_regression_matches_numpy_reference(retention, tmp_path, fine_tuned
 # ---------------------------------------------------------------- the original's .hdf5
 
 def keras2_layers(variables, num_layers, seq_len):
-    """{layer: {weight name: array}} of the original's model, in its layer order (SPEC §5).
+    """{layer: {weight name: array}} of the original's model, in its layer order (docs/SPEC.md §5).
 
     Weight names are those keras-bert gave under Keras 2.3.1; layers without weights are
     listed too, as Keras 2 did. Which Google variables fill a layer is checkpoints/google.py's
