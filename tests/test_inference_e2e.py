@@ -28,7 +28,7 @@ from data.features import encode
 from data.glue import read_examples
 from data.tasks import get_task
 from tests import numpy_reference
-from tests.helpers import GLUE_DIR
+from tests.data_paths import real_data
 from tokenization import load_tokenizer
 
 # Row counts are multiples of the batch size: a smaller last batch would make Keras trace
@@ -61,7 +61,7 @@ def read_tsv(path):
 
 def copy_glue_rows(task_dir, split, rows, data_dir):
     """Copies the header and the first `rows` rows of a real GLUE file into `data_dir`."""
-    lines = (GLUE_DIR / task_dir / f"{split}.tsv").read_bytes().splitlines(keepends=True)
+    lines = real_data("glue", task_dir, f"{split}.tsv").read_bytes().splitlines(keepends=True)
     (data_dir / f"{split}.tsv").write_bytes(b"".join(lines[:rows + 1]))
 
 
@@ -237,7 +237,7 @@ def test_mrpc_reduced_retention_matches_numpy_reference(retention, padding, tmp_
 @pytest.fixture(scope="module")
 def mrpc_pairs():
     """(sentence1, sentence2) of the first 64 real MRPC test rows."""
-    _, rows = read_tsv(GLUE_DIR / "MRPC" / "test.tsv")
+    _, rows = read_tsv(real_data("glue", "MRPC", "test.tsv"))
     return [(row[3], row[4]) for row in rows[:64]]
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 import main
-from tests.helpers import GLUE_DIR, HANG_S, OUTPUTS, make_tiny_run
+from tests.data_paths import real_data
+from tests.helpers import HANG_S, OUTPUTS, make_tiny_run
 
 REPO = Path(__file__).resolve().parents[1]
 _HOLD_LOCK = ("import fcntl, os, sys, time\n"
@@ -111,7 +112,7 @@ def test_two_training_runs_started_at_once_then_the_one_killed_hard_resumes(tmp_
     # ~15,000 rows: seconds of tokenizing between the "already holds a run" check and
     # progress.json, as wide a gap as the one the lock closes.
     small = (tiny.data_dir / "train.tsv").read_text(encoding="utf-8")
-    rows = (GLUE_DIR / "MRPC" / "train.tsv").read_text(encoding="utf-8-sig").splitlines()
+    rows = real_data("glue", "MRPC", "train.tsv").read_text(encoding="utf-8-sig").splitlines()
     (tiny.data_dir / "train.tsv").write_text("\n".join(rows[:1] + rows[1:] * 4) + "\n",
                                              encoding="utf-8")
     runs = [_start_main(tiny.argv()) for _ in range(2)]

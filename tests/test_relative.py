@@ -20,7 +20,8 @@ from errors import UserError
 from modeling.bert import build_model, kept_positions_model
 from modeling.config import load_config
 from tests import numpy_reference
-from tests.helpers import GLUE_DIR, make_tiny_run
+from tests.data_paths import real_data
+from tests.helpers import make_tiny_run
 from tokenization import load_tokenizer
 from training.evaluation import predict
 
@@ -46,7 +47,7 @@ def test_parse_and_derive_relative_configurations():
 
 
 def rows(task_name, count, seq_len, vocab):
-    examples = read_examples(get_task(task_name), str(GLUE_DIR / task_name.upper()), "dev")
+    examples = read_examples(get_task(task_name), str(real_data("glue", task_name.upper())), "dev")
     return encode(examples[:count], load_tokenizer(vocab, cased=False), seq_len)
 
 
@@ -149,7 +150,7 @@ def test_relative_training_learns_shares_and_eval_reproduces_them(tmp_path):
 def test_relative_mode_with_seq_len_padding_is_one_line(tmp_path, capsys):
     import main
 
-    argv = ["--TASK", "mrpc", "--DATA_DIR", str(GLUE_DIR / "MRPC"), "--OUTPUT_DIR",
+    argv = ["--TASK", "mrpc", "--DATA_DIR", str(real_data("glue", "MRPC")), "--OUTPUT_DIR",
             str(tmp_path / "out"), "--RETENTION_MODE", "relative", "--PADDING", "seq_len",
             "--EVAL_ONLY", "--RETENTION_CONFIG", "0.9,0.7,0.5,0.3,0.2,0.1"]
     assert main.main(argv) == 2
