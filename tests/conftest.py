@@ -28,7 +28,7 @@ from checkpoints.convert_hf import CKPT_NAME, convert_hf, default_hf_dir  # noqa
 from checkpoints.convert_hf import main as convert_main  # noqa: E402
 from checkpoints.google import write_google_checkpoint  # noqa: E402
 from modeling.config import load_config  # noqa: E402
-from tests.data_paths import real_data  # noqa: E402
+from tests.data_paths import pytest_terminal_summary, real_data  # noqa: E402,F401
 from tests.helpers import (ALBERT_SEQ_LEN, MINILM_DIR, glue_lines, random_variables,  # noqa: E402
                            train_sentencepiece)
 
