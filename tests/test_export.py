@@ -122,6 +122,7 @@ def test_truncated_lengths_match_truncate_seq_pair():
             assert (ga, gb) == (len(tokens_a), len(tokens_b)), (a, b, max_length)
 
 
+@pytest.mark.slow
 def test_saved_model_in_a_fresh_process_gives_main_pys_predictions(
         tmp_path, readme_training, fine_tuned_classifier):
     """MRPC from retrained.hdf5 (its recorded configuration), SST-2 from a Google checkpoint

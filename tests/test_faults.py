@@ -114,6 +114,7 @@ def test_disk_full_at_prediction_keeps_the_earlier_one(tiny, small_disk, monkeyp
     assert after == before  # the earlier prediction.txt, and no temporary file
 
 
+@pytest.mark.slow
 def test_disk_full_at_a_step_output_then_resume_finishes(tmp_path, small_disk, monkeypatch,
                                                          capsys):
     run = make_tiny_run(tmp_path)

@@ -104,6 +104,7 @@ def test_a_run_into_a_folder_in_use_is_refused_at_once(tmp_path, holder, capsys,
     assert not _is_locked(tiny.out)  # main let go of whatever it took
 
 
+@pytest.mark.slow
 def test_two_training_runs_started_at_once_then_the_one_killed_hard_resumes(tmp_path, capsys):
     """Both runs pass the checks while they read and tokenize the data; one trains, the other
     is refused. SIGKILL then stops the one training: the folder is not left locked, and the

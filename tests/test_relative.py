@@ -117,6 +117,7 @@ def test_relative_soft_extract_scales_by_the_bins_a_word_covers():
     assert (np.asarray(tape.gradient(total, layer.r)) > 0).all()  # every bin learns
 
 
+@pytest.mark.slow
 def test_relative_training_learns_shares_and_eval_reproduces_them(tmp_path):
     import ast
     import re
