@@ -100,6 +100,7 @@ def test_training_order_keeps_the_originals_batches_or_groups_by_length():
     assert not np.array_equal(grouped[0], grouped[1])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("search", [True, False], ids=["configuration search", "re-training"])
 def test_training_steps_give_the_same_weights_with_either_padding(search):
     """A few steps on batches cut to their longest row vs rows padded to seq_len, with the
