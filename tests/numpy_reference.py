@@ -1,4 +1,4 @@
-"""A plain NumPy PoWER-BERT forward pass, written from the paper and SPEC §1, for tests.
+"""A plain NumPy PoWER-BERT forward pass, written from the paper and docs/SPEC.md §1, for tests.
 
 It reads weights by Google checkpoint variable names, so it shares no code with the Keras
 model or the checkpoint loaders; it runs one example at a time in float64.

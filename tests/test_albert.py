@@ -167,6 +167,7 @@ def logged_metrics(line):
             re.findall(r"(loss|accuracy|f1|mcc|pearson|spearman) (-?[\d.]+)", line)}
 
 
+@pytest.mark.slow
 def test_training_steps_hand_over_the_shared_block_and_eval_reproduces_the_log(albert,
                                                                                 tmp_path):
     # With LR_BERT 0 no weight moves while the retention parameters learn at LR_SOFT_EXTRACT:

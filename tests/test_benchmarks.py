@@ -21,9 +21,9 @@ from modeling.bert import build_model
 from modeling.config import BertConfig
 from extract_layers import relative_kept
 from modeling.flops import flop_reduction, forward_flops, mass_weights
+from tests.data_paths import real_data
 from tokenization import load_tokenizer
 
-MRPC_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "glue" / "MRPC"
 SEQ_LEN, BATCH, ROWS = 64, 4, 10
 # Tiny, but with BERT's uncased vocabulary so that real MRPC rows are valid inputs.
 TINY = dict(vocab_size=30522, hidden_size=32, num_hidden_layers=4, num_attention_heads=4,
@@ -38,8 +38,13 @@ def tokenizer():
 
 
 @pytest.fixture(scope="module")
-def features(tokenizer):
-    return models.real_inputs(tokenizer, SEQ_LEN, MRPC_DIR, rows=ROWS)
+def mrpc_dir():
+    return str(real_data("glue", "MRPC"))
+
+
+@pytest.fixture(scope="module")
+def features(tokenizer, mrpc_dir):
+    return models.real_inputs(tokenizer, SEQ_LEN, mrpc_dir, rows=ROWS)
 
 
 def test_flop_count_matches_a_count_by_hand():
@@ -144,12 +149,12 @@ def test_onnx_runtime_contestants_run_the_same_batches_and_give_tensorflows_outp
     assert by_label["BERT"]["speedup_vs_ort_bert"] is None
 
 
-def test_cli_prints_every_column_for_every_configuration(tmp_path, capsys):
+def test_cli_prints_every_column_for_every_configuration(tmp_path, capsys, mrpc_dir):
     pytest.importorskip("keras_hub")
     config_path = tmp_path / "bert_config.json"
     config_path.write_text(json.dumps(TINY))
     args = ["--model", str(config_path), "--batch", str(BATCH), "--seq-len", str(SEQ_LEN),
-            "--rounds", "2", "--warmup", "1", "--extract-cost", "--data-dir", str(MRPC_DIR),
+            "--rounds", "2", "--warmup", "1", "--extract-cost", "--data-dir", mrpc_dir,
             "--rows", str(ROWS)]
     for retention in RETENTIONS:
         args += ["--retention", ",".join(map(str, retention))]
@@ -179,11 +184,11 @@ def test_cli_user_errors_are_one_line(capsys):
     assert err.startswith("error: ") and err.count("\n") == 1
 
 
-def test_cli_refuses_a_vocab_larger_than_the_model(tmp_path, capsys):
+def test_cli_refuses_a_vocab_larger_than_the_model(tmp_path, capsys, mrpc_dir):
     config_path = tmp_path / "bert_config.json"
     config_path.write_text(json.dumps({**TINY, "vocab_size": 1000}))
     assert inference.main(["--model", str(config_path), "--seq-len", str(SEQ_LEN),
-                           "--data-dir", str(MRPC_DIR), "--rows", str(ROWS)]) == 2
+                           "--data-dir", mrpc_dir, "--rows", str(ROWS)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "has 30522 entries, but --model " \
         f"{config_path} has vocab_size 1000" in err, err
@@ -207,11 +212,11 @@ def test_first_batch_probe_times_bert_and_a_relative_model(capsys):
     assert err.startswith("error: --relative ") and err.count("\n") == 1
 
 
-def test_surviving_words_follow_the_extract_layers(features, tokenizer):
+def test_surviving_words_follow_the_extract_layers(features, tokenizer, mrpc_dir):
     retention = RETENTIONS[0]
     model = build_model(BertConfig(**TINY), SEQ_LEN, 2, retention_configuration=retention)
     rows = [0, 2]
-    examples = read_examples(get_task("mrpc"), str(MRPC_DIR), "dev")
+    examples = read_examples(get_task("mrpc"), mrpc_dir, "dev")
     for row, (pieces, grid) in zip(rows, surviving_words(model, features, tokenizer, rows)):
         length = int(features.input_mask[row].sum())
         # The word pieces are the row's own text, as Google's BERT lays out a pair.
@@ -341,7 +346,7 @@ def test_task_defaults_fill_only_what_is_not_given():
         batch_size=task.batch_size, lr_bert=0.0, lr_soft_extract=1e-3)  # 0 is a given value
 
 
-def test_tradeoff_times_the_sweep_on_its_own_tasks_dev_rows(tmp_path, monkeypatch):
+def test_tradeoff_times_the_sweep_on_its_own_tasks_dev_rows(tmp_path, monkeypatch, mrpc_dir):
     seen = {}
 
     def sweep(config, checkpoint, task, data, hp, runs, output_dir, log, finetuned_path=None,
@@ -356,7 +361,7 @@ def test_tradeoff_times_the_sweep_on_its_own_tasks_dev_rows(tmp_path, monkeypatc
     monkeypatch.setattr(tradeoff, "sweep", sweep)
     monkeypatch.setattr(tradeoff, "measure", measure)
     monkeypatch.setattr(tradeoff, "write_outputs", lambda *args: [])
-    assert tradeoff.main(["--data-dir", str(MRPC_DIR), "--output-dir", str(tmp_path),
+    assert tradeoff.main(["--data-dir", mrpc_dir, "--output-dir", str(tmp_path),
                           "--lambdas", "0.001", "--lr-bert", "0", "--train-rows", "4",
                           "--dev-rows", str(ROWS), "--bench-batch", str(BATCH),
                           "--rounds", "2"]) == 0
@@ -365,13 +370,13 @@ def test_tradeoff_times_the_sweep_on_its_own_tasks_dev_rows(tmp_path, monkeypatc
     task = get_task("mrpc")
     assert (seen["hp"].lr_bert, seen["hp"].batch_size) == (0, task.batch_size)
     assert seen["features"].token_ids.shape[1] == task.seq_len
-    assert tradeoff.main(["--data-dir", str(MRPC_DIR), "--output-dir", str(tmp_path),
+    assert tradeoff.main(["--data-dir", mrpc_dir, "--output-dir", str(tmp_path),
                           "--lambdas", "0.001", "--dev-rows", str(ROWS), "--bench-rows", "2",
                           "--train-rows", "4"]) == 0
     assert len(seen["data"].dev) == ROWS and len(seen["features"]) == 2
     assert (seen["features"].token_ids == seen["data"].dev.token_ids[:2]).all()
     assert seen["hp"].retrain_epochs is None and seen["searched_dir"] is None
-    assert tradeoff.main(["--data-dir", str(MRPC_DIR), "--output-dir", str(tmp_path),
+    assert tradeoff.main(["--data-dir", mrpc_dir, "--output-dir", str(tmp_path),
                           "--lambdas", "0.001", "--dev-rows", str(ROWS), "--train-rows", "4",
                           "--epochs", "2", "--retrain-epochs", "4", "--searched", "earlier"]) == 0
     assert (seen["hp"].epochs, seen["hp"].retrain_epochs) == (2, 4)

@@ -2,7 +2,7 @@
 
 Independent references: the `safetensors` package reads the source model,
 tf.train.load_checkpoint reads the converted one, and the expected Google/HF name pairs are
-spelled out here from SPEC §4, not taken from checkpoints/google.py's table: matching names
+spelled out here from docs/SPEC.md §4, not taken from checkpoints/google.py's table: matching names
 that were written apart is the point of these tests.
 """
 

@@ -10,19 +10,17 @@ import pytest
 from hypothesis import given, strategies as st
 
 from data.features import encode, encode_labels, truncate_seq_pair
-from data.glue import Example, read_examples
+from data.glue import GLUE_DOWNLOAD, Example, read_examples
 from data.tasks import TASKS, get_task
 from errors import UserError
+from tests.data_paths import real_data
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-GLUE_DIR = SHARED / "glue"
-README = SHARED / "reference" / "PoWER-BERT-README.md"
 
 
 # ---------------------------------------------------------------- task table
 
 def test_task_table_matches_the_original_readme_hyperparameters():
-    lines = README.read_text(encoding="utf-8").splitlines()
+    lines = real_data("reference", "PoWER-BERT-README.md").read_text(encoding="utf-8").splitlines()
     header = next(line for line in lines if line.startswith("|Parameter|"))
     tasks = [name.strip().lower() for name in header.strip().strip("|").split("|")[1:]]
     fields = {"LR_BERT": "lr_bert", "LR_SOFT_EXTRACT": "lr_soft_extract",
@@ -35,7 +33,7 @@ def test_task_table_matches_the_original_readme_hyperparameters():
 
 
 def test_task_table_seq_len_labels_metrics_and_glue_files():
-    # Values from SPEC §3 (the original's task_config.json, label ids, GLUE file names)
+    # Values from docs/SPEC.md §3 (the original's task_config.json, label ids, GLUE file names)
     # and the README's metric footnote.
     seq_len = {"qqp": 128, "sst-2": 64, "mrpc": 128, "qnli": 128, "rte": 256, "cola": 64,
                "mnli-m": 128, "mnli-mm": 128, "sts-b": 64, "imdb": 512}
@@ -117,9 +115,9 @@ def _pandas_rows(path, header, columns):
     ("cola", "CoLA", "dev", 516, False, [3, 1]),
 ])
 def test_real_glue_files(task, folder, split, count, header, columns):
-    examples = read_examples(get_task(task), str(GLUE_DIR / folder), split)
+    examples = read_examples(get_task(task), str(real_data("glue", folder)), split)
     assert len(examples) == count and examples.skipped_rows == 0
-    expected = _pandas_rows(GLUE_DIR / folder / f"{split}.tsv", header, columns)
+    expected = _pandas_rows(real_data("glue", folder, f"{split}.tsv"), header, columns)
     pair = task == "mrpc"
     got = [(e.text_a, e.text_b, e.guid if split == "test" else e.label) if pair
            else (e.text_a, e.label) for e in examples]
@@ -127,20 +125,20 @@ def test_real_glue_files(task, folder, split, count, header, columns):
 
 
 def test_real_glue_spot_checks():
-    mrpc = read_examples(TASKS["mrpc"], str(GLUE_DIR / "MRPC"), "train")
+    mrpc = read_examples(TASKS["mrpc"], str(real_data("glue", "MRPC")), "train")
     assert mrpc[0].label == "1"  # the BOM does not eat the header; row 1 is data
     assert mrpc[0].text_a.startswith('Amrozi accused his brother, whom he called "the witness"')
     assert mrpc[1].label == "0" and mrpc[1].text_b.startswith("Yucaipa bought Dominick's in 1995")
-    dev = read_examples(TASKS["mrpc"], str(GLUE_DIR / "MRPC"), "dev")
+    dev = read_examples(TASKS["mrpc"], str(real_data("glue", "MRPC")), "dev")
     # A lone quote at the start of a field is text, not the start of a quoted field.
     assert dev[0].text_b == ('"The foodservice pie business does not fit our long-term '
                              'growth strategy.')
-    test = read_examples(TASKS["mrpc"], str(GLUE_DIR / "MRPC"), "test")
+    test = read_examples(TASKS["mrpc"], str(real_data("glue", "MRPC")), "test")
     assert [test[0].guid, test[-1].guid, test[0].label] == ["0", "1724", None]
     assert test[-1].text_b.endswith('familiar headings like "Thank You!" and "Re: Details".')
-    sst = read_examples(TASKS["sst-2"], str(GLUE_DIR / "SST-2"), "train")
+    sst = read_examples(TASKS["sst-2"], str(real_data("glue", "SST-2")), "train")
     assert (sst[0].text_a, sst[0].text_b, sst[0].label) == ("when are bears bears and ", None, "1")
-    cola = read_examples(TASKS["cola"], str(GLUE_DIR / "CoLA"), "train")
+    cola = read_examples(TASKS["cola"], str(real_data("glue", "CoLA")), "train")
     assert (cola[0].text_a, cola[0].label) == (
         "our friends wo n't buy this analysis , let alone the next one we propose", "1")
     assert sum(e.label == "0" for e in cola) == 2528  # CoLA train: 6023 acceptable, 2528 not
@@ -291,7 +289,10 @@ def _assert_user_error(task, folder, split, *words):
 def test_missing_file_names_the_files_the_task_needs(tmp_path):
     _assert_user_error("mnli-m", tmp_path, "dev", str(tmp_path), "dev_matched.tsv", "dev.tsv",
                        "train.tsv", "test_matched.tsv")
-    _assert_user_error("mrpc", tmp_path / "nowhere", "train", "train.tsv", "dev.tsv", "test.tsv")
+    # A folder that is not there: the line says where GLUE comes from.
+    _assert_user_error("mrpc", tmp_path / "nowhere", "train", "is not a folder", GLUE_DOWNLOAD,
+                       "train.tsv", "dev.tsv", "test.tsv")
+    _assert_user_error("imdb", tmp_path / "nowhere", "dev", "is not a folder", "SST-2's layout")
 
 
 def test_short_row_names_file_and_line(tmp_path):
@@ -431,7 +432,7 @@ def hf_tokenizer():
 
 
 def test_encode_real_mrpc_like_hugging_face(hf_tokenizer):
-    examples = read_examples(TASKS["mrpc"], str(GLUE_DIR / "MRPC"), "dev")[:150]
+    examples = read_examples(TASKS["mrpc"], str(real_data("glue", "MRPC")), "dev")[:150]
     features = encode(examples, _HuggingFaceAdapter(hf_tokenizer), 128)
     reference = hf_tokenizer([e.text_a for e in examples], [e.text_b for e in examples],
                              padding="max_length", truncation="longest_first", max_length=128,
@@ -445,7 +446,7 @@ def test_encode_truncates_real_mrpc_pairs_like_google(hf_tokenizer):
     # Hugging Face splits odd cuts the other way round from Google, so only its word pieces
     # are used here; the truncation and layout follow Google's run_classifier.py.
     seq_len = 24
-    examples = read_examples(TASKS["mrpc"], str(GLUE_DIR / "MRPC"), "dev")[:150]
+    examples = read_examples(TASKS["mrpc"], str(real_data("glue", "MRPC")), "dev")[:150]
     features = encode(examples, _HuggingFaceAdapter(hf_tokenizer), seq_len)
     cls, sep, pad = (hf_tokenizer.cls_token_id, hf_tokenizer.sep_token_id,
                      hf_tokenizer.pad_token_id)

@@ -83,6 +83,7 @@ def _same_weights(a, b):
         np.array_equal(x, y) for layer in a for x, y in zip(a[layer], b[layer]))
 
 
+@pytest.mark.slow
 def test_alpha_0_through_the_distillation_loss_trains_exactly_the_originals_weights(
         tiny, distilled, monkeypatch):
     assert main.main(tiny.argv(out=tiny.out / "original")) == 0
@@ -98,6 +99,7 @@ def test_alpha_0_through_the_distillation_loss_trains_exactly_the_originals_weig
     assert not _same_weights(_retrained(distilled.out), original)
 
 
+@pytest.mark.slow
 def test_distill_is_recorded_in_log_progress_and_hdf5(distilled, tmp_path, capsys):
     log = (distilled.out / "log_file.txt").read_text()
     assert f"--DISTILL given alone: ALPHA {distillation.DEFAULT_ALPHA}" in log
@@ -125,6 +127,7 @@ def test_distill_is_recorded_in_log_progress_and_hdf5(distilled, tmp_path, capsy
     assert "DISTILL 0.5 then, 0.9 now" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_resume_keeps_the_teachers_outputs(distilled, tmp_path, monkeypatch):
     flags = ("--DISTILL", "--TEMPERATURE", "3")
     resumed = tmp_path / "resumed"
@@ -147,6 +150,7 @@ def test_resume_keeps_the_teachers_outputs(distilled, tmp_path, monkeypatch):
     assert _same_weights(_retrained(resumed), _retrained(distilled.out))
 
 
+@pytest.mark.slow
 def test_a_damaged_teacher_file_is_one_line_on_resume(tiny, monkeypatch, capsys):
     with monkeypatch.context() as patch:
         patch.setattr(steps, "retrain",

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import main
 from checkpoints.hdf5 import read_hdf5_weights
@@ -15,6 +16,8 @@ from tests.helpers import HANG_S, OUTPUTS, make_tiny_run
 from training import steps
 
 ROOT = Path(__file__).resolve().parents[1]
+# Every test here trains whole runs, on one device and on several.
+pytestmark = pytest.mark.slow
 
 
 def _assert_same_weights(path_a, path_b, atol):

@@ -513,6 +513,7 @@ DAMAGED_RESUME_STATE = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", DAMAGED_RESUME_STATE, ids=list(DAMAGED_RESUME_STATE))
 def test_resume_over_damaged_state_is_one_line_before_anything_is_written(
         case, tiny, interrupted_run, tmp_path, capsys):
@@ -584,6 +585,7 @@ def test_a_classifier_of_another_class_count_without_a_record_is_one_line(
     assert not out.exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["--PREDICT_ONLY", "--EVAL_ONLY"])
 def test_a_damaged_hdf5_checkpoint_is_one_line(mode, tiny, interrupted_run, tmp_path, capsys):
     checkpoint = tmp_path / "model.hdf5"
@@ -598,6 +600,7 @@ def test_a_damaged_hdf5_checkpoint_is_one_line(mode, tiny, interrupted_run, tmp_
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_export_of_a_damaged_hdf5_is_one_line(tiny, interrupted_run, tmp_path, capsys):
     checkpoint = _truncated(Path(shutil.copy(interrupted_run / steps.FINETUNE,
                                              tmp_path / "model.hdf5")))

@@ -16,7 +16,8 @@ from checkpoints import export
 from data.features import encode
 from data.glue import Example, is_pair_task, read_examples
 from data.tasks import get_task
-from tests.helpers import GLUE_DIR, real_test_rows, run_outside_repository
+from tests.data_paths import real_data
+from tests.helpers import real_test_rows, run_outside_repository
 from tokenization import load_tokenizer
 from training import steps
 
@@ -44,7 +45,7 @@ for job in json.load(open(sys.argv[1], encoding="utf-8")):
 def test_in_graph_tokenization_gives_our_ids_on_real_glue_rows(task_name, split, seq_len,
                                                                 truncates, minilm_google):
     task = get_task(task_name)
-    examples = read_examples(task, GLUE_DIR / task.glue_file.replace(".tsv", ""), split)
+    examples = read_examples(task, real_data("glue", task.glue_file.replace(".tsv", "")), split)
     tokenizer = load_tokenizer(minilm_google / "vocab.txt", cased=False)
     want = encode(examples, tokenizer, seq_len)
     _, featurize = export.featurizer(tokenizer, seq_len, cased=False, pair=is_pair_task(task))
@@ -121,6 +122,7 @@ def test_truncated_lengths_match_truncate_seq_pair():
             assert (ga, gb) == (len(tokens_a), len(tokens_b)), (a, b, max_length)
 
 
+@pytest.mark.slow
 def test_saved_model_in_a_fresh_process_gives_main_pys_predictions(
         tmp_path, readme_training, fine_tuned_classifier):
     """MRPC from retrained.hdf5 (its recorded configuration), SST-2 from a Google checkpoint

@@ -159,6 +159,7 @@ def test_a_test_tsv_that_is_a_named_pipe_is_read_as_a_stream(tiny, tmp_path):
     assert len((tmp_path / "out" / "prediction.txt").read_text().splitlines()) == 32
 
 
+@pytest.mark.slow
 def test_disk_full_at_a_step_output_then_resume_finishes(tmp_path, small_disk, monkeypatch,
                                                          capsys):
     run = make_tiny_run(tmp_path)

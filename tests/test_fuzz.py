@@ -26,7 +26,7 @@ _LABELISH = ["0", "1", "2", "entailment", "not_entailment", "contradiction", "ne
              "3.8", "-0.5", "nan", "inf", "1e400", "", "\ufeff", '"', "\u00e9t\u00e9", "\x00"]
 FIELDS = st.one_of(st.sampled_from(_LABELISH), st.text(max_size=12))
 TASK_SPLITS = st.tuples(st.sampled_from(sorted(TASKS)), st.sampled_from(SPLITS))
-# From SPEC §4, independently of data/glue.py: (columns, label column) of train/dev rows and
+# From docs/SPEC.md §4, independently of data/glue.py: (columns, label column) of train/dev rows and
 # the columns of test rows; MNLI's label is the last of its columns.
 # IMDB is in SST-2's layout (shared/imdb/README.md).
 _SHAPES = {"cola": (4, 1, 2), "sst-2": (2, 1, 2), "imdb": (2, 1, 2), "mrpc": (5, 0, 5),

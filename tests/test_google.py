@@ -1,7 +1,7 @@
 """checkpoints/google.py: reading Google BERT/ALBERT checkpoints into the model's layers.
 
 Where a test checks the name table itself (MiniLM through Hugging Face's names, ALBERT's
-shared block), the expected layer contents are spelled out here from SPEC §4, not taken from
+shared block), the expected layer contents are spelled out here from docs/SPEC.md §4, not taken from
 checkpoints/google.py's table: that independence is the point of those tests. The other
 checkpoints are made from the table (`tests.helpers.random_variables`).
 """

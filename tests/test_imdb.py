@@ -10,12 +10,12 @@ from checkpoints import export, onnx_graph
 from data.features import encode
 from data.glue import read_examples
 from data.tasks import get_task
-from tests.helpers import ONNX_SERVER, SHARED, run_outside_repository
+from tests.data_paths import real_data
+from tests.helpers import ONNX_SERVER, run_outside_repository
 from tests.test_inference_e2e import run_main
 from tokenization import load_tokenizer
 from training.evaluation import predict
 
-IMDB_DIR = SHARED / "imdb"
 PARITY_ROWS = 100
 SHARES = "0.8,0.6,0.45,0.25,0.1,0.05"
 
@@ -28,9 +28,9 @@ def test_task_row():
 
 @pytest.mark.parametrize("split, rows", [("train", 4000), ("dev", 1000), ("test", 1000)])
 def test_real_review_files_read_as_they_are(split, rows):
-    examples = read_examples(get_task("imdb"), str(IMDB_DIR), split)
+    examples = read_examples(get_task("imdb"), str(real_data("imdb")), split)
     assert len(examples) == rows
-    raw = (IMDB_DIR / f"{split}.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    raw = real_data("imdb", f"{split}.tsv").read_text(encoding="utf-8").splitlines()[1:]
     column = 0 if split != "test" else 1
     # Quoting off: quotes, and the dataset's own <br /> tags, stay in the text as written.
     assert [e.text_a for e in examples] == [line.split("\t")[column] for line in raw]
@@ -44,7 +44,7 @@ def test_real_review_files_read_as_they_are(split, rows):
 
 def test_truncation_is_counted(fine_tuned_classifier):
     tokenizer = load_tokenizer(fine_tuned_classifier.vocab_path, cased=False)
-    examples = read_examples(get_task("imdb"), str(IMDB_DIR), "dev")
+    examples = read_examples(get_task("imdb"), str(real_data("imdb")), "dev")
     features = encode(examples, tokenizer, 512)
     longer = sum(len(tokenizer.tokenize(e.text_a)) + 2 > 512 for e in examples)
     assert features.truncated == longer == 144  # the data's README: 14.4% of dev
@@ -58,7 +58,7 @@ def test_truncation_is_counted(fine_tuned_classifier):
 def imdb_test_dir(tmp_path_factory):
     """DATA_DIR with the header and the first PARITY_ROWS reviews of the real test.tsv."""
     data_dir = tmp_path_factory.mktemp("imdb")
-    lines = (IMDB_DIR / "test.tsv").read_bytes().splitlines(keepends=True)
+    lines = real_data("imdb", "test.tsv").read_bytes().splitlines(keepends=True)
     (data_dir / "test.tsv").write_bytes(b"".join(lines[:PARITY_ROWS + 1]))
     return data_dir
 

@@ -5,7 +5,7 @@ probabilities in prediction.txt are checked against independent implementations:
 - full retention: Hugging Face's BertModel (torch) on token ids from Hugging Face's own
   BertTokenizer, so tokenization, checkpoint loading and the model are all checked;
 - reduced retention configurations: the plain NumPy forward pass of tests/numpy_reference.py
-  (written from SPEC §1) on the ids our tokenizer produced.
+  (written from docs/SPEC.md §1) on the ids our tokenizer produced.
 Also: the pair format at seq 256 (RTE), STS-B regression, the GLUE submission file, an
 `.hdf5` file in the original's Keras 2.3.1 layout written here by hand with h5py, and
 EVAL_ONLY/PREDICT_ONLY without --RETENTION_CONFIG (the original crashed there).
@@ -28,7 +28,7 @@ from data.features import encode
 from data.glue import read_examples
 from data.tasks import get_task
 from tests import numpy_reference
-from tests.helpers import GLUE_DIR
+from tests.data_paths import real_data
 from tokenization import load_tokenizer
 
 # Row counts are multiples of the batch size: a smaller last batch would make Keras trace
@@ -61,7 +61,7 @@ def read_tsv(path):
 
 def copy_glue_rows(task_dir, split, rows, data_dir):
     """Copies the header and the first `rows` rows of a real GLUE file into `data_dir`."""
-    lines = (GLUE_DIR / task_dir / f"{split}.tsv").read_bytes().splitlines(keepends=True)
+    lines = real_data("glue", task_dir, f"{split}.tsv").read_bytes().splitlines(keepends=True)
     (data_dir / f"{split}.tsv").write_bytes(b"".join(lines[:rows + 1]))
 
 
@@ -237,7 +237,7 @@ def test_mrpc_reduced_retention_matches_numpy_reference(retention, padding, tmp_
 @pytest.fixture(scope="module")
 def mrpc_pairs():
     """(sentence1, sentence2) of the first 64 real MRPC test rows."""
-    _, rows = read_tsv(GLUE_DIR / "MRPC" / "test.tsv")
+    _, rows = read_tsv(real_data("glue", "MRPC", "test.tsv"))
     return [(row[3], row[4]) for row in rows[:64]]
 
 
@@ -291,7 +291,7 @@ def test_stsb_regression_matches_numpy_reference(retention, tmp_path, fine_tuned
 # ---------------------------------------------------------------- the original's .hdf5
 
 def keras2_layers(variables, num_layers, seq_len):
-    """{layer: {weight name: array}} of the original's model, in its layer order (SPEC §5).
+    """{layer: {weight name: array}} of the original's model, in its layer order (docs/SPEC.md §5).
 
     Weight names are those keras-bert gave under Keras 2.3.1; layers without weights are
     listed too, as Keras 2 did. Which Google variables fill a layer is checkpoints/google.py's

@@ -103,7 +103,7 @@ def test_wrong_output_shapes():
 
 
 def test_glue_prediction_labels():
-    # GLUE's spellings (SPEC §3) under the original's label ids.
+    # GLUE's spellings (docs/SPEC.md §3) under the original's label ids.
     assert glue_prediction_label(TASKS["mnli-m"], [0.7, 0.2, 0.1]) == "contradiction"
     assert glue_prediction_label(TASKS["mnli-mm"], [0.1, 0.7, 0.2]) == "entailment"
     assert glue_prediction_label(TASKS["mnli-m"], [0.1, 0.2, 0.7]) == "neutral"

@@ -21,7 +21,8 @@ from data.glue import Example, read_examples
 from data.tasks import get_task
 from modeling.bert import build_model
 from modeling.config import BertConfig
-from tests.helpers import (GLUE_DIR, MINILM_LAYERS, ONNX_SERVER, real_test_rows,
+from tests.data_paths import real_data
+from tests.helpers import (MINILM_LAYERS, ONNX_SERVER, real_test_rows,
                            run_outside_repository)
 from tokenization import load_tokenizer
 
@@ -144,7 +145,7 @@ def test_every_block_is_written_in_fused_operators(tmp_path, fine_tuned_classifi
 def test_int8_prints_what_it_costs_on_dev(tmp_path, capsys, fine_tuned_classifier):
     data_dir = tmp_path / "MRPC"
     data_dir.mkdir()
-    lines = (GLUE_DIR / "MRPC" / "dev.tsv").read_bytes().splitlines(keepends=True)
+    lines = real_data("glue", "MRPC", "dev.tsv").read_bytes().splitlines(keepends=True)
     (data_dir / "dev.tsv").write_bytes(b"".join(lines[:61]))
     flags = ["--TASK", "mrpc", "--RETENTION_CONFIG", "0.8,0.6,0.45,0.2,0.06,0.01", "--FORMAT",
              "onnx", *fine_tuned_classifier.model_flags()]

@@ -17,7 +17,8 @@ import pytest
 
 import main
 from atomic_files import replaced_atomically
-from tests.helpers import GLUE_DIR, HANG_S, OUTPUTS, make_tiny_run
+from tests.data_paths import real_data
+from tests.helpers import HANG_S, OUTPUTS, make_tiny_run
 
 REPO = Path(__file__).resolve().parents[1]
 _HOLD_LOCK = ("import fcntl, os, sys, time\n"
@@ -112,6 +113,7 @@ def test_a_run_into_a_folder_in_use_is_refused_at_once(tmp_path, holder, capsys,
     assert not _is_locked(tiny.out)  # main let go of whatever it took
 
 
+@pytest.mark.slow
 def test_two_training_runs_started_at_once_then_the_one_killed_hard_resumes(tmp_path, capsys):
     """Both runs pass the checks while they read and tokenize the data; one trains, the other
     is refused. SIGKILL then stops the one training: the folder is not left locked, and the
@@ -120,7 +122,7 @@ def test_two_training_runs_started_at_once_then_the_one_killed_hard_resumes(tmp_
     # ~15,000 rows: seconds of tokenizing between the "already holds a run" check and
     # progress.json, as wide a gap as the one the lock closes.
     small = (tiny.data_dir / "train.tsv").read_text(encoding="utf-8")
-    rows = (GLUE_DIR / "MRPC" / "train.tsv").read_text(encoding="utf-8-sig").splitlines()
+    rows = real_data("glue", "MRPC", "train.tsv").read_text(encoding="utf-8-sig").splitlines()
     (tiny.data_dir / "train.tsv").write_text("\n".join(rows[:1] + rows[1:] * 4) + "\n",
                                              encoding="utf-8")
     runs = [_start_main(tiny.argv()) for _ in range(2)]

@@ -19,7 +19,7 @@ from data.features import Features, encode
 from data.glue import read_examples
 from data.tasks import get_task
 from modeling.bert import build_model, soft_extract_layers
-from tests.helpers import GLUE_DIR
+from tests.data_paths import real_data
 from tests.helpers import CONFIGS, SEQ_LEN, random_inputs
 from tokenization import load_tokenizer
 from training import steps
@@ -32,7 +32,7 @@ RETENTIONS = [None, [66, 50, 41, 9, 3, 1], [44, 23, 13, 2, 1, 1]]
 @pytest.fixture(scope="module")
 def mrpc_rows(fine_tuned_classifier):
     """Model inputs of 40 real MRPC dev rows, padded to seq_len 128."""
-    examples = read_examples(get_task("mrpc"), str(GLUE_DIR / "MRPC"), "dev")[:40]
+    examples = read_examples(get_task("mrpc"), str(real_data("glue", "MRPC")), "dev")[:40]
     return encode(examples, load_tokenizer(fine_tuned_classifier.vocab_path, cased=False), 128)
 
 
@@ -100,6 +100,7 @@ def test_training_order_keeps_the_originals_batches_or_groups_by_length():
     assert not np.array_equal(grouped[0], grouped[1])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("search", [True, False], ids=["configuration search", "re-training"])
 def test_training_steps_give_the_same_weights_with_either_padding(search):
     """A few steps on batches cut to their longest row vs rows padded to seq_len, with the
@@ -142,7 +143,7 @@ def test_training_steps_give_the_same_weights_with_either_padding(search):
 def test_padding_flag_errors_are_one_line(flags, message, tmp_path, capsys):
     import main
 
-    argv = ["--TASK", "mrpc", "--DATA_DIR", str(GLUE_DIR / "MRPC"), "--OUTPUT_DIR",
+    argv = ["--TASK", "mrpc", "--DATA_DIR", str(real_data("glue", "MRPC")), "--OUTPUT_DIR",
             str(tmp_path / "out"), *flags]
     assert main.main(argv) == 2
     err = capsys.readouterr().err

@@ -30,7 +30,8 @@ from modeling.bert import build_model, kept_positions_model
 from modeling.config import BertConfig, load_config
 from modeling.flops import forward_flops, total_flops
 from tests import numpy_reference
-from tests.helpers import GLUE_DIR, MINILM_DIR, SHARED, make_tiny_run, random_variables
+from tests.data_paths import real_data
+from tests.helpers import MINILM_DIR, make_tiny_run, random_variables
 from tokenization import load_tokenizer
 from training.evaluation import predict
 
@@ -77,7 +78,7 @@ def float32_kept(shares, n):
 @pytest.fixture(scope="module")
 def imdb_test():
     """Every review of the real IMDB test.tsv, as MiniLM's tokenizer encodes it at 512."""
-    examples = read_examples(get_task("imdb"), str(SHARED / "imdb"), "test")
+    examples = read_examples(get_task("imdb"), str(real_data("imdb")), "test")
     return encode(examples, load_tokenizer(MINILM_DIR / "vocab.txt", cased=False), 512)
 
 
@@ -106,7 +107,7 @@ def test_parse_and_derive_relative_configurations():
 
 
 def rows(task_name, count, seq_len, vocab):
-    examples = read_examples(get_task(task_name), str(GLUE_DIR / task_name.upper()), "dev")
+    examples = read_examples(get_task(task_name), str(real_data("glue", task_name.upper())), "dev")
     return encode(examples[:count], load_tokenizer(vocab, cased=False), seq_len)
 
 
@@ -263,6 +264,7 @@ def test_relative_soft_extract_scales_by_the_bins_a_word_covers():
     assert (np.asarray(tape.gradient(total, layer.r)) > 0).all()  # every bin learns
 
 
+@pytest.mark.slow
 def test_relative_training_learns_shares_and_eval_reproduces_them(tmp_path):
     import ast
     import re
@@ -296,7 +298,7 @@ def test_relative_training_learns_shares_and_eval_reproduces_them(tmp_path):
 def test_relative_mode_with_seq_len_padding_is_one_line(tmp_path, capsys):
     import main
 
-    argv = ["--TASK", "mrpc", "--DATA_DIR", str(GLUE_DIR / "MRPC"), "--OUTPUT_DIR",
+    argv = ["--TASK", "mrpc", "--DATA_DIR", str(real_data("glue", "MRPC")), "--OUTPUT_DIR",
             str(tmp_path / "out"), "--RETENTION_MODE", "relative", "--PADDING", "seq_len",
             "--EVAL_ONLY", "--RETENTION_CONFIG", "0.9,0.7,0.5,0.3,0.2,0.1"]
     assert main.main(argv) == 2

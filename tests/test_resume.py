@@ -37,6 +37,7 @@ def _weights_equal(a, b):
         np.array_equal(x, y) for layer in a for x, y in zip(a[layer], b[layer]))
 
 
+@pytest.mark.slow
 def test_sigterm_between_steps_then_resume_finishes_without_redoing_step_1(tiny, monkeypatch,
                                                                             capsys):
     handler = signal.getsignal(signal.SIGTERM)
@@ -82,6 +83,7 @@ def test_sigterm_between_steps_then_resume_finishes_without_redoing_step_1(tiny,
     assert (tiny.out / "log_file.txt").read_text() == log
 
 
+@pytest.mark.slow
 def test_interrupt_while_writing_step_1_output_leaves_no_file(tiny, monkeypatch, capsys):
     """Ctrl-C half-way through writing the best epoch's weights: no finetune.hdf5, no temp file."""
     create_dataset = h5py.Group.create_dataset

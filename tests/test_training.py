@@ -75,6 +75,7 @@ def test_dev_scoring_traces_once_per_model_and_lets_the_model_go():
     assert alive() is None, "the cached forward pass keeps the model alive"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lr_bert,lr_retention", [(0.0, 0.05), (0.05, 0.0)])
 def test_two_learning_rates(lr_bert, lr_retention):
     model = build_model(CONFIG, SEQ_LEN, 2, search_lambda=1e-2)
@@ -92,6 +93,7 @@ def test_two_learning_rates(lr_bert, lr_retention):
             assert v.numpy().min() >= 0.0 and v.numpy().max() <= 1.0
 
 
+@pytest.mark.slow
 def test_retention_parameters_stay_in_unit_interval_and_shrink_under_the_mass_penalty():
     model = build_model(CONFIG, SEQ_LEN, 2, search_lambda=1.0)
     model.compile(optimizer=PowerBertAdam(1e-4, retention_learning_rate=0.2, retention_variables=[
@@ -108,6 +110,7 @@ def test_retention_parameters_stay_in_unit_interval_and_shrink_under_the_mass_pe
     assert min(masses) < SEQ_LEN / 2  # the penalty, heavier in later blocks, took mass away
 
 
+@pytest.mark.slow
 def test_weight_hand_over_by_name_keeps_every_bert_weight(tmp_path):
     """With learning rates of 0, each step must pass the previous step's weights on unchanged."""
     task = TASKS["sst-2"]
@@ -136,6 +139,7 @@ def test_weight_hand_over_by_name_keeps_every_bert_weight(tmp_path):
     assert retention == [SEQ_LEN] * CONFIG.num_hidden_layers  # r stayed 1.0
 
 
+@pytest.mark.slow
 def test_readme_training_command_on_minilm_and_real_mrpc(readme_training):
     """The README's command (few rows, short sequences) leaves every output and a full log."""
     out = readme_training.out
@@ -148,6 +152,7 @@ def test_readme_training_command_on_minilm_and_real_mrpc(readme_training):
     assert [int(v) for v in retention.split(",")] != [48] * 6  # the search removed vectors
 
 
+@pytest.mark.slow
 def test_the_run_ends_with_bert_and_power_bert_side_by_side(readme_training):
     """The last lines: both models' dev metrics (those of the best epochs), the ideal speedup
     against both baselines (modeling.flops on the dev rows' lengths) and every file written."""
@@ -197,6 +202,7 @@ def original_log_value(log, prefix):
     return ast.literal_eval(line[len(prefix):])
 
 
+@pytest.mark.slow
 def test_log_has_the_originals_lines_parsable_as_its_scripts_parse_them(readme_training):
     log = (readme_training.out / "log_file.txt").read_text()
     for step, ours in (("Fine-tuned", "Fine-tuning"), ("Re-trained", "Re-training")):
@@ -211,6 +217,7 @@ def test_log_has_the_originals_lines_parsable_as_its_scripts_parse_them(readme_t
     assert retention == ast.literal_eval(ours) and len(retention) == 6
 
 
+@pytest.mark.slow
 def test_files_record_their_retention_configuration(readme_training):
     log = (readme_training.out / "log_file.txt").read_text()
     retention = ast.literal_eval(
@@ -222,6 +229,7 @@ def test_files_record_their_retention_configuration(readme_training):
             == {"task": "mrpc", "seq_len": 48, "retention_configuration": recorded}, name
 
 
+@pytest.mark.slow
 def test_eval_only_without_retention_config_uses_the_recorded_one(readme_training):
     """EVAL_ONLY of retrained.hdf5, no --RETENTION_CONFIG, reproduces the logged dev metrics."""
     out = readme_training.out
@@ -245,6 +253,7 @@ def test_eval_only_without_retention_config_uses_the_recorded_one(readme_trainin
     assert f"Retention Configuration : {[48] * 6}" in evaluated
 
 
+@pytest.mark.slow
 def test_the_same_command_twice_trains_the_same_weights(tmp_path):
     """--SEED's default makes runs reproducible: weights and logged metrics are identical;
     another --SEED draws other dropout and initial weights."""
@@ -275,6 +284,7 @@ def test_the_same_command_twice_trains_the_same_weights(tmp_path):
     assert len(metric_lines(outs["first"])) >= 6
 
 
+@pytest.mark.slow
 def test_mass_penalty_flops_reaches_the_search_and_is_recorded(tmp_path, monkeypatch, capsys):
     run = make_tiny_run(tmp_path, deterministic=True)
     weights_given = []
@@ -304,6 +314,7 @@ def test_mass_penalty_flops_reaches_the_search_and_is_recorded(tmp_path, monkeyp
         assert not (tmp_path / mode).exists()
 
 
+@pytest.mark.slow
 def test_retrain_epoch_lengthens_step_3_alone_and_is_recorded(tmp_path, monkeypatch, capsys):
     run = make_tiny_run(tmp_path, deterministic=True)
     schedules = []  # (epochs the step fits, optimizer steps its learning rate decays over)

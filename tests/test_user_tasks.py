@@ -22,7 +22,8 @@ from data.predictions import PREDICTED_LABELS, PREDICTIONS
 from data.readers import stream_examples
 from data.tasks import get_task
 from errors import UserError
-from tests.helpers import GLUE_DIR, SHARED, make_tiny_run
+from tests.data_paths import real_data
+from tests.helpers import make_tiny_run
 from tokenization import load_tokenizer
 from training import run as runs
 from training.metrics import glue_metrics
@@ -186,7 +187,7 @@ def test_an_entry_for_glue_files_predicts_what_the_built_in_task_does(
                                     else "fine_tuned_classifier")
     data = tmp_path / "data"
     data.mkdir()
-    source = GLUE_DIR / builtin.upper()
+    source = real_data("glue", builtin.upper())
     lines = (source / "dev.tsv").read_text(encoding="utf-8-sig").splitlines()[:41]
     (data / "dev.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     # STS-B's test file is not on hand: dev's rows in GLUE's test layout (no score).
@@ -274,9 +275,7 @@ def test_three_steps_record_the_task_the_model_runs_only_for_its_labels_exports_
 
 
 def test_benchmarks_read_a_user_task_from_its_entry(tiny, tmp_path):
-    trec = SHARED / "trec"
-    if not trec.is_dir():
-        pytest.skip(f"no {trec}")
+    trec = real_data("trec")
     config = tmp_path / "tasks.json"
     config.write_text(json.dumps({"trec-coarse": {
         "train": "train.csv", "test": "test.csv", "text": "question", "label": "coarse_label",

@@ -40,7 +40,7 @@ def files_replaced(config):
 
 
 def train(config, strategy, held):
-    """Fine-tunes, searches the retention configuration and re-trains (SPEC §4), or resumes.
+    """Fine-tunes, searches the retention configuration and re-trains (docs/SPEC.md §2), or resumes.
 
     Args:
         config: the RunConfig.

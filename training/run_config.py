@@ -6,6 +6,7 @@ import os
 from checkpoints.default_model import with_default_model
 from checkpoints.load import (check_checkpoint_path, check_task, guess_format,
                               resolve_padding, resolve_retention, resolve_retention_mode)
+from data.glue import check_data_dir
 from data.tasks import Task, get_task
 from errors import UserError
 from modeling.config import BertConfig, load_config
@@ -101,6 +102,8 @@ def resolve_flags(args, output_dir):
     if args.PRED_GLUE and task.glue_file is None:
         raise UserError(f"--PRED_GLUE writes the GLUE server's file, but {task.name} is not a "
                         "GLUE task: drop --PRED_GLUE (prediction.txt holds the predictions)")
+    # Before the default model's conversion: a first run without data stops at once.
+    check_data_dir(task, args.DATA_DIR)
     bert_config_path, checkpoint_path, vocab_path = with_default_model(
         args.BERT_CONFIG_PATH, args.CHECKPOINT_PATH, args.VOCAB_PATH)
     bert_config = load_config(bert_config_path)
