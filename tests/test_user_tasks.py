@@ -9,6 +9,8 @@
 """
 
 import json
+import os
+import signal
 
 import numpy as np
 import pytest
@@ -26,6 +28,7 @@ from tests.data_paths import real_data
 from tests.helpers import make_tiny_run
 from tokenization import load_tokenizer
 from training import run as runs
+from training import steps
 from training.metrics import glue_metrics
 
 _SINGLE = {"train": "train.csv", "dev": "dev.csv", "test": "test.csv", "text": "text",
@@ -240,19 +243,26 @@ def test_prediction_reads_the_test_file_a_chunk_at_a_time(tiny, tmp_path, monkey
                                                   probabilities.argmax(axis=1)]
 
 
+@pytest.mark.slow
 def test_three_steps_record_the_task_the_model_runs_only_for_its_labels_exports_name_them(
-        tiny, tmp_path, capsys):
+        tiny, tmp_path, capsys, monkeypatch):
     # tiny's MRPC rows as a user task with no dev file: dev is held out of train.
     entry = {"train": "train.tsv", "test": "test.tsv", "text": "#1 String",
              "text_pair": "#2 String", "label": "Quality", "labels": ["0", "1"], "seq_len": 24}
     config = tmp_path / "tasks.json"
     config.write_text(json.dumps({"pairs": entry}))
-    argv = tiny.argv("--RETENTION_MODE", "relative", out=tmp_path / "out")
+    argv = tiny.argv("--RETENTION_MODE", "relative", "--DISTILL", out=tmp_path / "out")
     argv[argv.index("--TASK") + 1] = "pairs"
     argv[argv.index("--TASK_CONFIG_PATH") + 1] = str(config)
-    assert main.main(argv) == 0
+    with monkeypatch.context() as patch:  # stopped after step 1, as `kill` would stop it
+        patch.setattr(steps, "configuration_search",
+                      lambda *a, **k: os.kill(os.getpid(), signal.SIGTERM))
+        assert main.main(argv) == 130
+    assert main.main(argv + ["--RESUME"]) == 0
     log = (tmp_path / "out" / "log_file.txt").read_text()
-    assert "1 of the 8 rows" in log and log.count("held out of training") == 1
+    # Once per run, the stopped one and the resumed one: the same rows held out in both.
+    notes = [line for line in log.splitlines() if "held out of training" in line]
+    assert len(notes) == 2 and notes[0] == notes[1] and "1 of the 8 rows" in notes[0]
     model = tmp_path / "out" / "retrained.hdf5"
     assert read_hdf5_metadata(model)["task_definition"] == {
         **entry, "header": True, "metric": "accuracy", "lr_bert": 3e-5,
