@@ -31,7 +31,7 @@ from training.distribute import fit_under_any_strategy
 from training.evaluation import evaluate, format_metrics
 from training.log import RunProgress, original_epochs_line, original_retention_line
 from training.metrics import original_validation_metric, primary_metric
-from training.optimizer import PowerBertAdam, WarmupLinearDecay
+from training.optimizer import BERT_RECIPE, AdamRecipe, PowerBertAdam, WarmupLinearDecay
 
 FINETUNE = "finetune.hdf5"
 SEARCH = "configuration_search_model.hdf5"
@@ -54,6 +54,7 @@ class Hyperparameters:
     `training.distillation`). `mass_penalty` "paper" weights block j's mass by j in the
     search's penalty, "flops" by the FLOPs a word it keeps costs (`modeling.flops.mass_weights`).
     `retrain_epochs`: the epochs of step 3, where they differ from `epochs` (else None).
+    `optimizer`: what Adam does besides its learning rates (`training.optimizer.AdamRecipe`).
     """
 
     epochs: int
@@ -69,6 +70,7 @@ class Hyperparameters:
     temperature: float = DEFAULT_TEMPERATURE
     mass_penalty: str = "paper"
     retrain_epochs: int | None = None
+    optimizer: AdamRecipe = BERT_RECIPE
 
     @property
     def distills(self):
@@ -154,7 +156,7 @@ def _scope(strategy):
 
 
 def compile_for_training(model, task, hp, train_size, retention_lr=None, distill=False):
-    """Compiles with the original's optimizer: Adam, warm-up then linear decay, retention
+    """Compiles with `hp.optimizer`'s Adam, warm-up then linear decay, retention
     parameters at their own rate `retention_lr` (configuration search only); with `distill`,
     the loss learns from the teacher too (`hp.distill`, `hp.temperature`)."""
     steps = hp.epochs * math.ceil(train_size / hp.batch_size)
@@ -166,7 +168,8 @@ def compile_for_training(model, task, hp, train_size, retention_lr=None, distill
     model.compile(
         optimizer=PowerBertAdam(WarmupLinearDecay(hp.lr_bert, steps), retention,
                                 retention_variables=[layer.r for layer in
-                                                     soft_extract_layers(model)]),
+                                                     soft_extract_layers(model)],
+                                recipe=hp.optimizer),
         loss=loss)
     # Slots made inside the first traced step make TensorFlow trace every fit's
     # train_step twice; made here, it is traced once: one trace less per step 1-3, same weights.
