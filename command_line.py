@@ -77,8 +77,9 @@ def parse_args(argv):
                         "--RETENTION_CONFIG 0.9,0.7,0.5,0.3,0.2,0.1. Default: absolute, or "
                         "what an .hdf5 file of this project was trained with")
     p.add_argument("--SEED", type=int, default=0,
-                   help="seed of dropout and of new layers' initial weights: the same command "
-                        "with the same seed trains the same weights (default 0)")
+                   help="seed of the order of the training rows, of new layers' initial weights "
+                        "and of dropout: the same command with the same seed trains the same "
+                        "weights (default 0)")
     p.add_argument("--DISTILL", nargs="?", type=float, const=None, default=0.0,
                    metavar="ALPHA",
                    help="configuration search and re-training learn from the fine-tuned BERT "

@@ -141,6 +141,28 @@ def test_training_steps_take_the_bert_recipe():
         BERT_RECIPE.weight_decay, BERT_RECIPE.clip_norm, BERT_RECIPE.epsilon)
 
 
+@pytest.mark.parametrize("group_by_length", [False, True])
+def test_the_seed_draws_the_order_of_the_training_rows(group_by_length):
+    rows = 40
+    tokens = np.ones((rows, SEQ_LEN), np.int32)
+    mask = (np.arange(SEQ_LEN)[None] < 2 + np.arange(rows)[:, None] % (SEQ_LEN - 2)).astype(
+        np.int32)
+    features = Features(tokens, np.zeros_like(tokens), mask)
+    row_ids = np.arange(rows, dtype=np.int32)  # the labels name the rows
+    data = steps.TaskData(features, row_ids, features, row_ids)
+
+    def order(seed):
+        hp = steps.Hyperparameters(epochs=2, batch_size=8, lr_bert=0.0, lr_soft_extract=0.0,
+                                   lambda_=0.0, group_by_length=group_by_length, seed=seed)
+        dataset, _ = steps.training_dataset(data, hp)
+        return np.concatenate([labels.numpy() for _, labels in dataset])
+
+    first = order(0)
+    assert sorted(first) == sorted(np.tile(row_ids, 2))
+    np.testing.assert_array_equal(order(0), first)
+    assert not np.array_equal(order(1), first)
+
+
 def test_retention_parameters_stay_in_unit_interval_and_shrink_under_the_mass_penalty():
     model = build_model(CONFIG, SEQ_LEN, 2, search_lambda=1.0)
     model.compile(optimizer=PowerBertAdam(1e-4, retention_learning_rate=0.2, retention_variables=[

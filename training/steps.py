@@ -36,7 +36,6 @@ from training.optimizer import BERT_RECIPE, AdamRecipe, PowerBertAdam, WarmupLin
 FINETUNE = "finetune.hdf5"
 SEARCH = "configuration_search_model.hdf5"
 RETRAINED = "retrained.hdf5"
-SHUFFLE_SEED = 12345
 # (step name in progress.json, its output file), in running order.
 STEP_OUTPUTS = (("fine-tuning", FINETUNE), ("configuration search", SEARCH),
                 ("re-training", RETRAINED))
@@ -54,6 +53,7 @@ class Hyperparameters:
     `training.distillation`). `mass_penalty` "paper" weights block j's mass by j in the
     search's penalty, "flops" by the FLOPs a word it keeps costs (`modeling.flops.mass_weights`).
     `retrain_epochs`: the epochs of step 3, where they differ from `epochs` (else None).
+    `seed` draws the order of the training rows, new layers' initial weights and dropout.
     `optimizer`: what Adam does besides its learning rates (`training.optimizer.AdamRecipe`).
     """
 
@@ -186,9 +186,9 @@ def training_dataset(data, hp, distill=False):
     """
     # Shuffled by a fixed NumPy permutation per epoch rather than tf.data's random ops, whose
     # seeds change when a strategy rewrites the input pipeline: a run must see the same order
-    # whatever the devices.
+    # whatever the devices. Drawn from --SEED, so that seeds differ in their data order too.
     order = training_order(data.train.lengths, hp.batch_size, hp.epochs, hp.group_by_length,
-                           SHUFFLE_SEED)  # (epochs, n)
+                           hp.seed)  # (epochs, n)
     inputs, labels = tuple(data.train.inputs), data.train_labels
     if distill:
         labels = targets_with_teacher(labels, data.teacher)
