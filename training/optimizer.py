@@ -57,8 +57,9 @@ class AdamRecipe:
 
 
 # Google BERT's run_classifier (AdamWeightDecayOptimizer: weight decay 0.01, epsilon 1e-6,
-# global norm clipped to 1.0), which Hugging Face's Trainer follows too. Measured on MRPC
-# with the embedded MiniLM: benchmarks/results/mrpc_minilm_step1_recipe.md.
+# global norm clipped to 1.0), which Hugging Face's Trainer follows too. On MRPC with the
+# embedded MiniLM, one paired seed on held-out training rows: 77.05 accuracy against plain
+# Adam's 75.68 (benchmarks/results/mrpc_minilm_step1_recipe.md).
 BERT_RECIPE = AdamRecipe(weight_decay=0.01, clip_norm=1.0, epsilon=1e-6)
 # What this project trained with before: Keras Adam's defaults, no decay, no clipping.
 PLAIN_ADAM = AdamRecipe(weight_decay=0.0, clip_norm=None, epsilon=1e-7)
