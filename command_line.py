@@ -42,11 +42,15 @@ def parse_args(argv):
     p.add_argument("--DATA_DIR", required=True, help="folder with the task's GLUE .tsv files")
     p.add_argument("--OUTPUT_DIR", required=True, help="models, predictions and log_file.txt")
     p.add_argument("--TASK_CONFIG_PATH", help="JSON overriding the task's seq_len")
-    p.add_argument("--EPOCH", type=int, default=3, help="epochs of steps 1-3 (default 3)")
+    p.add_argument("--EPOCH", type=int,
+                   help="epochs of steps 1-3 (default: 3, the original's; the embedded MiniLM's "
+                        "own for a task that has one)")
     p.add_argument("--RETRAIN_EPOCH", type=int,
                    help="epochs of step 3, re-training, where they should differ from EPOCH "
                         "(default: EPOCH)")
-    p.add_argument("--BATCH_SIZE", type=int, help="default: the task's, from the original README")
+    p.add_argument("--BATCH_SIZE", type=int,
+                   help="default: the task's, from the original README, or the embedded "
+                        "MiniLM's own for a task that has one")
     p.add_argument("--LR_SOFT_EXTRACT", type=float, help="learning rate of retention parameters")
     p.add_argument("--LR_BERT", type=float, help="learning rate of the other weights")
     p.add_argument("--LAMBDA", type=float, help="mass penalty: accuracy against speed")
@@ -77,8 +81,9 @@ def parse_args(argv):
                         "--RETENTION_CONFIG 0.9,0.7,0.5,0.3,0.2,0.1. Default: absolute, or "
                         "what an .hdf5 file of this project was trained with")
     p.add_argument("--SEED", type=int, default=0,
-                   help="seed of dropout and of new layers' initial weights: the same command "
-                        "with the same seed trains the same weights (default 0)")
+                   help="seed of the order of the training rows, of new layers' initial weights "
+                        "and of dropout: the same command with the same seed trains the same "
+                        "weights (default 0)")
     p.add_argument("--DISTILL", nargs="?", type=float, const=None, default=0.0,
                    metavar="ALPHA",
                    help="configuration search and re-training learn from the fine-tuned BERT "

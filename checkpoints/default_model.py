@@ -49,6 +49,12 @@ def ensure_default_model():
     return paths
 
 
+def is_default_model(checkpoint):
+    """Whether the checkpoint prefix is the embedded default's converted one."""
+    return os.path.abspath(checkpoint) == os.path.abspath(
+        os.path.join(default_model_dir(), CKPT_NAME))
+
+
 def with_default_model(bert_config, checkpoint, vocab):
     """The given model paths, each one not given (None or empty) taken from the default model.
 

@@ -13,13 +13,14 @@ from errors import UserError
 
 # Hyperparameter keys, by the Task field each sets.
 _DEFAULTS = {"lr_bert": "lr_bert", "lr_soft_extract": "lr_soft_extract", "lambda": "lambda_",
-             "batch_size": "batch_size"}
+             "batch_size": "batch_size", "epochs": "epochs"}
 KEYS = SOURCE_KEYS + ("seq_len",) + tuple(_DEFAULTS)
 CLASSIFICATION_METRICS = ("accuracy", "f1", "macro_f1", "mcc")
 REGRESSION_METRICS = ("pearson", "spearman")
 # A user task's hyperparameters where the entry gives none: the middle of the original's
 # GLUE rows (MRPC's learning rate is the high one); BATCH_SIZE 32 fits a 16 GB GPU at 128.
-USER_DEFAULTS = {"lr_bert": 3e-5, "lr_soft_extract": 1e-3, "lambda_": 1e-3, "batch_size": 32}
+USER_DEFAULTS = {"lr_bert": 3e-5, "lr_soft_extract": 1e-3, "lambda_": 1e-3, "batch_size": 32,
+                 "epochs": 3}
 
 
 def user_task(name, entry, config_path, data_dir=None):
@@ -87,9 +88,10 @@ def user_task(name, entry, config_path, data_dir=None):
         raise UserError(f'{where}: "seq_len" is {seq_len}; it must be at least {MIN_SEQ_LEN}')
     hyper = {field: get(key, (int, float), default=USER_DEFAULTS[field])
              for key, field in _DEFAULTS.items()}
-    if not isinstance(hyper["batch_size"], int) or hyper["batch_size"] < 1:
-        raise UserError(f'{where}: "batch_size" is {hyper["batch_size"]}; give a whole number '
-                        "of at least 1")
+    for key in ("batch_size", "epochs"):
+        if not isinstance(hyper[key], int) or hyper[key] < 1:
+            raise UserError(f'{where}: "{key}" is {hyper[key]}; give a whole number of at '
+                            "least 1")
     return Task(name, seq_len, () if regression else tuple(labels), metric, None, **hyper,
                 source=source)
 

@@ -24,7 +24,7 @@ from modeling.flops import mass_weights
 from tests.helpers import CONFIGS, SEQ_LEN, make_tiny_run, random_inputs
 from training import evaluation, steps
 from training.log import PROGRESS
-from training.optimizer import PowerBertAdam, WarmupLinearDecay
+from training.optimizer import BERT_RECIPE, PowerBertAdam, WarmupLinearDecay
 
 CONFIG = CONFIGS["bert"]
 
@@ -91,6 +91,77 @@ def test_two_learning_rates(lr_bert, lr_retention):
         assert moved == (is_retention if lr_retention else not is_retention), v.path
         if is_retention:
             assert v.numpy().min() >= 0.0 and v.numpy().max() <= 1.0
+
+
+def _adam_reference(values, steps_grads, rates, decayed, recipe, beta_1=0.9, beta_2=0.999):
+    """NumPy: Keras's Adam after AdamW's decoupled decay (at the first rate, LR_BERT's) of the
+    `decayed` weights, on gradients clipped to the recipe's global norm."""
+    values = [np.array(v, np.float64) for v in values]
+    m = [np.zeros_like(v) for v in values]
+    v2 = [np.zeros_like(v) for v in values]
+    for t, grads in enumerate(steps_grads, 1):
+        norm = np.sqrt(sum(np.sum(np.square(g)) for g in grads))
+        scale = min(1.0, recipe.clip_norm / norm)
+        for i, g in enumerate(grads):
+            g = g * scale
+            if decayed[i]:
+                values[i] -= values[i] * recipe.weight_decay * rates[0]
+            m[i] = beta_1 * m[i] + (1 - beta_1) * g
+            v2[i] = beta_2 * v2[i] + (1 - beta_2) * g * g
+            alpha = rates[i] * np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)
+            values[i] -= alpha * m[i] / (np.sqrt(v2[i]) + recipe.epsilon)
+    return values
+
+
+def test_bert_recipe_decays_kernels_alone_and_clips_the_global_norm():
+    """Google BERT's fine-tuning recipe: kernels decay, biases and retention parameters do not;
+    a first step's large gradients are clipped, which changes the second step's moments."""
+    kernel, bias, r = (keras.Variable(np.full(shape, 0.5, np.float32))
+                       for shape in ((2, 3), (3,), (4,)))
+    lr, lr_r = 0.1, 0.01
+    optimizer = PowerBertAdam(lr, lr_r, retention_variables=[r], recipe=BERT_RECIPE)
+    rng = np.random.default_rng(0)
+    steps_grads = [[scale * rng.normal(size=v.shape) for v in (kernel, bias, r)]
+                   for scale in (10.0, 0.01)]  # global norms ~30 (clipped), ~0.03
+    for grads in steps_grads:
+        optimizer.apply_gradients([(keras.ops.convert_to_tensor(g, "float32"), v)
+                                   for g, v in zip(grads, (kernel, bias, r))])
+    expected = _adam_reference([0.5 * np.ones(v.shape) for v in (kernel, bias, r)],
+                               steps_grads, (lr, lr, lr_r), (True, False, False), BERT_RECIPE)
+    for variable, want in zip((kernel, bias, r), expected):
+        np.testing.assert_allclose(variable.numpy(), want, rtol=1e-5, atol=1e-7)
+
+
+def test_training_steps_take_the_bert_recipe():
+    model = build_model(CONFIG, SEQ_LEN, 2)
+    hp = steps.Hyperparameters(epochs=1, batch_size=8, lr_bert=1e-4, lr_soft_extract=0.0,
+                               lambda_=0.0)
+    steps.compile_for_training(model, TASKS["mrpc"], hp, train_size=16)
+    optimizer = model.optimizer
+    assert (optimizer.weight_decay, optimizer.global_clipnorm, optimizer.epsilon) == (
+        BERT_RECIPE.weight_decay, BERT_RECIPE.clip_norm, BERT_RECIPE.epsilon)
+
+
+@pytest.mark.parametrize("group_by_length", [False, True])
+def test_the_seed_draws_the_order_of_the_training_rows(group_by_length):
+    rows = 40
+    tokens = np.ones((rows, SEQ_LEN), np.int32)
+    mask = (np.arange(SEQ_LEN)[None] < 2 + np.arange(rows)[:, None] % (SEQ_LEN - 2)).astype(
+        np.int32)
+    features = Features(tokens, np.zeros_like(tokens), mask)
+    row_ids = np.arange(rows, dtype=np.int32)  # the labels name the rows
+    data = steps.TaskData(features, row_ids, features, row_ids)
+
+    def order(seed):
+        hp = steps.Hyperparameters(epochs=2, batch_size=8, lr_bert=0.0, lr_soft_extract=0.0,
+                                   lambda_=0.0, group_by_length=group_by_length, seed=seed)
+        dataset, _ = steps.training_dataset(data, hp)
+        return np.concatenate([labels.numpy() for _, labels in dataset])
+
+    first = order(0)
+    assert sorted(first) == sorted(np.tile(row_ids, 2))
+    np.testing.assert_array_equal(order(0), first)
+    assert not np.array_equal(order(1), first)
 
 
 @pytest.mark.slow

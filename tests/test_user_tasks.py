@@ -266,7 +266,7 @@ def test_three_steps_record_the_task_the_model_runs_only_for_its_labels_exports_
     model = tmp_path / "out" / "retrained.hdf5"
     assert read_hdf5_metadata(model)["task_definition"] == {
         **entry, "header": True, "metric": "accuracy", "lr_bert": 3e-5,
-        "lr_soft_extract": 1e-3, "lambda": 1e-3, "batch_size": 32}
+        "lr_soft_extract": 1e-3, "lambda": 1e-3, "batch_size": 32, "epochs": 3}
     common = ["--TASK", "pairs", "--TASK_CONFIG_PATH", str(config), "--DATA_DIR",
               str(tiny.data_dir), "--BERT_CONFIG_PATH", str(tiny.config), "--VOCAB_PATH",
               str(tiny.vocab), "--CHECKPOINT_PATH", str(model)]

@@ -3,7 +3,7 @@
 import dataclasses
 import os
 
-from checkpoints.default_model import with_default_model
+from checkpoints.default_model import is_default_model, with_default_model
 from checkpoints.load import (check_checkpoint_path, check_task, guess_format,
                               resolve_padding, resolve_retention, resolve_retention_mode)
 from data.glue import check_data_dir
@@ -29,7 +29,7 @@ class RunConfig:
         tokenizer: the tokenizer of `vocab_path`, checked against the model's vocab_size.
         cased: --CASED.
         model_format: "CKPT" or "HDF5", given or guessed from the checkpoint's name.
-        batch_size: --BATCH_SIZE, else the task's.
+        batch_size: --BATCH_SIZE, else the task's (the embedded MiniLM's, where it has its own).
         padding: "batch" or "seq_len", see `checkpoints.load.resolve_padding`.
         retention_mode: "absolute" or "relative", see `checkpoints.load.resolve_retention_mode`.
         retention: evaluate and predict: the retention configuration to run at; train: None.
@@ -106,6 +106,7 @@ def resolve_flags(args, output_dir):
     check_data_dir(task, args.DATA_DIR)
     bert_config_path, checkpoint_path, vocab_path = with_default_model(
         args.BERT_CONFIG_PATH, args.CHECKPOINT_PATH, args.VOCAB_PATH)
+    embedded = is_default_model(checkpoint_path)
     bert_config = load_config(bert_config_path)
     tokenizer = load_model_tokenizer(vocab_path, args.CASED, bert_config.vocab_size,
                                      bert_config_path)
@@ -125,7 +126,7 @@ def resolve_flags(args, output_dir):
     if args.GROUP_BY_LENGTH and padding == "seq_len":
         raise UserError(f"--GROUP_BY_LENGTH saves padding, but {checkpoint_path} runs "
                         "with --PADDING seq_len: give --PADDING batch, or drop --GROUP_BY_LENGTH")
-    (batch_size,) = _task_defaults(args, task, ["batch_size"], notes)
+    (batch_size,) = _task_defaults(args, task, embedded, ["batch_size"], notes)
 
     retention = hp = None
     if args.EVAL_ONLY or args.PREDICT_ONLY:
@@ -138,9 +139,9 @@ def resolve_flags(args, output_dir):
         raise UserError("--RETENTION_CONFIG is for --EVAL_ONLY/--PREDICT_ONLY; training finds "
                         "the configuration itself: drop the flag")
     else:
-        lr_bert, lr_soft_extract, lambda_ = _task_defaults(
-            args, task, ["lr_bert", "lr_soft_extract", "lambda_"], notes)
-        hp = Hyperparameters(epochs=args.EPOCH, batch_size=batch_size, lr_bert=lr_bert,
+        epochs, lr_bert, lr_soft_extract, lambda_ = _task_defaults(
+            args, task, embedded, ["epochs", "lr_bert", "lr_soft_extract", "lambda_"], notes)
+        hp = Hyperparameters(epochs=epochs, batch_size=batch_size, lr_bert=lr_bert,
                              lr_soft_extract=lr_soft_extract, lambda_=lambda_,
                              padding=padding, group_by_length=args.GROUP_BY_LENGTH,
                              retention_mode=mode, seed=args.SEED,
@@ -177,19 +178,25 @@ def _distillation(args, notes):
 
 
 # The flag that gives each of the task's defaults.
-_FLAGS = {"batch_size": "BATCH_SIZE", "lr_bert": "LR_BERT", "lr_soft_extract": "LR_SOFT_EXTRACT",
+_FLAGS = {"epochs": "EPOCH", "batch_size": "BATCH_SIZE", "lr_bert": "LR_BERT", "lr_soft_extract": "LR_SOFT_EXTRACT",
           "lambda_": "LAMBDA"}
 
 
-def _task_defaults(args, task, fields, notes):
+def _task_defaults(args, task, embedded, fields, notes):
     """The flags of `fields` (Task field names), with the task's default for each one not
-    given, noted for the log (0 is a given value)."""
+    given, noted for the log (0 is a given value); `embedded`: the checkpoint is the embedded
+    MiniLM, which has defaults of its own for some tasks."""
     given = {field: getattr(args, _FLAGS[field]) for field in fields}
-    values = task.unless_given(**given)
-    # The original gave defaults for the GLUE tasks only; imdb's are this project's own, and
-    # a user task's come from its entry or else this project's (data/user_tasks.py).
-    whose = "the original's" if task.glue_file else \
-        "its task entry's or this project's" if task.source else "this project's"
-    notes.extend(f"{_FLAGS[field]} not given: using {values[field]}, {whose} for {task.name}"
-                 for field in fields if given[field] is None)
+    values = task.defaults_for(embedded).unless_given(**given)
+
+    def whose(field):
+        if embedded and field in task.embedded:
+            return "the embedded MiniLM's"
+        # The original gave defaults for the GLUE tasks only; imdb's are this project's own,
+        # and a user task's come from its entry or else this project's (data/user_tasks.py).
+        return "the original's" if task.glue_file else \
+            "its task entry's or this project's" if task.source else "this project's"
+
+    notes.extend(f"{_FLAGS[field]} not given: using {values[field]}, {whose(field)} for "
+                 f"{task.name}" for field in fields if given[field] is None)
     return [values[field] for field in fields]

@@ -31,12 +31,11 @@ from training.distribute import fit_under_any_strategy
 from training.evaluation import evaluate, format_metrics
 from training.log import RunProgress, original_epochs_line, original_retention_line
 from training.metrics import original_validation_metric, primary_metric
-from training.optimizer import PowerBertAdam, WarmupLinearDecay
+from training.optimizer import BERT_RECIPE, AdamRecipe, PowerBertAdam, WarmupLinearDecay
 
 FINETUNE = "finetune.hdf5"
 SEARCH = "configuration_search_model.hdf5"
 RETRAINED = "retrained.hdf5"
-SHUFFLE_SEED = 12345
 # (step name in progress.json, its output file), in running order.
 STEP_OUTPUTS = (("fine-tuning", FINETUNE), ("configuration search", SEARCH),
                 ("re-training", RETRAINED))
@@ -54,6 +53,8 @@ class Hyperparameters:
     `training.distillation`). `mass_penalty` "paper" weights block j's mass by j in the
     search's penalty, "flops" by the FLOPs a word it keeps costs (`modeling.flops.mass_weights`).
     `retrain_epochs`: the epochs of step 3, where they differ from `epochs` (else None).
+    `seed` draws the order of the training rows, new layers' initial weights and dropout.
+    `optimizer`: what Adam does besides its learning rates (`training.optimizer.AdamRecipe`).
     """
 
     epochs: int
@@ -69,6 +70,7 @@ class Hyperparameters:
     temperature: float = DEFAULT_TEMPERATURE
     mass_penalty: str = "paper"
     retrain_epochs: int | None = None
+    optimizer: AdamRecipe = BERT_RECIPE
 
     @property
     def distills(self):
@@ -154,7 +156,7 @@ def _scope(strategy):
 
 
 def compile_for_training(model, task, hp, train_size, retention_lr=None, distill=False):
-    """Compiles with the original's optimizer: Adam, warm-up then linear decay, retention
+    """Compiles with `hp.optimizer`'s Adam, warm-up then linear decay, retention
     parameters at their own rate `retention_lr` (configuration search only); with `distill`,
     the loss learns from the teacher too (`hp.distill`, `hp.temperature`)."""
     steps = hp.epochs * math.ceil(train_size / hp.batch_size)
@@ -166,7 +168,8 @@ def compile_for_training(model, task, hp, train_size, retention_lr=None, distill
     model.compile(
         optimizer=PowerBertAdam(WarmupLinearDecay(hp.lr_bert, steps), retention,
                                 retention_variables=[layer.r for layer in
-                                                     soft_extract_layers(model)]),
+                                                     soft_extract_layers(model)],
+                                recipe=hp.optimizer),
         loss=loss)
     # Slots made inside the first traced step make TensorFlow trace every fit's
     # train_step twice; made here, it is traced once: one trace less per step 1-3, same weights.
@@ -183,9 +186,9 @@ def training_dataset(data, hp, distill=False):
     """
     # Shuffled by a fixed NumPy permutation per epoch rather than tf.data's random ops, whose
     # seeds change when a strategy rewrites the input pipeline: a run must see the same order
-    # whatever the devices.
+    # whatever the devices. Drawn from --SEED, so that seeds differ in their data order too.
     order = training_order(data.train.lengths, hp.batch_size, hp.epochs, hp.group_by_length,
-                           SHUFFLE_SEED)  # (epochs, n)
+                           hp.seed)  # (epochs, n)
     inputs, labels = tuple(data.train.inputs), data.train_labels
     if distill:
         labels = targets_with_teacher(labels, data.teacher)
