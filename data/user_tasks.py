@@ -52,8 +52,9 @@ def user_task(name, entry, config_path, data_dir=None):
     get = _Getter(entry, where)
     header = get("header", bool, default=True)
     column = str if header else int
-    files = tuple((split, get(split, str, required=split == "train"))
-                  for split in ("train", "dev", "test") if split in entry)
+    get("train", str, required=True)
+    files = tuple((split, get(split, str)) for split in ("train", "dev", "test")
+                  if split in entry)
     for split, file in files:
         if file_format(file) is None:
             raise UserError(f'{where}: "{split}" is {file!r}, whose extension is none of '

@@ -134,6 +134,7 @@ _BAD = {
                                 {"train": "train.jsonl"}, "train",
                                 "train.jsonl, line 2: a JSON list, not an object"),
     "unknown key": ({}, {"lable": "y"}, "train", "unknown key 'lable'"),
+    "no train file": ({}, {"train": None}, "train", 'has no "train"'),
     "unknown metric": ({}, {"metric": "auc"}, "train", "'auc'"),
     "built-in name": ({}, {"name": "mrpc"}, "train", "'mrpc' defines a task"),
     "test label not in train": ({"test.csv": "label,text\na,x\nq,y\n"}, {}, "predict",
@@ -157,7 +158,8 @@ def test_bad_data_is_one_line_naming_file_line_column_exit_2_nothing_written(
     for name, text in {**_GOOD, **files}.items():
         (data / name).write_text(text, encoding="utf-8")
     name = changes.pop("name", "mine")
-    (tmp_path / "tasks.json").write_text(json.dumps({name: {**_SINGLE, **changes}}))
+    entry = {key: value for key, value in {**_SINGLE, **changes}.items() if value is not None}
+    (tmp_path / "tasks.json").write_text(json.dumps({name: entry}))
     out = tmp_path / "out"
     argv = tiny.argv(out=out)
     argv[argv.index("--TASK") + 1] = name
