@@ -143,7 +143,7 @@ def sweep(config, checkpoint, task, data, hp, runs, output_dir, log, finetuned_p
 
     from checkpoints.load import load_weights
     from modeling.bert import build_model
-    from training.evaluation import evaluate, format_metrics
+    from scoring.evaluation import evaluate, format_metrics
     from training.steps import (FINETUNE, SEARCH, configuration_search, fine_tune, flop_report,
                                 retrain, with_teacher)
 
@@ -228,7 +228,7 @@ def write_outputs(output_dir, task, finetuned, results, rows):
     of each LAMBDA, where a LAMBDA ran at several) and tradeoff.png; returns their paths."""
     from atomic_files import write_atomically
     from benchmarks.timing import BERT_LABEL, BERT_PADDED_LABEL, configuration_label
-    from training.metrics import primary_metric
+    from scoring.metrics import primary_metric
 
     by_label = {row["configuration"]: row for row in rows}
     speeds = ("ideal_vs_padded", "speedup_vs_padded", "ideal_vs_real", "speedup_vs_real",

@@ -382,7 +382,7 @@ def _quantization_cost(task, tokenizer, data_dir, fp32, int8):
     from checkpoints.onnx_graph import inference_session, predict
     from data.features import encode, encode_labels
     from data.glue import read_examples
-    from training.metrics import glue_metrics
+    from scoring.metrics import glue_metrics
 
     examples = read_examples(task, data_dir, "dev")
     features = encode(examples, tokenizer, task.seq_len)

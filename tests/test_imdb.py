@@ -5,15 +5,15 @@ retention against BERT; the ONNX export in a fresh process against main.py)."""
 import numpy as np
 import pytest
 
-import main
 from checkpoints import export, onnx_graph
 from data.features import encode
 from data.glue import read_examples
 from data.tasks import get_task
+import main
+from scoring.evaluation import predict
 from tests.helpers import ONNX_SERVER, SHARED, run_outside_repository
 from tests.test_inference_e2e import run_main
 from tokenization import load_tokenizer
-from training.evaluation import predict
 
 IMDB_DIR = SHARED / "imdb"
 PARITY_ROWS = 100

@@ -14,15 +14,15 @@ from checkpoints.load import load_weights
 from data.features import encode
 from data.glue import read_examples
 from data.tasks import get_task
+from errors import UserError
 from extract_layers import (derive_relative_configuration, parse_relative_configuration,
                             relative_kept)
-from errors import UserError
 from modeling.bert import build_model, kept_positions_model
 from modeling.config import load_config
+from scoring.evaluation import predict
 from tests import numpy_reference
 from tests.helpers import GLUE_DIR, make_tiny_run
 from tokenization import load_tokenizer
-from training.evaluation import predict
 
 # The last keeps everything in its first blocks, where the Extract layer only passes its
 # inputs on.
@@ -120,8 +120,8 @@ def test_relative_training_learns_shares_and_eval_reproduces_them(tmp_path):
     import ast
     import re
 
-    import main
     from checkpoints.hdf5 import read_hdf5_metadata
+    import main
     from training import steps
 
     # A tiny BERT on 32 real MRPC rows: the same code paths as a MiniLM run, in seconds.

@@ -121,7 +121,7 @@ def test_progress_forgets_later_steps_when_a_step_is_redone(tmp_path):
 
 
 @pytest.mark.parametrize("mode, stage, words", [
-    ("--EVAL_ONLY", "training.evaluation.evaluate", "the dev set was not scored"),
+    ("--EVAL_ONLY", "scoring.evaluation.evaluate", "the dev set was not scored"),
     ("--PREDICT_ONLY", "training.run.timed_predictions", "no prediction.txt was written"),
 ])
 def test_interrupted_eval_or_predict_says_what_it_left(tmp_path, monkeypatch, capsys, mode,

@@ -21,8 +21,9 @@ from data.tasks import TASKS
 from modeling.bert import build_model, soft_extract_layers
 from modeling.config import load_config
 from modeling.flops import mass_weights
+from scoring import evaluation
 from tests.helpers import CONFIGS, SEQ_LEN, make_tiny_run, random_inputs
-from training import evaluation, steps
+from training import steps
 from training.log import PROGRESS
 from training.optimizer import PowerBertAdam, WarmupLinearDecay
 

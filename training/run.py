@@ -15,7 +15,7 @@ from data.glue import read_examples
 from data.predictions import PREDICTIONS, write_glue_submission, write_predictions
 from modeling.bert import build_model
 from modeling.flops import reductions_against_both_baselines
-from training import evaluation
+from scoring import evaluation
 from training.distillation import TEACHER_OUTPUTS
 from training.log import LOG_FILE, RunLog, RunProgress, check_training_dir
 from training.output_dir import locked_output_dir

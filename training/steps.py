@@ -25,12 +25,12 @@ from extract_layers import (derive_relative_configuration, derive_retention_conf
                             parse_recorded_configuration)
 from modeling.bert import build_model, soft_extract_layers
 from modeling.flops import flop_reduction, mass_weights, reductions_against_both_baselines
+from scoring.evaluation import evaluate, format_metrics
+from scoring.metrics import original_validation_metric, primary_metric
 from training.distillation import (DEFAULT_TEMPERATURE, distillation_loss, targets_with_teacher,
                                    teacher_outputs)
 from training.distribute import fit_under_any_strategy
-from training.evaluation import evaluate, format_metrics
 from training.log import RunProgress, original_epochs_line, original_retention_line
-from training.metrics import original_validation_metric, primary_metric
 from training.optimizer import PowerBertAdam, WarmupLinearDecay
 
 FINETUNE = "finetune.hdf5"

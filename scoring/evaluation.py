@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from data.batches import in_input_order, inference_batches
 from modeling.bert import input_signature
-from training.metrics import glue_metrics
+from scoring.metrics import glue_metrics
 
 
 def predict_batches(model, features, batch_size, padding, verbose=0):
