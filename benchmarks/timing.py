@@ -107,7 +107,7 @@ def input_batches(features, batch, padding):
 
 def onnx_feeds(batches):
     """The same batches as ONNX Runtime's inputs (int64 NumPy arrays by input name)."""
-    from checkpoints.onnx_graph import feeds
+    from deploy.onnx_runtime import feeds
 
     return [feeds([x.numpy() for x in inputs]) for inputs in batches]
 

@@ -1,4 +1,4 @@
-"""training/run_config.py: main.py's flags resolved into one RunConfig."""
+"""runs/run_config.py: main.py's flags resolved into one RunConfig."""
 
 import dataclasses
 
@@ -7,7 +7,7 @@ import pytest
 from command_line import parse_args
 from data.tasks import get_task
 from tests.helpers import GLUE_DIR
-from training.run_config import resolve_flags
+from runs.run_config import resolve_flags
 
 
 def _resolve(*flags):

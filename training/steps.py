@@ -30,8 +30,9 @@ from scoring.metrics import original_validation_metric, primary_metric
 from training.distillation import (DEFAULT_TEMPERATURE, distillation_loss, targets_with_teacher,
                                    teacher_outputs)
 from training.distribute import fit_under_any_strategy
-from training.log import RunProgress, original_epochs_line, original_retention_line
+from training.log import original_epochs_line, original_retention_line
 from training.optimizer import PowerBertAdam, WarmupLinearDecay
+from training.progress import RunProgress
 
 FINETUNE = "finetune.hdf5"
 SEARCH = "configuration_search_model.hdf5"

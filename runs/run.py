@@ -8,19 +8,20 @@ import gc
 import os
 import time
 
-from checkpoints.load import load_classifier, load_weights
+from checkpoints.load import load_weights
 from data.batches import in_input_order
 from data.features import encode, encode_labels
 from data.glue import read_examples
 from data.predictions import PREDICTIONS, write_glue_submission, write_predictions
 from modeling.bert import build_model
 from modeling.flops import reductions_against_both_baselines
+from runs.output_dir import locked_output_dir
 from scoring import evaluation
 from training.distillation import TEACHER_OUTPUTS
-from training.log import LOG_FILE, RunLog, RunProgress, check_training_dir
-from training.output_dir import locked_output_dir
+from training.log import LOG_FILE, RunLog
 from training.plots import (RETENTION_PNG, SURVIVING_TEXT_PNG, SURVIVING_WORDS_PNG,
                             plot_training_outputs)
+from training.progress import RunProgress, check_training_dir
 from training.steps import (RETRAINED, STEP_OUTPUTS, TaskData, recorded_results_problem,
                             train_power_bert)
 
@@ -187,11 +188,7 @@ def _start_inference(config, split, strategy, held):
     notes = list(config.notes)
     examples = _read_split(config, split, notes)
     with strategy.scope():
-        model = build_model(config.bert_config, task.seq_len, task.num_labels,
-                            retention_configuration=config.retention,
-                            padding_votes=config.padding == "seq_len", relative=config.relative)
-        load_classifier(model, config.checkpoint_path, config.model_format, config.bert_config,
-                        task.seq_len, "evaluate")
+        model = config.build_classifier("evaluate")
     features = encode(examples, config.tokenizer, task.seq_len)
     held.enter_context(locked_output_dir(config.output_dir, exclusive=False))
     log = _start_log(config, notes)
