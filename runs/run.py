@@ -202,13 +202,14 @@ def settle_for_inference(held):
     """Sets up this process for an evaluation or prediction run, undone when `held` closes.
 
     - What is loaded so far lives to the end of the run: frozen out of the garbage
-      collector's reach, its full collections no longer walk the model, which made up 0.25 s
-      of the 0.6 s that tracing the forward pass took. Thawed at the end, so that a caller
-      in the same process (tests, a notebook) can collect the model again.
-    - Grappler is off, on CPU: its rewrites of the forward pass's graph took 0.08 s (BERT)
-      to 0.15 s (relative PoWER-BERT, whose Extract layers add more nodes) at the first
-      batch, and made the other batches no faster that we could measure (MRPC's test rows,
-      2 threads). Left on where a GPU is visible, where we did not measure.
+      collector's reach, its full collections no longer walk the model, a large share of
+      the time that tracing the forward pass takes (`python -m benchmarks.first_batch`
+      measures it). Thawed at the end, so that a caller in the same process (tests, a
+      notebook) can collect the model again.
+    - Grappler is off, on CPU: its rewrites of the forward pass's graph cost time at the
+      first batch, the more so in PoWER-BERT, whose Extract layers add nodes, and made the
+      other batches no faster that we could measure. Left on where a GPU is visible, where
+      we did not measure.
 
     Args:
         held: an ExitStack open to the end of the run.
