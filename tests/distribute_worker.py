@@ -22,10 +22,10 @@ def fine_tune_both_ways(out_dir):
     from data.features import Features
     from data.tasks import TASKS
     from modeling.bert import build_model
+    from scoring.evaluation import predict
     from tests.helpers import CONFIGS, SEQ_LEN, random_inputs
     from training import steps
     from training.distribute import make_strategy
-    from training.evaluation import predict
 
     config = CONFIGS["bert"]  # no dropout: both runs compute the same function
     task = dataclasses.replace(TASKS["sst-2"], seq_len=SEQ_LEN)

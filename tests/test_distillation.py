@@ -14,7 +14,7 @@ import main
 from checkpoints.hdf5 import METADATA_ATTR, read_hdf5_weights
 from tests.helpers import make_tiny_run
 from training import distillation, steps
-from training.log import PROGRESS
+from training.progress import PROGRESS
 
 
 def _numpy_loss(alpha, temperature, labels, teacher, student):

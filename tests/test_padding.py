@@ -19,11 +19,11 @@ from data.features import Features, encode
 from data.glue import read_examples
 from data.tasks import get_task
 from modeling.bert import build_model, soft_extract_layers
+from scoring.evaluation import predict
 from tests.data_paths import real_data
 from tests.helpers import CONFIGS, SEQ_LEN, random_inputs
 from tokenization import load_tokenizer
 from training import steps
-from training.evaluation import predict
 
 TOLERANCE = 1e-5
 RETENTIONS = [None, [66, 50, 41, 9, 3, 1], [44, 23, 13, 2, 1, 1]]

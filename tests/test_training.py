@@ -14,17 +14,18 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import main
 from checkpoints.hdf5 import read_hdf5_metadata, read_hdf5_weights
 from data.features import Features
 from data.tasks import TASKS
+import main
 from modeling.bert import build_model, soft_extract_layers
 from modeling.config import load_config
 from modeling.flops import mass_weights
+from scoring import evaluation
 from tests.helpers import CONFIGS, SEQ_LEN, make_tiny_run, random_inputs
-from training import evaluation, steps
-from training.log import PROGRESS
+from training import steps
 from training.optimizer import BERT_RECIPE, PowerBertAdam, WarmupLinearDecay
+from training.progress import PROGRESS
 
 CONFIG = CONFIGS["bert"]
 
@@ -255,7 +256,7 @@ def test_summary_puts_each_model_in_its_own_column(tmp_path):
     import types
 
     from data.tasks import get_task
-    from training.run import summary_lines
+    from runs.run import summary_lines
 
     config = types.SimpleNamespace(task=get_task("mrpc"), bert_config=CONFIG, relative=False,
                                    output_dir=str(tmp_path), hp=types.SimpleNamespace(

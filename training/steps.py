@@ -25,13 +25,14 @@ from extract_layers import (derive_relative_configuration, derive_retention_conf
                             parse_recorded_configuration)
 from modeling.bert import build_model, soft_extract_layers
 from modeling.flops import flop_reduction, mass_weights, reductions_against_both_baselines
+from scoring.evaluation import evaluate, format_metrics
+from scoring.metrics import original_validation_metric, primary_metric
 from training.distillation import (DEFAULT_TEMPERATURE, distillation_loss, targets_with_teacher,
                                    teacher_outputs)
 from training.distribute import fit_under_any_strategy
-from training.evaluation import evaluate, format_metrics
-from training.log import RunProgress, original_epochs_line, original_retention_line
-from training.metrics import original_validation_metric, primary_metric
+from training.log import original_epochs_line, original_retention_line
 from training.optimizer import BERT_RECIPE, AdamRecipe, PowerBertAdam, WarmupLinearDecay
+from training.progress import RunProgress
 
 FINETUNE = "finetune.hdf5"
 SEARCH = "configuration_search_model.hdf5"

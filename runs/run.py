@@ -8,19 +8,20 @@ import gc
 import os
 import time
 
-from checkpoints.load import load_classifier, load_weights
+from checkpoints.load import load_weights
 from data.batches import in_input_order
 from data.features import encode, encode_labels
 from data.glue import read_examples
 from data.predictions import PREDICTIONS, write_glue_submission, write_predictions
 from modeling.bert import build_model
 from modeling.flops import reductions_against_both_baselines
-from training import evaluation
+from runs.output_dir import locked_output_dir
+from scoring import evaluation
 from training.distillation import TEACHER_OUTPUTS
-from training.log import LOG_FILE, RunLog, RunProgress, check_training_dir
-from training.output_dir import locked_output_dir
+from training.log import LOG_FILE, RunLog
 from training.plots import (RETENTION_PNG, SURVIVING_TEXT_PNG, SURVIVING_WORDS_PNG,
                             plot_training_outputs)
+from training.progress import RunProgress, check_training_dir
 from training.steps import (RETRAINED, STEP_OUTPUTS, TaskData, recorded_results_problem,
                             train_power_bert)
 
@@ -181,11 +182,7 @@ def _start_inference(config, split, strategy, held):
     notes = list(config.notes)
     examples = _read_split(config, split, notes)
     with strategy.scope():
-        model = build_model(config.bert_config, task.seq_len, task.num_labels,
-                            retention_configuration=config.retention,
-                            padding_votes=config.padding == "seq_len", relative=config.relative)
-        load_classifier(model, config.checkpoint_path, config.model_format, config.bert_config,
-                        task.seq_len, "evaluate")
+        model = config.build_classifier("evaluate")
     features = encode(examples, config.tokenizer, task.seq_len)
     notes += held.enter_context(locked_output_dir(config.output_dir, exclusive=False))
     log = _start_log(config, notes)
@@ -199,13 +196,14 @@ def settle_for_inference(held):
     """Sets up this process for an evaluation or prediction run, undone when `held` closes.
 
     - What is loaded so far lives to the end of the run: frozen out of the garbage
-      collector's reach, its full collections no longer walk the model, which made up 0.25 s
-      of the 0.6 s that tracing the forward pass took. Thawed at the end, so that a caller
-      in the same process (tests, a notebook) can collect the model again.
-    - Grappler is off, on CPU: its rewrites of the forward pass's graph took 0.08 s (BERT)
-      to 0.15 s (relative PoWER-BERT, whose Extract layers add more nodes) at the first
-      batch, and made the other batches no faster that we could measure (MRPC's test rows,
-      2 threads). Left on where a GPU is visible, where we did not measure.
+      collector's reach, its full collections no longer walk the model, a large share of
+      the time that tracing the forward pass takes (`python -m benchmarks.first_batch`
+      measures it). Thawed at the end, so that a caller in the same process (tests, a
+      notebook) can collect the model again.
+    - Grappler is off, on CPU: its rewrites of the forward pass's graph cost time at the
+      first batch, the more so in PoWER-BERT, whose Extract layers add nodes, and made the
+      other batches no faster that we could measure. Left on where a GPU is visible, where
+      we did not measure.
 
     Args:
         held: an ExitStack open to the end of the run.
