@@ -104,7 +104,7 @@ def parse_args(argv):
 def load_task_data(task, data_dir, tokenizer, train_rows=None, dev_rows=None):
     """Encoded train and dev splits, optionally cut to their first rows."""
     from data.glue import read_examples
-    from training.steps import TaskData
+    from training.step_inputs import TaskData
 
     return TaskData.from_examples(task, read_examples(task, data_dir, "train")[:train_rows],
                                   read_examples(task, data_dir, "dev")[:dev_rows], tokenizer)
@@ -220,7 +220,7 @@ def run(args):
     from tokenization import load_model_tokenizer
     from training.distillation import DEFAULT_TEMPERATURE
     from training.log import RunLog
-    from training.steps import Hyperparameters
+    from training.step_inputs import Hyperparameters
 
     if args.threads is not None:
         set_threads(args.threads)

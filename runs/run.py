@@ -22,7 +22,8 @@ from training.log import LOG_FILE, RunLog
 from training.plots import (RETENTION_PNG, SURVIVING_TEXT_PNG, SURVIVING_WORDS_PNG,
                             plot_training_outputs)
 from training.progress import RunProgress, check_training_dir
-from training.steps import (RETRAINED, STEP_OUTPUTS, TaskData, recorded_results_problem,
+from training.step_inputs import TaskData
+from training.steps import (RETRAINED, STEP_OUTPUTS, recorded_results_problem,
                             train_power_bert)
 
 

@@ -7,7 +7,7 @@ from checkpoints.default_model import is_default_model
 from errors import UserError
 from runs.model_setup import ModelSetup, set_up_model
 from training.distillation import DEFAULT_ALPHA, DEFAULT_TEMPERATURE
-from training.steps import Hyperparameters
+from training.step_inputs import Hyperparameters
 
 
 @dataclasses.dataclass(frozen=True)

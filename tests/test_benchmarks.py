@@ -401,7 +401,7 @@ def test_tradeoff_searched_retrains_from_an_earlier_sweeps_searches(tmp_path, mo
     found, from that search's weights, and searches nothing; any run without one stops the
     sweep before it trains."""
     from errors import UserError
-    from training import steps
+    from training import step_inputs, steps
 
     task = get_task("imdb")
     config = BertConfig(vocab_size=10, hidden_size=4, num_hidden_layers=6,
@@ -432,9 +432,9 @@ def test_tradeoff_searched_retrains_from_an_earlier_sweeps_searches(tmp_path, mo
     monkeypatch.setattr(steps, "configuration_search", configuration_search)
     monkeypatch.setattr(steps, "retrain", retrain)
     monkeypatch.setattr(steps, "flop_report", lambda *args: "FLOP reduction")
-    hp = steps.Hyperparameters(epochs=2, batch_size=16, lr_bert=5e-5, lr_soft_extract=0.02,
+    hp = step_inputs.Hyperparameters(epochs=2, batch_size=16, lr_bert=5e-5, lr_soft_extract=0.02,
                                lambda_=6e-5)
-    data = steps.TaskData(None, None, Features(*(np.ones((2, 4), np.int32),) * 3), None)
+    data = step_inputs.TaskData(None, None, Features(*(np.ones((2, 4), np.int32),) * 3), None)
     lines = []
 
     def sweep(runs, out):
