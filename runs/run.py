@@ -101,8 +101,8 @@ def train(config, strategy, held):
 
 
 def summary_lines(config, dev_lengths, finetuned, retention, retrained, pictures):
-    """The run's last lines: BERT's and PoWER-BERT's dev metrics side by side, the ideal
-    speedup against both BERT baselines, the files written.
+    """The run's last lines: BERT's and PoWER-BERT's dev metrics side by side, the epochs
+    each had, the ideal speedup against both BERT baselines, the files written.
 
     Args:
         config: the RunConfig.
@@ -121,12 +121,17 @@ def summary_lines(config, dev_lengths, finetuned, retention, retrained, pictures
              f"  {'':{width}}  {'BERT':>8}  {'PoWER-BERT':>10}  change"]
     lines += [f"  {name:{width}}  {100 * finetuned[name]:8.2f}  {100 * retrained[name]:10.2f}  "
               f"{100 * (retrained[name] - finetuned[name]):+.2f}" for name in names]
+    hp = config.hp
+    retrain = hp.epochs if hp.retrain_epochs is None else hp.retrain_epochs
+    # Not equal budgets: the BERT column is step 1's best epoch, which PoWER-BERT starts from.
+    lines.append(f"  epochs: BERT {hp.epochs} (step 1); PoWER-BERT {hp.epochs} + {hp.epochs} "
+                 f"(search) + {retrain} (re-training) = {2 * hp.epochs + retrain}")
     lines.append(f"  ideal speedup (BERT's FLOPs over PoWER-BERT's): {real:.2f}x over BERT on "
                  f"real lengths (length-aware batches), {padded:.2f}x over BERT padded to "
                  f"seq_len {task.seq_len}; python -m benchmarks.inference times it")
     files = [os.path.join(config.output_dir, name) for name in (
         *(file for _, file in STEP_OUTPUTS), LOG_FILE,
-        *([TEACHER_OUTPUTS] if config.hp.distills else []))] + list(pictures)
+        *([TEACHER_OUTPUTS] if hp.distills else []))] + list(pictures)
     return lines + ["  files written:"] + [f"    {path}" for path in files]
 
 

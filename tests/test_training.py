@@ -260,12 +260,14 @@ def test_summary_puts_each_model_in_its_own_column(tmp_path):
 
     config = types.SimpleNamespace(task=get_task("mrpc"), bert_config=CONFIG, relative=False,
                                    output_dir=str(tmp_path), hp=types.SimpleNamespace(
-                                       distills=False))
+                                       distills=False, epochs=5, retrain_epochs=4))
     lines = summary_lines(config, np.array([20, 40, 60]), {"loss": 0.5, "f1": 0.80},
                           [128, 64, 32, 16, 8, 4][:CONFIG.num_hidden_layers],
                           {"loss": 0.6, "f1": 0.75}, [])
     (row,) = [line.split() for line in lines if line.split()[:1] == ["f1"]]
     assert row[1:] == ["80.00", "75.00", "-5.00"]
+    # The budgets are named, since they differ: BERT's 5 epochs against 5 + 5 + 4.
+    assert "  epochs: BERT 5 (step 1); PoWER-BERT 5 + 5 (search) + 4 (re-training) = 14" in lines
 
 
 def original_log_value(log, prefix):
