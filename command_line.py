@@ -1,7 +1,7 @@
 """main.py's command line: the original PoWER-BERT's flags, flag for flag, and their checks.
 
 Only the flags are checked here, before TensorFlow loads; the files they name are checked
-when the run configuration is resolved (training/run_config.py).
+when the run configuration is resolved (runs/run_config.py).
 """
 
 import argparse
@@ -25,7 +25,7 @@ def parse_args(argv):
         argv: the arguments, without the program name.
 
     Returns:
-        The argparse namespace, never changed afterwards: training/run_config.py resolves it
+        The argparse namespace, never changed afterwards: runs/run_config.py resolves it
         into a RunConfig.
     """
     p = _Parser(prog="python main.py",

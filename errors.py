@@ -20,7 +20,7 @@ INPUTS = {"bert_config": "BERT config", "checkpoint": "checkpoint",
           "retention": "retention configuration", "retention_mode": "retention mode",
           "task": "task", "task_config": "task config"}
 
-# The original PoWER-BERT's flag for each input, as main.py and checkpoints.export take them.
+# The original PoWER-BERT's flag for each input, as main.py and deploy.export take them.
 ORIGINAL_FLAGS = {"bert_config": "--BERT_CONFIG_PATH", "checkpoint": "--CHECKPOINT_PATH",
                   "data_dir": "--DATA_DIR", "model_format": "--MODEL_FORMAT",
                   "retention": "--RETENTION_CONFIG", "retention_mode": "--RETENTION_MODE",

@@ -2,7 +2,7 @@
 
 The command line is the original PoWER-BERT's, flag for flag (see command_line.py and
 README.md). A run checks every input first, resolving the flags into one RunConfig
-(training/run_config.py), and only then writes into OUTPUT_DIR (training/run.py).
+(runs/run_config.py), and only then writes into OUTPUT_DIR (runs/run.py).
 """
 
 import contextlib
@@ -30,11 +30,11 @@ def run(args):
     # Imported here so that `--help` and flag errors answer before TensorFlow loads.
     import_tensorflow_quietly()
     import tensorflow as tf
-    from training import run as runs
+    from runs.output_dir import check_output_dir
+    from runs.run import evaluate, files_replaced, predict, train
+    from runs.run_config import resolve_flags
     from training.distribute import is_chief, make_strategy
     from training.log import warnings_and_error_into_log
-    from training.output_dir import check_output_dir
-    from training.run_config import resolve_flags
 
     strategy = make_strategy(args.DISTRIBUTE)  # first: collective ops are set up at start-up
     try:
@@ -47,9 +47,9 @@ def run(args):
             output_dir = args.OUTPUT_DIR if is_chief(strategy) else held.enter_context(
                 tempfile.TemporaryDirectory(prefix="power-bert-worker-"))
             config = resolve_flags(args, output_dir)
-            check_output_dir(config.output_dir, runs.files_replaced(config))
-            {"train": runs.train, "evaluate": runs.evaluate, "predict": runs.predict}[
-                config.mode](config, strategy, held)
+            check_output_dir(config.output_dir, files_replaced(config))
+            {"train": train, "evaluate": evaluate, "predict": predict}[config.mode](
+                config, strategy, held)
     except (tf.errors.UnavailableError, tf.errors.CancelledError) as error:
         if args.DISTRIBUTE != "multi_worker":
             raise

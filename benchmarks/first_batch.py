@@ -45,7 +45,7 @@ def run(args):
     from data.tasks import get_task
     from extract_layers import parse_relative_configuration
     from modeling.bert import build_model
-    from training.run import settle_for_inference
+    from runs.run import settle_for_inference
 
     if args.threads is not None:
         set_threads(args.threads)

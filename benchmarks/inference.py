@@ -27,8 +27,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from benchmarks.models import (DEFAULT_DATA_DIR, MINILM, NAMED_SIZES,  # noqa: E402
                                default_retentions, extract_cost_retention, load_model_spec,
                                real_inputs)
-from benchmarks.timing import (BERT_LABEL, BERT_PADDED_LABEL, KERAS_HUB_LABEL,  # noqa: E402
-                               benchmark, configuration_label, format_table, set_threads)
+from benchmarks.timing import benchmark, set_threads  # noqa: E402
+from benchmarks.timing_table import (BERT_LABEL, BERT_PADDED_LABEL, KERAS_HUB_LABEL,  # noqa: E402
+                                     configuration_label, format_table)
 from errors import UserError, exit_code  # noqa: E402
 
 

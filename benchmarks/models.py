@@ -167,7 +167,7 @@ def keras_hub_forward(config, xla=False):
 
 
 def onnx_sessions(model, config, retention, relative, threads):
-    """ONNX Runtime sessions of our exported model (`checkpoints.onnx_graph`): fp32, int8.
+    """ONNX Runtime sessions of our exported model (`deploy.onnx_graph`): fp32, int8.
 
     Args:
         model: a Keras model of `build_models` (its weights are written).
@@ -176,7 +176,8 @@ def onnx_sessions(model, config, retention, relative, threads):
         relative: `retention` holds shares.
         threads: intra-op threads.
     """
-    from checkpoints.onnx_graph import build_onnx_model, inference_session, quantize_int8
+    from deploy.onnx_graph import build_onnx_model
+    from deploy.onnx_runtime import inference_session, quantize_int8
 
     fp32 = build_onnx_model(model, config, retention, relative=relative)
     return inference_session(fp32, threads), inference_session(quantize_int8(fp32), threads)
@@ -197,7 +198,7 @@ def optimum_onnx_bert(threads):
     import sys
     import tempfile
 
-    from checkpoints.onnx_graph import inference_session
+    from deploy.onnx_runtime import inference_session
 
     if not all(importlib.util.find_spec(name) for name in ("torch", "transformers")):
         return None

@@ -22,7 +22,8 @@ def export(out_dir):
     from checkpoints.convert_hf import default_hf_dir
     import onnx
 
-    from checkpoints.onnx_graph import INPUT_NAMES, quantize_int8
+    from deploy.onnx_graph import INPUT_NAMES
+    from deploy.onnx_runtime import quantize_int8
 
     out_dir = Path(out_dir)
     # Eager attention: the optimizer recognizes its pattern, not that of PyTorch's sdpa.

@@ -19,8 +19,6 @@ Long: run it in the background, e.g.
 """
 
 import argparse
-import csv
-import io
 import os
 import shutil
 import sys
@@ -28,16 +26,6 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from errors import exit_code  # noqa: E402
-
-MODELS = {"absolute": "PoWER-BERT", "relative": "PoWER-BERT, relative retention"}
-CSV_NAME = "tradeoff.csv"
-SEEDS_CSV_NAME = "tradeoff_seeds.csv"
-PNG_NAME = "tradeoff.png"
-CSV_COLUMNS = ("model", "lambda", "seed", "retention_configuration", "ideal_vs_padded",
-               "speedup_vs_padded", "ideal_vs_real", "speedup_vs_real", "ms_median", "metric",
-               "dev_metric")
-# What tradeoff_seeds.csv summarizes over the seeds of one LAMBDA: each as median, min, max.
-SPREAD_KEYS = ("ideal_vs_real", "speedup_vs_real")
 
 
 def parse_args(argv):
@@ -118,7 +106,7 @@ def parse_args(argv):
 def load_task_data(task, data_dir, tokenizer, train_rows=None, dev_rows=None):
     """Encoded train and dev splits, optionally cut to their first rows."""
     from data.glue import read_examples
-    from training.steps import TaskData
+    from training.step_inputs import TaskData
 
     return TaskData.from_examples(task, read_examples(task, data_dir, "train")[:train_rows],
                                   read_examples(task, data_dir, "dev")[:dev_rows], tokenizer)
@@ -145,7 +133,7 @@ def sweep(config, checkpoint, task, data, hp, runs, output_dir, log, finetuned_p
 
     from checkpoints.load import load_weights
     from modeling.bert import build_model
-    from training.evaluation import evaluate, format_metrics
+    from scoring.evaluation import evaluate, format_metrics
     from training.steps import (FINETUNE, SEARCH, configuration_search, fine_tune, flop_report,
                                 retrain, with_teacher)
 
@@ -225,100 +213,16 @@ def measure(config, checkpoint, task, results, features, batch, rounds):
                      relatives=[r for mode, _, _, r, _ in results if mode == "relative"])
 
 
-def write_outputs(output_dir, task, finetuned, results, rows):
-    """tradeoff.csv (one line per run), tradeoff_seeds.csv (median and range over the seeds
-    of each LAMBDA, where a LAMBDA ran at several) and tradeoff.png; returns their paths."""
-    from atomic_files import write_atomically
-    from benchmarks.timing import BERT_LABEL, BERT_PADDED_LABEL, configuration_label
-    from training.metrics import primary_metric
-
-    by_label = {row["configuration"]: row for row in rows}
-    speeds = ("ideal_vs_padded", "speedup_vs_padded", "ideal_vs_real", "speedup_vs_real",
-              "ms_median")
-    # One fine-tuned model: BERT on real lengths gives what BERT padded to seq_len gives.
-    lines = [dict(model=model, retention_configuration="", metric=task.metric,
-                  dev_metric=primary_metric(task, finetuned), seed="", **{"lambda": ""},
-                  **{key: by_label[label][key] for key in speeds})
-             for model, label in (("BERT padded to seq_len", BERT_PADDED_LABEL),
-                                  ("BERT on real lengths", BERT_LABEL))]
-    for mode, value, seed, retention, metrics in results:
-        label = configuration_label(retention, relative=mode == "relative")
-        row = by_label[label]  # LAMBDAs may find the same one
-        lines.append(dict(model=MODELS[mode], retention_configuration=label,
-                          metric=task.metric, dev_metric=primary_metric(task, metrics),
-                          seed=seed, **{"lambda": value}, **{key: row[key] for key in speeds}))
-    paths = [os.path.join(output_dir, CSV_NAME)]
-    write_atomically(paths[0], _csv(CSV_COLUMNS, lines))
-    spreads = seed_spreads(results, lines[2:])
-    if any(spread["seeds"] > 1 for spread in spreads):
-        paths.append(os.path.join(output_dir, SEEDS_CSV_NAME))
-        write_atomically(paths[-1], _csv(list(spreads[0]), spreads))
-    paths.append(os.path.join(output_dir, PNG_NAME))
-    _plot(paths[-1], task, lines[:2], spreads)
-    return paths
-
-
-def seed_spreads(results, lines):
-    """Median, min and max over the seeds of each (mode, LAMBDA): of every dev metric and
-    of the speedups over BERT on real lengths.
-
-    Args:
-        results: from `sweep`.
-        lines: tradeoff.csv's line of each result, in the same order.
-
-    Returns:
-        One dict per (mode, LAMBDA), in the order of `results`.
-    """
-    import statistics
-
-    groups = {}
-    for (mode, value, _, _, metrics), line in zip(results, lines):
-        groups.setdefault((mode, value), []).append((metrics, line))
-    spreads = []
-    for (mode, value), runs in groups.items():
-        spread = {"model": MODELS[mode], "lambda": value, "seeds": len(runs)}
-        values = {**{f"dev_{key}": [metrics[key] for metrics, _ in runs] for key in runs[0][0]},
-                  **{key: [line[key] for _, line in runs] for key in SPREAD_KEYS}}
-        for key, numbers in values.items():
-            spread.update({f"{key}_median": statistics.median(numbers),
-                           f"{key}_min": min(numbers), f"{key}_max": max(numbers)})
-        spreads.append(spread)
-    return spreads
-
-
-def _csv(columns, lines):
-    table = io.StringIO()
-    writer = csv.DictWriter(table, columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(lines)
-    return table.getvalue()
-
-
-def _plot(path, task, baselines, spreads):
-    """The trade-off picture: each LAMBDA at its medians, its ranges over seeds as bars."""
-    from training.plots import plot_tradeoff
-
-    metric = f"dev_{task.metric}"
-    curves = {}
-    for spread in spreads:
-        ranges = ((spread["speedup_vs_real_min"], spread["speedup_vs_real_max"]),
-                  (spread[f"{metric}_min"], spread[f"{metric}_max"]))
-        curves.setdefault(spread["model"], []).append(
-            (spread["speedup_vs_real_median"], spread[f"{metric}_median"],
-             f"λ={spread['lambda']:g}", *(ranges if spread["seeds"] > 1 else ())))
-    plot_tradeoff(path, curves, [(line["speedup_vs_real"], line["dev_metric"], line["model"])
-                                 for line in baselines], task.metric)
-
-
 def run(args):
     from benchmarks.models import MINILM, load_model_spec
     from benchmarks.timing import set_threads
+    from benchmarks.tradeoff_report import write_outputs
     from data.features import Features
     from data.tasks import get_task
     from tokenization import load_model_tokenizer
     from training.distillation import DEFAULT_TEMPERATURE
     from training.log import RunLog
-    from training.steps import Hyperparameters
+    from training.step_inputs import Hyperparameters
 
     if args.threads is not None:
         set_threads(args.threads)

@@ -66,7 +66,7 @@ def time_training(config, checkpoint, task, data, hp, step, steps, rounds):
     from checkpoints.load import load_weights
     from modeling.bert import build_model
     from modeling.flops import total_flops
-    from training.steps import compile_for_training, training_dataset
+    from training.fit import compile_for_training, training_dataset
 
     runs = {}
     for way, flags in WAYS.items():
@@ -103,7 +103,7 @@ def run(args):
     from data.glue import read_examples
     from data.tasks import get_task
     from tokenization import load_model_tokenizer
-    from training.steps import Hyperparameters, TaskData
+    from training.step_inputs import Hyperparameters, TaskData
 
     if args.threads is not None:
         set_threads(args.threads)

@@ -161,7 +161,8 @@ def check_data_dir(task, data_dir):
         return
     source = (f"download GLUE with its download script ({GLUE_DOWNLOAD}) and give task "
               f"{task.name}'s folder" if task.glue_file else
-              f"give a folder of {task.name} rows in SST-2's layout")
+              f"give the folder of the files that the {{task_config}} entry for {task.name} "
+              "names" if task.source else f"give a folder of {task.name} rows in SST-2's layout")
     raise UserError(f"{{data_dir}} {data_dir} is not a folder; {source}, which holds "
                     f"{_needed(task)}")
 
@@ -189,6 +190,8 @@ def _find_file(task, data_dir, split):
 
 
 def _needed(task):
+    if task.source is not None:
+        return ", ".join(name for _, name in task.source.files)
     return ", ".join(_alternatives(split_file_names(task, s)) for s in SPLITS)
 
 

@@ -22,18 +22,18 @@ def fine_tune_both_ways(out_dir):
     from data.features import Features
     from data.tasks import TASKS
     from modeling.bert import build_model
+    from scoring.evaluation import predict
     from tests.helpers import CONFIGS, SEQ_LEN, random_inputs
-    from training import steps
+    from training import step_inputs, steps
     from training.distribute import make_strategy
-    from training.evaluation import predict
 
     config = CONFIGS["bert"]  # no dropout: both runs compute the same function
     task = dataclasses.replace(TASKS["sst-2"], seq_len=SEQ_LEN)
     tokens, segments, mask = random_inputs(config, batch=32, seed=5)
     labels = (tokens[:, 1] % 2).astype("int32")
-    data = steps.TaskData(Features(tokens, segments, mask), labels,
+    data = step_inputs.TaskData(Features(tokens, segments, mask), labels,
                           Features(tokens, segments, mask), labels)
-    hp = steps.Hyperparameters(epochs=2, batch_size=8, lr_bert=1e-3, lr_soft_extract=0.0,
+    hp = step_inputs.Hyperparameters(epochs=2, batch_size=8, lr_bert=1e-3, lr_soft_extract=0.0,
                                lambda_=0.0)
     start = build_model(config, SEQ_LEN, 2)
     write_hdf5_weights(os.path.join(out_dir, "initial.hdf5"), start)

@@ -11,7 +11,8 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from benchmarks import first_batch, inference, models, timing, tradeoff
+from benchmarks import (first_batch, inference, models, timing, timing_table, tradeoff,
+                        tradeoff_report)
 from training.plots import (plot_tradeoff, plot_training_outputs, surviving_words,
                             wrap_word_pieces)
 from data.features import Features, truncate_seq_pair
@@ -129,22 +130,23 @@ def test_onnx_runtime_contestants_run_the_same_batches_and_give_tensorflows_outp
     by_label = {row["configuration"]: row for row in rows}
     ours = ["BERT", "12,6,3,1", "rel:0.5,0.3,0.2,0.1"]
     for label in ours:
-        for precision in timing.ORT_PRECISIONS:
-            row = by_label[timing.ort_label(precision, label)]
+        for precision in timing_table.ORT_PRECISIONS:
+            row = by_label[timing_table.ort_label(precision, label)]
             assert row["engine"] == "onnxruntime" and row["padding"] == "batch"
             assert row["ideal_vs_real"] == pytest.approx(by_label[label]["ideal_vs_real"])
-        fp32 = by_label[timing.ort_label("fp32", label)]
+        fp32 = by_label[timing_table.ort_label("fp32", label)]
         assert fp32["max_diff_vs_tf"] < 1e-5, label
-        assert by_label[timing.ort_label("int8", label)]["max_diff_vs_tf"] is None
-    optimum = [timing.ort_label(p, timing.OPTIMUM_LABEL) for p in timing.ORT_PRECISIONS]
+        assert by_label[timing_table.ort_label("int8", label)]["max_diff_vs_tf"] is None
+    optimum = [timing_table.ort_label(p, timing_table.OPTIMUM_LABEL)
+               for p in timing_table.ORT_PRECISIONS]
     if importlib.util.find_spec("torch") and importlib.util.find_spec("transformers"):
         assert all(label in by_label for label in optimum)
-    for precision in timing.ORT_PRECISIONS:
-        baseline = min(by_label[timing.ort_label(precision, name)]["ms_median"]
-                       for name in ("BERT", timing.OPTIMUM_LABEL)
-                       if timing.ort_label(precision, name) in by_label)
+    for precision in timing_table.ORT_PRECISIONS:
+        baseline = min(by_label[timing_table.ort_label(precision, name)]["ms_median"]
+                       for name in ("BERT", timing_table.OPTIMUM_LABEL)
+                       if timing_table.ort_label(precision, name) in by_label)
         for label in ours:
-            row = by_label[timing.ort_label(precision, label)]
+            row = by_label[timing_table.ort_label(precision, label)]
             assert row["speedup_vs_ort_bert"] == pytest.approx(baseline / row["ms_median"])
     assert by_label["BERT"]["speedup_vs_ort_bert"] is None
 
@@ -161,7 +163,7 @@ def test_cli_prints_every_column_for_every_configuration(tmp_path, capsys, mrpc_
     assert inference.main(args) == 0
     out = capsys.readouterr().out.splitlines()
     header = next(i for i, line in enumerate(out) if line.startswith("configuration"))
-    assert out[header].split() == list(timing.COLUMNS)
+    assert out[header].split() == list(timing_table.COLUMNS)
     table = {}
     for line in out[header + 1:header + 7]:
         label, *cells = line.split()
@@ -169,9 +171,9 @@ def test_cli_prints_every_column_for_every_configuration(tmp_path, capsys, mrpc_
     extract = ",".join(str(SEQ_LEN - j) for j in range(1, 5))
     assert set(table) == {"BERT-padded", "BERT", "12,6,3,1", "20,16,8,8", extract,
                           "keras-hub-BertBackbone"}
-    ideal = timing.COLUMNS.index("ideal_vs_real") - 1  # the label is not a cell
+    ideal = timing_table.COLUMNS.index("ideal_vs_real") - 1  # the label is not a cell
     for label, cells in table.items():
-        assert len(cells) == len(timing.COLUMNS) - 1
+        assert len(cells) == len(timing_table.COLUMNS) - 1
         assert (cells[ideal] == "-") == (label == "keras-hub-BertBackbone")  # no FLOP ideal
         assert cells[-2:] == ["-", "-"]  # ONNX Runtime's columns
     assert any(line.startswith("our BERT vs keras-hub BertBackbone") for line in out)
@@ -275,8 +277,9 @@ def test_tradeoff_writes_one_csv_line_per_lambda_even_when_configurations_coinci
     results = [("absolute", 0.001, 0, [64, 32], {"f1": 0.85}),
                ("absolute", 0.002, 0, [64, 32], {"f1": 0.84}),
                ("relative", 0.001, 0, [0.5, 0.25], {"f1": 0.86})]
-    paths = tradeoff.write_outputs(str(tmp_path), task, {"f1": 0.88}, results, rows)
-    assert [Path(path).name for path in paths] == [tradeoff.CSV_NAME, tradeoff.PNG_NAME]
+    paths = tradeoff_report.write_outputs(str(tmp_path), task, {"f1": 0.88}, results, rows)
+    assert [Path(path).name for path in paths] == [tradeoff_report.CSV_NAME,
+                                                   tradeoff_report.PNG_NAME]
     csv_path, png_path = paths
     with open(csv_path, encoding="utf-8") as f:
         lines = list(csv.DictReader(f))
@@ -307,9 +310,10 @@ def test_tradeoff_over_seeds_gives_the_median_and_range_of_each_lambda(tmp_path,
     drawn = {}
     monkeypatch.setattr("training.plots.plot_tradeoff",
                         lambda path, curves, references, metric: drawn.update(curves))
-    paths = tradeoff.write_outputs(str(tmp_path), task, {"f1": 0.88}, results, rows)
-    assert [Path(path).name for path in paths] == [tradeoff.CSV_NAME, tradeoff.SEEDS_CSV_NAME,
-                                                   tradeoff.PNG_NAME]
+    paths = tradeoff_report.write_outputs(str(tmp_path), task, {"f1": 0.88}, results, rows)
+    assert [Path(path).name for path in paths] == [tradeoff_report.CSV_NAME,
+                                                   tradeoff_report.SEEDS_CSV_NAME,
+                                                   tradeoff_report.PNG_NAME]
     with open(paths[0], encoding="utf-8") as f:
         assert [line["seed"] for line in csv.DictReader(f)] == ["", "", "0", "0", "1", "2"]
     with open(paths[1], encoding="utf-8") as f:
@@ -360,7 +364,7 @@ def test_tradeoff_times_the_sweep_on_its_own_tasks_dev_rows(tmp_path, monkeypatc
 
     monkeypatch.setattr(tradeoff, "sweep", sweep)
     monkeypatch.setattr(tradeoff, "measure", measure)
-    monkeypatch.setattr(tradeoff, "write_outputs", lambda *args: [])
+    monkeypatch.setattr(tradeoff_report, "write_outputs", lambda *args: [])
     assert tradeoff.main(["--data-dir", mrpc_dir, "--output-dir", str(tmp_path),
                           "--lambdas", "0.001", "--lr-bert", "0", "--train-rows", "4",
                           "--dev-rows", str(ROWS), "--bench-batch", str(BATCH),
@@ -397,7 +401,7 @@ def test_tradeoff_searched_retrains_from_an_earlier_sweeps_searches(tmp_path, mo
     found, from that search's weights, and searches nothing; any run without one stops the
     sweep before it trains."""
     from errors import UserError
-    from training import steps
+    from training import step_inputs, steps
 
     task = get_task("imdb")
     config = BertConfig(vocab_size=10, hidden_size=4, num_hidden_layers=6,
@@ -428,9 +432,9 @@ def test_tradeoff_searched_retrains_from_an_earlier_sweeps_searches(tmp_path, mo
     monkeypatch.setattr(steps, "configuration_search", configuration_search)
     monkeypatch.setattr(steps, "retrain", retrain)
     monkeypatch.setattr(steps, "flop_report", lambda *args: "FLOP reduction")
-    hp = steps.Hyperparameters(epochs=2, batch_size=16, lr_bert=5e-5, lr_soft_extract=0.02,
+    hp = step_inputs.Hyperparameters(epochs=2, batch_size=16, lr_bert=5e-5, lr_soft_extract=0.02,
                                lambda_=6e-5)
-    data = steps.TaskData(None, None, Features(*(np.ones((2, 4), np.int32),) * 3), None)
+    data = step_inputs.TaskData(None, None, Features(*(np.ones((2, 4), np.int32),) * 3), None)
     lines = []
 
     def sweep(runs, out):

@@ -13,8 +13,8 @@ import pytest
 import main
 from checkpoints.hdf5 import METADATA_ATTR, read_hdf5_weights
 from tests.helpers import make_tiny_run
-from training import distillation, steps
-from training.log import PROGRESS
+from training import distillation, step_inputs, steps
+from training.progress import PROGRESS
 
 
 def _numpy_loss(alpha, temperature, labels, teacher, student):
@@ -91,7 +91,7 @@ def test_alpha_0_through_the_distillation_loss_trains_exactly_the_originals_weig
     with monkeypatch.context() as patch:
         # The distillation path (teacher scored, targets widened, the distillation loss) at
         # ALPHA 0, which --DISTILL 0 would not take.
-        patch.setattr(steps.Hyperparameters, "distills", property(lambda self: True))
+        patch.setattr(step_inputs.Hyperparameters, "distills", property(lambda self: True))
         assert main.main(tiny.argv(out=tiny.out / "alpha0")) == 0
     assert (tiny.out / "alpha0" / distillation.TEACHER_OUTPUTS).is_file()
     assert _same_weights(_retrained(tiny.out / "alpha0"), original)

@@ -14,10 +14,10 @@ import h5py
 import numpy as np
 import pytest
 
-import main
-from checkpoints import export
 from checkpoints.google import write_google_checkpoint
+from deploy import export
 from errors import UserError
+import main
 from modeling.config import BertConfig, load_config
 from tests.helpers import make_tiny_run, random_variables
 from training import steps

@@ -1,4 +1,4 @@
-"""`python -m checkpoints.export`: the SavedModel that takes raw sentences (issue 13).
+"""`python -m deploy.export`: the SavedModel that takes raw sentences (issue 13).
 
 The reference is main.py itself: the in-graph tokenization must give the ids
 `data.features.encode` gives on real GLUE rows, and the SavedModel, loaded in a fresh process
@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import main
-from checkpoints import export
 from data.features import encode
 from data.glue import Example, is_pair_task, read_examples
 from data.tasks import get_task
+from deploy import export, saved_model
+import main
 from tests.data_paths import real_data
 from tests.helpers import real_test_rows, run_outside_repository
 from tokenization import load_tokenizer
@@ -48,7 +48,7 @@ def test_in_graph_tokenization_gives_our_ids_on_real_glue_rows(task_name, split,
     examples = read_examples(task, real_data("glue", task.glue_file.replace(".tsv", "")), split)
     tokenizer = load_tokenizer(minilm_google / "vocab.txt", cased=False)
     want = encode(examples, tokenizer, seq_len)
-    _, featurize = export.featurizer(tokenizer, seq_len, cased=False, pair=is_pair_task(task))
+    _, featurize = saved_model.featurizer(tokenizer, seq_len, cased=False, pair=is_pair_task(task))
     # Single-sentence tasks get empty text_b, as a client sends them; it must be ignored.
     got = featurize(tf.constant([example.text_a for example in examples]),
                     tf.constant([example.text_b or "" for example in examples]))
@@ -67,7 +67,7 @@ def test_in_graph_tokenization_gives_our_ids_on_unusual_text(cased, minilm_googl
              "x" * 201 + " " + "y" * 200, "$5^2 `quoted' {braces} ~tilde", "", "   "]
     tokenizer = load_tokenizer(minilm_google / "vocab.txt", cased=cased)
     want = encode([Example(str(i), text, None, None) for i, text in enumerate(texts)], tokenizer, 64)
-    _, featurize = export.featurizer(tokenizer, 64, cased=cased, pair=False)
+    _, featurize = saved_model.featurizer(tokenizer, 64, cased=cased, pair=False)
     got = featurize(tf.constant(texts), tf.constant([""] * len(texts)))
     for text, ours, theirs in zip(texts, want.token_ids, got[0].numpy()):
         assert list(ours) == list(theirs), text
@@ -113,7 +113,7 @@ def test_truncated_lengths_match_truncate_seq_pair():
 
     lengths = [(a, b) for a in range(12) for b in range(12)]
     for max_length in range(0, 14):
-        got_a, got_b = export._truncated_lengths(tf.constant([a for a, _ in lengths]),
+        got_a, got_b = saved_model._truncated_lengths(tf.constant([a for a, _ in lengths]),
                                                  tf.constant([b for _, b in lengths]),
                                                  max_length)
         for (a, b), ga, gb in zip(lengths, got_a.numpy(), got_b.numpy()):

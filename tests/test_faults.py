@@ -20,11 +20,11 @@ from pathlib import Path
 import h5py
 import pytest
 
-import errors
-import main
-from checkpoints.export import main as export_main
 from checkpoints.hdf5 import METADATA_ATTR, write_hdf5_weights
 from checkpoints.load import load_weights
+from deploy.export import main as export_main
+import errors
+import main
 from modeling.bert import build_model
 from modeling.config import load_config
 from tests.helpers import HANG_S, make_tiny_run

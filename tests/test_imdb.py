@@ -5,16 +5,16 @@ retention against BERT; the ONNX export in a fresh process against main.py)."""
 import numpy as np
 import pytest
 
-import main
-from checkpoints import export, onnx_graph
 from data.features import encode
 from data.glue import read_examples
 from data.tasks import get_task
+from deploy import export, onnx_export, onnx_graph
+import main
+from scoring.evaluation import predict
 from tests.data_paths import real_data
 from tests.helpers import ONNX_SERVER, run_outside_repository
 from tests.test_inference_e2e import run_main
 from tokenization import load_tokenizer
-from training.evaluation import predict
 
 PARITY_ROWS = 100
 SHARES = "0.8,0.6,0.45,0.25,0.1,0.05"
@@ -126,7 +126,7 @@ def test_onnx_export_at_512_gives_main_pys_predictions(fine_tuned_classifier, im
                                          zip(onnx_graph.INPUT_NAMES, features.inputs)})
     # Batches of 16 in file order: lengths from a few dozen word pieces up to 512 mixed.
     run_outside_repository(tmp_path, ONNX_SERVER, [{
-        "model": str(model_dir / export.ONNX_NAME), "inputs": str(tmp_path / "inputs.npz"),
+        "model": str(model_dir / onnx_export.ONNX_NAME), "inputs": str(tmp_path / "inputs.npz"),
         "batch": 16, "out": str(tmp_path / "out.npy")}])
     got, want = np.load(tmp_path / "out.npy"), relative_prediction[1]
     assert got.shape == want.shape == (PARITY_ROWS, 2)

@@ -1,4 +1,4 @@
-"""training/metrics.py against scipy and hand-written confusion-matrix formulas."""
+"""scoring/metrics.py against scipy and hand-written confusion-matrix formulas."""
 
 import warnings
 
@@ -7,11 +7,11 @@ import pytest
 from scipy import stats
 
 import main
+from data.predictions import glue_prediction_label
 from data.tasks import TASKS
+from scoring.metrics import glue_metrics, primary_metric
 from tests.helpers import make_tiny_run
 from training.log import RunLog, warnings_and_error_into_log
-from data.predictions import glue_prediction_label
-from training.metrics import glue_metrics, primary_metric
 
 
 def _probabilities(rng, n, classes):

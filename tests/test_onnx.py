@@ -1,4 +1,4 @@
-"""`python -m checkpoints.export --FORMAT onnx`: PoWER-BERT on ONNX Runtime (issue 22).
+"""`python -m deploy.export --FORMAT onnx`: PoWER-BERT on ONNX Runtime (issue 22).
 
 The reference is main.py itself: the ONNX model, loaded in a fresh process that has only
 onnxruntime and numpy, must give the probabilities `main.py --PREDICT_ONLY` writes, on real
@@ -14,11 +14,11 @@ import numpy as np
 import onnx
 import pytest
 
-import main
-from checkpoints import export, onnx_graph
 from data.features import encode
 from data.glue import Example, read_examples
 from data.tasks import get_task
+from deploy import export, onnx_export, onnx_graph, onnx_runtime
+import main
 from modeling.bert import build_model
 from modeling.config import BertConfig
 from tests.data_paths import real_data
@@ -61,7 +61,7 @@ def test_onnx_in_a_fresh_process_gives_main_pys_predictions(tmp_path, fine_tuned
         np.savez(tmp_path / f"inputs_{i}.npz",
                  **{key: x.astype(np.int64) for key, x in
                     zip(onnx_graph.INPUT_NAMES, features.inputs)})
-        jobs.append({"model": str(model_dir / export.ONNX_NAME),
+        jobs.append({"model": str(model_dir / onnx_export.ONNX_NAME),
                      "inputs": str(tmp_path / f"inputs_{i}.npz"), "batch": MIXED_BATCH,
                      "out": str(tmp_path / f"out_{i}.npy"), "want": str(out / "prediction.txt"),
                      "case": [name, *retention]})
@@ -96,9 +96,9 @@ def test_the_graph_gives_the_keras_models_outputs(activation, num_labels):
         for weight in model.weights:
             weight.assign(rng.normal(0, 0.5, weight.shape).astype(np.float32))
         want = model.predict([x.astype(np.int32) for x in inputs], verbose=0)
-        session = onnx_graph.inference_session(
+        session = onnx_runtime.inference_session(
             onnx_graph.build_onnx_model(model, config, retention, relative, padding_votes))
-        got = session.run(None, onnx_graph.feeds([x[:, :lengths.max()] for x in inputs]))[0]
+        got = session.run(None, onnx_runtime.feeds([x[:, :lengths.max()] for x in inputs]))[0]
         assert got.shape == (6, num_labels)
         assert np.max(np.abs(got - want)) < TOLERANCE, (retention, relative, padding_votes)
 
@@ -107,13 +107,13 @@ def test_the_record_and_vocab_beside_the_model(tmp_path, fine_tuned_classifier):
     shares = "0.8,0.6,0.45,0.2,0.06,0.01"
     assert export.main(["--TASK", "mrpc", "--RETENTION_CONFIG", shares, "--FORMAT", "onnx",
                         *fine_tuned_classifier.model_flags(), str(tmp_path / "m")]) == 0
-    record = json.loads((tmp_path / "m" / export.RECORD_NAME).read_text(encoding="utf-8"))
+    record = json.loads((tmp_path / "m" / onnx_export.RECORD_NAME).read_text(encoding="utf-8"))
     assert record["task"] == "mrpc" and record["seq_len"] == 128
     assert record["labels"] == ["0", "1"] and record["retention_mode"] == "relative"
     assert record["retention_configuration"] == [float(v) for v in shares.split(",")]
     assert record["inputs"] == list(onnx_graph.INPUT_NAMES)
     assert record["output"] == "probabilities" and record["lower_case"] is True
-    assert (tmp_path / "m" / export.VOCAB_NAME).read_bytes() == \
+    assert (tmp_path / "m" / onnx_export.VOCAB_NAME).read_bytes() == \
         fine_tuned_classifier.vocab_path.read_bytes()
 
 
@@ -130,7 +130,7 @@ def test_every_block_is_written_in_fused_operators(tmp_path, fine_tuned_classifi
     for name, retention in (("bert", []), ("relative", ["--RETENTION_CONFIG", "1.0,0.6,0.5,0.2,0.1,0.05"])):
         assert export.main(["--TASK", "mrpc", *retention, "--FORMAT", "onnx",
                             *fine_tuned_classifier.model_flags(), str(tmp_path / name)]) == 0
-        counts[name] = _op_counts(onnx.load(tmp_path / name / export.ONNX_NAME))
+        counts[name] = _op_counts(onnx.load(tmp_path / name / onnx_export.ONNX_NAME))
     ms = "com.microsoft"
     for name, fused_attention in (("bert", MINILM_LAYERS), ("relative", 1)):
         assert counts[name][(ms, "EmbedLayerNormalization")] == 1
@@ -155,14 +155,14 @@ def test_int8_prints_what_it_costs_on_dev(tmp_path, capsys, fine_tuned_classifie
                                 str(tmp_path / "int8")]) == 0
     out = capsys.readouterr().out
     assert "int8 quantization on the 60 dev rows" in out and "accuracy" in out, out
-    record = json.loads((tmp_path / "int8" / export.RECORD_NAME).read_text(encoding="utf-8"))
+    record = json.loads((tmp_path / "int8" / onnx_export.RECORD_NAME).read_text(encoding="utf-8"))
     assert record["quantization"] == "int8" and set(record["dev_metrics"]) == {"fp32", "int8"}
-    int8 = onnx.load(tmp_path / "int8" / export.ONNX_NAME)
+    int8 = onnx.load(tmp_path / "int8" / onnx_export.ONNX_NAME)
     assert _op_counts(int8)[("ai.onnx", "MatMulInteger")] > 0
     tokenizer = load_tokenizer(fine_tuned_classifier.vocab_path, cased=False)
     features = encode(read_examples(get_task("mrpc"), data_dir, "dev"), tokenizer, 128)
-    outputs = [onnx_graph.predict(onnx_graph.inference_session(str(tmp_path / name /
-                                                                   export.ONNX_NAME)),
+    outputs = [onnx_runtime.predict(onnx_runtime.inference_session(str(tmp_path / name /
+                                                                   onnx_export.ONNX_NAME)),
                                   features, get_task("mrpc").batch_size)
                for name in ("fp32", "int8")]
     # The test classifier amplifies small changes of the pooled vector (see conftest), so
@@ -214,6 +214,6 @@ def test_the_deployment_example_runs_with_onnxruntime_and_tokenizers(tmp_path, f
     pair = re.search(r'\("(.*?)", "(.*?)"\)', example).groups()
     tokenizer = load_tokenizer(fine_tuned_classifier.vocab_path, cased=False)
     features = encode([Example("0", *pair, None)], tokenizer, 128)
-    session = onnx_graph.inference_session(str(tmp_path / "onnx_model" / export.ONNX_NAME))
-    want = onnx_graph.predict(session, features, 1)
+    session = onnx_runtime.inference_session(str(tmp_path / "onnx_model" / onnx_export.ONNX_NAME))
+    want = onnx_runtime.predict(session, features, 1)
     assert printed.shape == want.shape and np.max(np.abs(printed - want)) < TOLERANCE

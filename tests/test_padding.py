@@ -19,11 +19,11 @@ from data.features import Features, encode
 from data.glue import read_examples
 from data.tasks import get_task
 from modeling.bert import build_model, soft_extract_layers
+from scoring.evaluation import predict
 from tests.data_paths import real_data
 from tests.helpers import CONFIGS, SEQ_LEN, random_inputs
 from tokenization import load_tokenizer
-from training import steps
-from training.evaluation import predict
+from training import fit, step_inputs
 
 TOLERANCE = 1e-5
 RETENTIONS = [None, [66, 50, 41, 9, 3, 1], [44, 23, 13, 2, 1, 1]]
@@ -111,13 +111,13 @@ def test_training_steps_give_the_same_weights_with_either_padding(search):
     tokens[mask == 0] = 0
     features = Features(tokens, segments * mask, mask)
     labels = (np.arange(24) % 2).astype(np.int32)
-    data = steps.TaskData(features, labels, features, labels)
+    data = step_inputs.TaskData(features, labels, features, labels)
     task = dataclasses.replace(get_task("sst-2"), seq_len=SEQ_LEN)
     start = build_model(config, SEQ_LEN, 2)
     weights = {layer.name: layer.get_weights() for layer in start.layers if layer.weights}
     trained = {}
     for padding in ("batch", "seq_len"):
-        hp = steps.Hyperparameters(epochs=1, batch_size=8, lr_bert=1e-3, lr_soft_extract=0.05,
+        hp = step_inputs.Hyperparameters(epochs=1, batch_size=8, lr_bert=1e-3, lr_soft_extract=0.05,
                                    lambda_=1e-2, padding=padding)
         keras.utils.set_random_seed(1)
         model = build_model(config, SEQ_LEN, 2, padding_votes=False,
@@ -125,10 +125,10 @@ def test_training_steps_give_the_same_weights_with_either_padding(search):
                                {"retention_configuration": [10, 7, 4, 2]}))
         assign_weights(model, weights, optional=[layer.name for layer in
                                                  soft_extract_layers(model)])
-        steps.compile_for_training(model, task, hp, len(labels),
+        fit.compile_for_training(model, task, hp, len(labels),
                        retention_lr=hp.lr_soft_extract if search else None)
         before = model.get_weights()
-        steps._fit(model, data, hp)
+        fit.fit(model, data, hp)
         trained[padding] = model.get_weights()
         assert max(np.abs(a - b).max() for a, b in zip(before, trained[padding])) > 1e-3
     for a, b in zip(trained["batch"], trained["seq_len"]):

@@ -14,26 +14,26 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from checkpoints import onnx_graph
 from checkpoints.google import write_google_checkpoint
 from checkpoints.load import load_weights
 from data.batches import inference_batches
 from data.features import encode
 from data.glue import read_examples
 from data.tasks import get_task
+from deploy import onnx_graph, onnx_runtime
+from errors import UserError
 from extract_layers import (Extract, derive_relative_configuration,
                             parse_relative_configuration, relative_kept)
 from extract_layers import extract
 from extract_layers.retention import ceil_share, share_units
-from errors import UserError
 from modeling.bert import build_model, kept_positions_model
 from modeling.config import BertConfig, load_config
 from modeling.flops import forward_flops, total_flops
+from scoring.evaluation import predict
 from tests import numpy_reference
 from tests.data_paths import real_data
 from tests.helpers import MINILM_DIR, make_tiny_run, random_variables
 from tokenization import load_tokenizer
-from training.evaluation import predict
 
 # The last keeps everything in its first blocks, where the Extract layer only passes its
 # inputs on.
@@ -192,10 +192,10 @@ def test_model_and_onnx_keep_the_exact_share_on_every_imdb_review(imdb_test, tin
         want = np.array([numpy_reference.forward(
             variables, raw_config, *(x[i, :n] for x in imdb_test.inputs), WHOLE_SHARES,
             relative=True) for i, n in enumerate(lengths)])
-    session = onnx_graph.inference_session(
+    session = onnx_runtime.inference_session(
         onnx_graph.build_onnx_model(model, TINY_IMDB, WHOLE_SHARES, relative=True))
     for got in (predict(model, imdb_test, 50, "batch"),
-                onnx_graph.predict(session, imdb_test, 50)):
+                onnx_runtime.predict(session, imdb_test, 50)):
         assert np.abs(got - want).max() < 1e-5
 
 
@@ -269,8 +269,8 @@ def test_relative_training_learns_shares_and_eval_reproduces_them(tmp_path):
     import ast
     import re
 
-    import main
     from checkpoints.hdf5 import read_hdf5_metadata
+    import main
     from training import steps
 
     # A tiny BERT on 32 real MRPC rows: the same code paths as a MiniLM run, in seconds.

@@ -16,7 +16,7 @@ import main
 from checkpoints.hdf5 import read_hdf5_weights
 from tests.helpers import OUTPUTS, make_tiny_run
 from training import steps
-from training.log import RunProgress
+from training.progress import RunProgress
 
 
 @pytest.fixture
@@ -123,8 +123,8 @@ def test_progress_forgets_later_steps_when_a_step_is_redone(tmp_path):
 
 
 @pytest.mark.parametrize("mode, stage, words", [
-    ("--EVAL_ONLY", "training.evaluation.evaluate", "the dev set was not scored"),
-    ("--PREDICT_ONLY", "training.run.timed_predictions", "no prediction.txt was written"),
+    ("--EVAL_ONLY", "scoring.evaluation.evaluate", "the dev set was not scored"),
+    ("--PREDICT_ONLY", "runs.run.timed_predictions", "no prediction.txt was written"),
 ])
 def test_interrupted_eval_or_predict_says_what_it_left(tmp_path, monkeypatch, capsys, mode,
                                                        stage, words):

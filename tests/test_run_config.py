@@ -1,4 +1,4 @@
-"""training/run_config.py: main.py's flags resolved into one RunConfig."""
+"""runs/run_config.py: main.py's flags resolved into one RunConfig."""
 
 import dataclasses
 from pathlib import Path
@@ -7,7 +7,7 @@ import pytest
 
 from command_line import parse_args
 from data.tasks import get_task
-from training.run_config import resolve_flags
+from runs.run_config import resolve_flags
 
 # Resolving the flags checks that DATA_DIR is a folder but reads no rows: any folder will do.
 DATA_DIR = str(Path(__file__).parent)

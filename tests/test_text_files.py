@@ -12,7 +12,7 @@ from errors import UserError
 from modeling.config import load_config
 from tests.helpers import make_tiny_run
 from text_files import read_text
-from training.log import read_progress
+from training.progress import read_progress
 
 BOM = "\ufeff".encode()
 

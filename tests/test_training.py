@@ -14,17 +14,18 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import main
 from checkpoints.hdf5 import read_hdf5_metadata, read_hdf5_weights
 from data.features import Features
 from data.tasks import TASKS
+import main
 from modeling.bert import build_model, soft_extract_layers
 from modeling.config import load_config
 from modeling.flops import mass_weights
+from scoring import evaluation
 from tests.helpers import CONFIGS, SEQ_LEN, make_tiny_run, random_inputs
-from training import evaluation, steps
-from training.log import PROGRESS
+from training import fit, step_inputs, steps
 from training.optimizer import BERT_RECIPE, PowerBertAdam, WarmupLinearDecay
+from training.progress import PROGRESS
 
 CONFIG = CONFIGS["bert"]
 
@@ -134,9 +135,9 @@ def test_bert_recipe_decays_kernels_alone_and_clips_the_global_norm():
 
 def test_training_steps_take_the_bert_recipe():
     model = build_model(CONFIG, SEQ_LEN, 2)
-    hp = steps.Hyperparameters(epochs=1, batch_size=8, lr_bert=1e-4, lr_soft_extract=0.0,
+    hp = step_inputs.Hyperparameters(epochs=1, batch_size=8, lr_bert=1e-4, lr_soft_extract=0.0,
                                lambda_=0.0)
-    steps.compile_for_training(model, TASKS["mrpc"], hp, train_size=16)
+    fit.compile_for_training(model, TASKS["mrpc"], hp, train_size=16)
     optimizer = model.optimizer
     assert (optimizer.weight_decay, optimizer.global_clipnorm, optimizer.epsilon) == (
         BERT_RECIPE.weight_decay, BERT_RECIPE.clip_norm, BERT_RECIPE.epsilon)
@@ -150,12 +151,12 @@ def test_the_seed_draws_the_order_of_the_training_rows(group_by_length):
         np.int32)
     features = Features(tokens, np.zeros_like(tokens), mask)
     row_ids = np.arange(rows, dtype=np.int32)  # the labels name the rows
-    data = steps.TaskData(features, row_ids, features, row_ids)
+    data = step_inputs.TaskData(features, row_ids, features, row_ids)
 
     def order(seed):
-        hp = steps.Hyperparameters(epochs=2, batch_size=8, lr_bert=0.0, lr_soft_extract=0.0,
+        hp = step_inputs.Hyperparameters(epochs=2, batch_size=8, lr_bert=0.0, lr_soft_extract=0.0,
                                    lambda_=0.0, group_by_length=group_by_length, seed=seed)
-        dataset, _ = steps.training_dataset(data, hp)
+        dataset, _ = fit.training_dataset(data, hp)
         return np.concatenate([labels.numpy() for _, labels in dataset])
 
     first = order(0)
@@ -187,8 +188,8 @@ def test_weight_hand_over_by_name_keeps_every_bert_weight(tmp_path):
     task = TASKS["sst-2"]
     inputs, labels = batch(16)
     features = Features(*inputs)
-    data = steps.TaskData(features, labels, features, labels)
-    hp = steps.Hyperparameters(epochs=1, batch_size=8, lr_bert=0.0, lr_soft_extract=0.0,
+    data = step_inputs.TaskData(features, labels, features, labels)
+    hp = step_inputs.Hyperparameters(epochs=1, batch_size=8, lr_bert=0.0, lr_soft_extract=0.0,
                                lambda_=1e-3)
     task = dataclasses.replace(task, seq_len=SEQ_LEN)
     initial = build_model(CONFIG, SEQ_LEN, 2)
@@ -255,16 +256,18 @@ def test_summary_puts_each_model_in_its_own_column(tmp_path):
     import types
 
     from data.tasks import get_task
-    from training.run import summary_lines
+    from runs.run import summary_lines
 
     config = types.SimpleNamespace(task=get_task("mrpc"), bert_config=CONFIG, relative=False,
                                    output_dir=str(tmp_path), hp=types.SimpleNamespace(
-                                       distills=False))
+                                       distills=False, epochs=5, retrain_epochs=4))
     lines = summary_lines(config, np.array([20, 40, 60]), {"loss": 0.5, "f1": 0.80},
                           [128, 64, 32, 16, 8, 4][:CONFIG.num_hidden_layers],
                           {"loss": 0.6, "f1": 0.75}, [])
     (row,) = [line.split() for line in lines if line.split()[:1] == ["f1"]]
     assert row[1:] == ["80.00", "75.00", "-5.00"]
+    # The budgets are named, since they differ: BERT's 5 epochs against 5 + 5 + 4.
+    assert "  epochs: BERT 5 (step 1); PoWER-BERT 5 + 5 (search) + 4 (re-training) = 14" in lines
 
 
 def original_log_value(log, prefix):

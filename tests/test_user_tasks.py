@@ -17,19 +17,19 @@ import pytest
 
 import main
 from benchmarks import models
-from checkpoints import export
 from checkpoints.hdf5 import read_hdf5_metadata
 from data.glue import read_examples
 from data.predictions import PREDICTED_LABELS, PREDICTIONS
 from data.readers import stream_examples
 from data.tasks import get_task
+from deploy import export
 from errors import UserError
+from runs import run as runs
+from scoring.metrics import glue_metrics
 from tests.data_paths import real_data
 from tests.helpers import make_tiny_run
 from tokenization import load_tokenizer
-from training import run as runs
 from training import steps
-from training.metrics import glue_metrics
 
 _SINGLE = {"train": "train.csv", "dev": "dev.csv", "test": "test.csv", "text": "text",
            "label": "label", "seq_len": 24}

@@ -28,7 +28,7 @@ from keras import ops
 
 from atomic_files import replaced_atomically
 from errors import UserError
-from training.evaluation import predict
+from scoring.evaluation import predict
 
 TEACHER_OUTPUTS = "teacher_outputs.npy"
 # ALPHA and T of `--DISTILL` given alone and of `--TEMPERATURE` not given: the one setting
@@ -95,7 +95,7 @@ def teacher_outputs(model, features, batch_size, padding, output_dir, log, fresh
     Args:
         model: function() -> the fine-tuned BERT, loaded; called only if it must score.
         features: the training rows, `data.features.Features`.
-        batch_size, padding: as for `training.evaluation.predict`.
+        batch_size, padding: as for `scoring.evaluation.predict`.
         output_dir: the run's OUTPUT_DIR.
         log: function(line).
         fresh: step 1 has just run, so that a file left by an earlier fine-tuning is stale.

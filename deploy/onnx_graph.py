@@ -42,6 +42,8 @@ import math
 
 import numpy as np
 
+from deploy.onnx_extract import keep_most_significant, keep_shares, ranking_score
+
 # ONNX's own Attention with probability output came with opset 23.
 OPSET = 23
 INPUT_NAMES = ("input_ids", "token_type_ids", "attention_mask")
@@ -141,41 +143,6 @@ def build_onnx_model(model, config, retention, relative=False, padding_votes=Fal
                                             helper.make_opsetid(_MS, 1)])
 
 
-def quantize_int8(model):
-    """The model with int8 dynamic quantization, as Hugging Face Optimum applies it: int8
-    weights, uint8 activations quantized at run time, in every matrix product and in the
-    fused attention. ONNX's own Attention (which gives probabilities) stays float, its
-    inputs coming from quantized products: the quantizer would take it for ONNX Runtime's,
-    which shares its name.
-
-    Args:
-        model: an `onnx.ModelProto`, of `build_onnx_model` or another BERT graph.
-
-    Returns:
-        The quantized `onnx.ModelProto`.
-    """
-    import logging
-    import tempfile
-    from pathlib import Path
-
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    keep = [node.name for node in model.graph.node
-            if node.op_type == "Attention" and node.domain in ("", "ai.onnx")]
-    with tempfile.TemporaryDirectory() as folder:
-        target = Path(folder, "int8.onnx")
-        # Fused operators defeat ONNX's shape inference, which the quantizer warns about for
-        # every block; every tensor it quantizes is float.
-        logging.disable(logging.WARNING)
-        try:
-            quantize_dynamic(model, target, weight_type=QuantType.QInt8, nodes_to_exclude=keep,
-                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-        finally:
-            logging.disable(logging.NOTSET)
-        return onnx.load(target)
-
-
 def _inputs(g, pad_to):
     """The three inputs as int32, padded to `pad_to` positions if it is given."""
     from onnx import TensorProto
@@ -219,9 +186,9 @@ def _block(g, model, config, j, x, mask, lengths, kept, relative, padding_votes)
               *[g.const(w) for w in _weights(model, f"{name}-MultiHeadSelfAttention-Norm")],
               g.const(bo)], domain=_MS, epsilon=LAYER_NORM_EPSILON)
     if kept is not None:
-        score = _ranking_score(g, probs, mask, padding_votes)
-        x, mask = (_keep_shares(g, x, score, mask, lengths, kept) if relative else
-                   _keep_most_significant(g, x, score, mask, kept))
+        score = ranking_score(g, probs, mask, padding_votes)
+        x, mask = (keep_shares(g, x, score, mask, lengths, kept) if relative else
+                   keep_most_significant(g, x, score, mask, kept))
     W1, b1, W2, b2 = _weights(model, f"{name}-FeedForward")
     hidden = g.op("MatMul", [x, g.const(W1)])
     activation = config.activation
@@ -264,117 +231,3 @@ def _attention_with_probs(g, x, qkv_weight, qkv_bias, mask, heads, width):
                                 kv_num_heads=heads, scale=1.0 / math.sqrt(width // heads),
                                 qk_matmul_output_mode=3)  # (batch, n, H), probabilities
     return context, probs
-
-
-def _ranking_score(g, probs, mask, padding_votes):
-    """`extract_layers.significance.ranking_score` in ONNX: (batch, n)."""
-    from extract_layers.significance import CLS_SCORE, PAD_SCORE
-
-    mean = g.op("ReduceMean", [probs, g.const([1], dtype=np.int64)], keepdims=0)  # (b, n, n)
-    # sum_q m_q A[q, k] - A[k, k] = sum_q (m_q - [q == k]) A[q, k]
-    votes = (g.op("Unsqueeze", [mask, g.const([2], dtype=np.int64)]) if not padding_votes
-             else g.const(1.0))  # (batch, n, 1)
-    eye = g.op("EyeLike", [g.op("Gather", [mean, g.const(0, dtype=np.int64)], axis=0)])  # (n, n)
-    score = g.op("ReduceSum", [g.op("Mul", [mean, g.op("Sub", [votes, eye])]),
-                               g.const([1], dtype=np.int64)], keepdims=0)  # (batch, n)
-    is_real = g.op("Greater", [mask, g.const(0.0)])
-    score = g.op("Where", [is_real, score, g.const(PAD_SCORE)])
-    n = g.op("Shape", [mask], start=1, end=2)
-    positions = g.op("Range", [g.const(0, dtype=np.int64), g.op("Squeeze", [n]),
-                               g.const(1, dtype=np.int64)])  # (n,)
-    is_cls = g.op("Equal", [positions, g.const(0, dtype=np.int64)])
-    return g.op("Where", [is_cls, g.const(CLS_SCORE), score])
-
-
-def _in_text_order(g, kept, k):
-    """The kept positions (batch, k) sorted ascending, and the order that sorts them."""
-    from onnx import TensorProto
-
-    as_float = g.op("Cast", [kept], to=TensorProto.FLOAT)  # positions < 2**24: exact
-    _, order = g.op("TopK", [as_float, k], outputs=2, largest=0, sorted=1)
-    return g.op("GatherElements", [kept, order], axis=1), order
-
-
-def _gather_rows(g, x, kept):
-    """x[b, kept[b]] for each row b: (batch, k, H)."""
-    return g.op("GatherND", [x, g.op("Unsqueeze", [kept, g.const([2], dtype=np.int64)])],
-                batch_dims=1)
-
-
-def _keep_most_significant(g, x, score, mask, retention):
-    """The absolute Extract layer: min(l_j, n) vectors, [CLS] and the most significant."""
-    n = g.op("Shape", [mask], start=1, end=2)
-    k = g.op("Min", [n, g.const([retention], dtype=np.int64)])
-    _, kept = g.op("TopK", [score, k], outputs=2, largest=1, sorted=1)
-    kept, _ = _in_text_order(g, kept, k)
-    return _gather_rows(g, x, kept), g.op("GatherElements", [mask, kept], axis=1)
-
-
-def _keep_shares(g, x, score, mask, lengths, share):
-    """The relative Extract layer: k_b = min(k_{j-1}, max(1, ceil(f_j n_b))) of row b,
-    the batch keeping the largest k_b and masking a row's vectors beyond its own."""
-    from onnx import TensorProto
-
-    from extract_layers.retention import SHARE_SCALE, share_units
-
-    # ceil(f_j n_b) as `ceil_share` computes it, in integers: (u n_b + S - 1) // S.
-    scaled = g.op("Add", [g.op("Mul", [g.op("Cast", [lengths], to=TensorProto.INT64),
-                                       g.const(share_units(share), dtype=np.int64)]),
-                          g.const(SHARE_SCALE - 1, dtype=np.int64)])
-    wanted = g.op("Cast", [g.op("Div", [scaled, g.const(SHARE_SCALE, dtype=np.int64)])],
-                  to=TensorProto.FLOAT)
-    so_far = g.op("ReduceSum", [mask, g.const([1], dtype=np.int64)], keepdims=0)
-    row_kept = g.op("Cast", [g.op("Min", [so_far, g.op("Max", [g.const(1.0), wanted])])],
-                    to=TensorProto.INT64)  # (batch,)
-    k = g.op("ReduceMax", [row_kept, g.const([0], dtype=np.int64)], keepdims=1)  # (1,)
-    _, kept = g.op("TopK", [score, k], outputs=2, largest=1, sorted=1)  # significance order
-    rank = g.op("Range", [g.const(0, dtype=np.int64), g.op("Squeeze", [k]),
-                          g.const(1, dtype=np.int64)])
-    own = g.op("Cast", [g.op("Less", [rank, g.op("Unsqueeze", [row_kept, g.const(
-        [1], dtype=np.int64)])])], to=TensorProto.FLOAT)  # (batch, k): within the row's k_b
-    kept, order = _in_text_order(g, kept, k)
-    own = g.op("GatherElements", [own, order], axis=1)
-    mask = g.op("Mul", [g.op("GatherElements", [mask, kept], axis=1), own])
-    return _gather_rows(g, x, kept), mask
-
-
-def inference_session(model, threads=None):
-    """An ONNX Runtime CPU session with every graph optimization on.
-
-    Args:
-        model: an `onnx.ModelProto`, or the path of a .onnx file.
-        threads: intra-op threads (None: ONNX Runtime's default, one per core); inter-op
-            threads are 1, since the graph is one chain of operators.
-    """
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-    if threads:
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-    source = model if isinstance(model, str) else model.SerializeToString()
-    return onnxruntime.InferenceSession(source, options, providers=["CPUExecutionProvider"])
-
-
-def feeds(inputs):
-    """The session's inputs from the three model inputs (token ids, segment ids, mask)."""
-    return {name: np.asarray(x, np.int64) for name, x in zip(INPUT_NAMES, inputs)}
-
-
-def predict(session, features, batch_size):
-    """Outputs of every row of `features` in input order, in length-aware batches (rows
-    sorted by length, each batch padded to its longest row), as main.py predicts.
-
-    Args:
-        session: from `inference_session`.
-        features: `data.features.Features`.
-        batch_size: rows per batch.
-
-    Returns:
-        (rows, classes) probabilities, or (rows, 1) scores.
-    """
-    from data.batches import in_input_order, inference_batches
-
-    return in_input_order((rows, session.run(None, feeds(features.batch(rows, "batch")))[0])
-                          for rows in inference_batches(features.lengths, batch_size, "batch"))

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from data.batches import in_input_order, inference_batches
 from modeling.bert import input_signature
-from training.metrics import glue_metrics
+from scoring.metrics import glue_metrics
 
 
 def predict_batches(model, features, batch_size, padding, verbose=0):
@@ -36,7 +36,8 @@ def predict_batches(model, features, batch_size, padding, verbose=0):
 
 
 # One traced forward pass per model and batch size, for as long as the model lives: training
-# scores the dev set after every epoch, and tracing anew each time cost about a second.
+# scores the dev set after every epoch, and would otherwise trace the forward pass anew each
+# time.
 _FORWARD_FUNCTIONS = weakref.WeakKeyDictionary()
 
 

@@ -8,7 +8,7 @@ import gc
 import os
 import time
 
-from checkpoints.load import load_classifier, load_weights
+from checkpoints.load import load_weights
 from data.batches import chunked, in_input_order
 from data.features import encode, encode_labels, truncation_note
 from data.glue import read_examples
@@ -16,13 +16,15 @@ from data.predictions import PREDICTIONS, prediction_files, prediction_writer
 from data.readers import stream_examples
 from modeling.bert import build_model
 from modeling.flops import reductions_against_both_baselines
-from training import evaluation
+from runs.output_dir import locked_output_dir
+from scoring import evaluation
 from training.distillation import TEACHER_OUTPUTS
-from training.log import LOG_FILE, RunLog, RunProgress, check_training_dir
-from training.output_dir import locked_output_dir
+from training.log import LOG_FILE, RunLog
 from training.plots import (RETENTION_PNG, SURVIVING_TEXT_PNG, SURVIVING_WORDS_PNG,
                             plot_training_outputs)
-from training.steps import (RETRAINED, STEP_OUTPUTS, TaskData, recorded_results_problem,
+from training.progress import RunProgress, check_training_dir
+from training.step_inputs import TaskData
+from training.steps import (RETRAINED, STEP_OUTPUTS, recorded_results_problem,
                             train_power_bert)
 
 
@@ -100,8 +102,8 @@ def train(config, strategy, held):
 
 
 def summary_lines(config, dev_lengths, finetuned, retention, retrained, pictures):
-    """The run's last lines: BERT's and PoWER-BERT's dev metrics side by side, the ideal
-    speedup against both BERT baselines, the files written.
+    """The run's last lines: BERT's and PoWER-BERT's dev metrics side by side, the epochs
+    each had, the ideal speedup against both BERT baselines, the files written.
 
     Args:
         config: the RunConfig.
@@ -120,12 +122,17 @@ def summary_lines(config, dev_lengths, finetuned, retention, retrained, pictures
              f"  {'':{width}}  {'BERT':>8}  {'PoWER-BERT':>10}  change"]
     lines += [f"  {name:{width}}  {100 * finetuned[name]:8.2f}  {100 * retrained[name]:10.2f}  "
               f"{100 * (retrained[name] - finetuned[name]):+.2f}" for name in names]
+    hp = config.hp
+    retrain = hp.epochs if hp.retrain_epochs is None else hp.retrain_epochs
+    # Not equal budgets: the BERT column is step 1's best epoch, which PoWER-BERT starts from.
+    lines.append(f"  epochs: BERT {hp.epochs} (step 1); PoWER-BERT {hp.epochs} + {hp.epochs} "
+                 f"(search) + {retrain} (re-training) = {2 * hp.epochs + retrain}")
     lines.append(f"  ideal speedup (BERT's FLOPs over PoWER-BERT's): {real:.2f}x over BERT on "
                  f"real lengths (length-aware batches), {padded:.2f}x over BERT padded to "
                  f"seq_len {task.seq_len}; python -m benchmarks.inference times it")
     files = [os.path.join(config.output_dir, name) for name in (
         *(file for _, file in STEP_OUTPUTS), LOG_FILE,
-        *([TEACHER_OUTPUTS] if config.hp.distills else []))] + list(pictures)
+        *([TEACHER_OUTPUTS] if hp.distills else []))] + list(pictures)
     return lines + ["  files written:"] + [f"    {path}" for path in files]
 
 
@@ -204,11 +211,7 @@ def _start_inference(config, notes, strategy, held):
     """
     task = config.task
     with strategy.scope():
-        model = build_model(config.bert_config, task.seq_len, task.num_labels,
-                            retention_configuration=config.retention,
-                            padding_votes=config.padding == "seq_len", relative=config.relative)
-        load_classifier(model, config.checkpoint_path, config.model_format, config.bert_config,
-                        task.seq_len, "evaluate")
+        model = config.build_classifier("evaluate")
     notes += held.enter_context(locked_output_dir(config.output_dir, exclusive=False))
     log = _start_log(config, notes)
     log(f"Retention Configuration : {config.retention}")
@@ -238,13 +241,14 @@ def settle_for_inference(held):
     """Sets up this process for an evaluation or prediction run, undone when `held` closes.
 
     - What is loaded so far lives to the end of the run: frozen out of the garbage
-      collector's reach, its full collections no longer walk the model, which made up 0.25 s
-      of the 0.6 s that tracing the forward pass took. Thawed at the end, so that a caller
-      in the same process (tests, a notebook) can collect the model again.
-    - Grappler is off, on CPU: its rewrites of the forward pass's graph took 0.08 s (BERT)
-      to 0.15 s (relative PoWER-BERT, whose Extract layers add more nodes) at the first
-      batch, and made the other batches no faster that we could measure (MRPC's test rows,
-      2 threads). Left on where a GPU is visible, where we did not measure.
+      collector's reach, its full collections no longer walk the model, a large share of
+      the time that tracing the forward pass takes (`python -m benchmarks.first_batch`
+      measures it). Thawed at the end, so that a caller in the same process (tests, a
+      notebook) can collect the model again.
+    - Grappler is off, on CPU: its rewrites of the forward pass's graph cost time at the
+      first batch, the more so in PoWER-BERT, whose Extract layers add nodes, and made the
+      other batches no faster that we could measure. Left on where a GPU is visible, where
+      we did not measure.
 
     Args:
         held: an ExitStack open to the end of the run.
