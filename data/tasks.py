@@ -5,84 +5,10 @@ user's own data (data/user_tasks.py)."""
 import dataclasses
 import json
 
+from data.task_row import MIN_SEQ_LEN, Task
+from data.user_tasks import SOURCE_KEYS, user_task
 from errors import UserError
 from text_files import read_text
-
-# The smallest sequence that holds [CLS], one word piece and [SEP].
-MIN_SEQ_LEN = 3
-# The keys that make a configuration file's entry a task of its own (data/user_tasks.py),
-# rather than a built-in task's seq_len.
-SOURCE_KEYS = ("train", "dev", "test", "text", "text_pair", "label", "header", "labels",
-               "regression", "metric")
-
-
-@dataclasses.dataclass(frozen=True)
-class Task:
-    """One task: a GLUE task, IMDB (movie reviews, long documents), or the user's own.
-
-    Args:
-        name: the `--TASK` value, e.g. "mrpc".
-        seq_len: maximum sequence length N (the original's task_config.json).
-        labels: label strings in label-id order, as the original assigned the ids (its
-            .hdf5 classifiers depend on that order); these are also GLUE's spellings.
-            Empty for the regression task STS-B.
-        metric: the metric that picks the best epoch ("accuracy", "f1", "mcc",
-            "spearman"; a user task also "macro_f1", "pearson"). F1's positive class is the
-            second label.
-        glue_file: name of the task's file in a GLUE server submission; None for a task
-            that is not in GLUE (imdb).
-        lr_bert, lr_soft_extract, lambda_, batch_size: the original README's defaults
-            for uncased BERT-Base (GLUE), or ours (imdb, see the README; user tasks).
-        epochs: the original's EPOCH default, 3 for every task.
-        embedded: the defaults that differ for the embedded MiniLM (6 blocks, H 384), by
-            field name, each measured on the task (see EMBEDDED_MRPC); empty: it takes the
-            defaults above.
-        source: a user task's files and columns (`data.readers.DataSource`); None for a
-            built-in task, which reads GLUE's layout (data/glue.py).
-    """
-
-    name: str
-    seq_len: int
-    labels: tuple[str, ...]
-    metric: str
-    glue_file: str | None
-    lr_bert: float
-    lr_soft_extract: float
-    lambda_: float
-    batch_size: int
-    epochs: int = 3
-    embedded: dict = dataclasses.field(default_factory=dict)
-    source: object = None
-
-    def defaults_for(self, embedded_model):
-        """This task with the embedded MiniLM's defaults where `embedded_model` and it has
-        its own, else as it is."""
-        if not (embedded_model and self.embedded):
-            return self
-        return dataclasses.replace(self, **self.embedded, embedded={})
-
-    @property
-    def is_regression(self):
-        return not self.labels
-
-    @property
-    def num_labels(self):
-        """Width of the classifier output: one score unit for regression."""
-        return len(self.labels) or 1
-
-    def unless_given(self, **given):
-        """The given hyperparameters, with this task's default for each one not given.
-
-        Args:
-            **given: values by field name, e.g. batch_size=None, lr_bert=0.0; None means
-                not given (0 is a given value, as in main.py).
-
-        Returns:
-            {field name: the given value, or the task's own where it is None}.
-        """
-        return {name: getattr(self, name) if value is None else value
-                for name, value in given.items()}
-
 
 # Step 1 on MRPC with the embedded MiniLM at the original's 64 rows x 3 epochs at 6e-5 (174
 # steps) learned little: 73.53 / 83.07 dev accuracy / F1, where always answering "paraphrase"
@@ -145,8 +71,6 @@ def get_task(name, task_config_path=None, data_dir=None):
     entries = {} if task_config_path is None else _entries(task_config_path)
     if key not in TASKS:
         if key in entries:
-            # Imported here: user_tasks builds on Task, defined above.
-            from data.user_tasks import user_task
             return user_task(key, entries[key], task_config_path, data_dir)
         defined = "" if not entries else \
             f"; or define it in {{task_config}} {task_config_path} (see docs/own-data.md)"

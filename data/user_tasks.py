@@ -8,9 +8,13 @@ metric is one UserError naming the configuration file, the task and the key.
 import os
 
 from data.readers import FORMATS, DataSource, file_format, iter_label_values
-from data.tasks import MIN_SEQ_LEN, SOURCE_KEYS, Task
+from data.task_row import MIN_SEQ_LEN, Task
 from errors import UserError
 
+# The keys that make a configuration file's entry a task of its own,
+# rather than a built-in task's seq_len.
+SOURCE_KEYS = ("train", "dev", "test", "text", "text_pair", "label", "header", "labels",
+               "regression", "metric")
 # Hyperparameter keys, by the Task field each sets.
 _DEFAULTS = {"lr_bert": "lr_bert", "lr_soft_extract": "lr_soft_extract", "lambda": "lambda_",
              "batch_size": "batch_size", "epochs": "epochs"}
