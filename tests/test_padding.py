@@ -117,8 +117,8 @@ def test_training_steps_give_the_same_weights_with_either_padding(search):
     weights = {layer.name: layer.get_weights() for layer in start.layers if layer.weights}
     trained = {}
     for padding in ("batch", "seq_len"):
-        hp = step_inputs.Hyperparameters(epochs=1, batch_size=8, lr_bert=1e-3, lr_soft_extract=0.05,
-                                   lambda_=1e-2, padding=padding)
+        hp = step_inputs.Hyperparameters(epochs=1, batch_size=8, lr_bert=1e-3,
+                                         lr_soft_extract=0.05, lambda_=1e-2, padding=padding)
         keras.utils.set_random_seed(1)
         model = build_model(config, SEQ_LEN, 2, padding_votes=False,
                             **({"search_lambda": hp.lambda_} if search else
@@ -126,11 +126,13 @@ def test_training_steps_give_the_same_weights_with_either_padding(search):
         assign_weights(model, weights, optional=[layer.name for layer in
                                                  soft_extract_layers(model)])
         fit.compile_for_training(model, task, hp, len(labels),
-                       retention_lr=hp.lr_soft_extract if search else None)
+                                 retention_lr=hp.lr_soft_extract if search else None)
         before = model.get_weights()
         fit.fit(model, data, hp)
         trained[padding] = model.get_weights()
-        assert max(np.abs(a - b).max() for a, b in zip(before, trained[padding])) > 1e-3
+        # Trained far beyond the tolerance the two paddings are compared at, so that their
+        # agreement says something (BERT's recipe clips, so three steps move less than 1e-3).
+        assert max(np.abs(a - b).max() for a, b in zip(before, trained[padding])) > 5e-4
     for a, b in zip(trained["batch"], trained["seq_len"]):
         np.testing.assert_allclose(a, b, atol=1e-5)
 
