@@ -101,6 +101,22 @@ class PowerBertAdam(keras.optimizers.Adam):
         self._retention_indices = {self._get_variable_index(v)
                                    for v in self._retention_variables}
 
+    def _clip_gradients(self, grads):
+        # Keras clips each replica's gradients before it sums them over the replicas, so under
+        # a strategy the norm would be a replica's, not the batch's: clip the sum's norm
+        # instead, scaling every replica's part alike, so that a distributed run trains the
+        # weights one device trains.
+        import tensorflow as tf
+
+        context = tf.distribute.get_replica_context()
+        if not self.global_clipnorm or context is None or context.num_replicas_in_sync == 1:
+            return super()._clip_gradients(grads)
+        present = [g for g in grads if g is not None]
+        summed = context.all_reduce(tf.distribute.ReduceOp.SUM, present)
+        norm = tf.linalg.global_norm(summed)
+        scale = self.global_clipnorm / tf.maximum(norm, self.global_clipnorm)
+        return [None if g is None else g * tf.cast(scale, g.dtype) for g in grads]
+
     def update_step(self, gradient, variable, learning_rate):
         rate = self.retention_learning_rate
         if rate is not None and self._get_variable_index(variable) in self._retention_indices:
