@@ -9,6 +9,7 @@ e.g. "{checkpoint} /x/model.ckpt is not a TensorFlow checkpoint prefix", and eac
 fills in its own flags.
 """
 
+import argparse
 import errno
 import os
 import signal
@@ -50,6 +51,13 @@ class UserError(Exception):
         for field, name in {**INPUTS, **flags}.items():
             text = text.replace("{" + field + "}", name)
         return text
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argparse parser whose errors are UserErrors: one line, pointing at --help."""
+
+    def error(self, message):
+        raise UserError(f"{message}; see {self.prog} --help")
 
 
 def is_disk_full(error):

@@ -167,6 +167,42 @@ def check_data_dir(task, data_dir):
                     f"{_needed(task)}")
 
 
+def has_header(task, split):
+    """Whether the task's GLUE file of `split` starts with a header line (CoLA's train and dev
+    do not).
+
+    Args:
+        task: a built-in `Task`.
+        split: "train", "dev" or "test".
+    """
+    return _LAYOUTS[task.name][split == "test"].header
+
+
+def test_file_text(task, examples):
+    """`examples` without their labels, as the task's GLUE test file: a header, then a row per
+    example, numbered from 0 in the index column, that `read_examples(task, ..., "test")` reads
+    back as the same texts. Test rows of a task whose test file is not on hand (most of GLUE's
+    in ../shared) can so be made from its dev rows.
+
+    Args:
+        task: a built-in `Task`.
+        examples: its `Example`s, e.g. the dev rows.
+    """
+    layout = _LAYOUTS[task.name][1]
+    single = layout.text_b is None
+    names = {layout.guid: "index", layout.text_a: "sentence" if single else "sentence1",
+             layout.text_b: "sentence2"}
+    lines = ["\t".join(names.get(column, f"column{column}")
+                       for column in range(layout.min_columns))]
+    for index, example in enumerate(examples):
+        cells = [""] * layout.min_columns
+        cells[layout.guid], cells[layout.text_a] = str(index), example.text_a
+        if not single:
+            cells[layout.text_b] = example.text_b
+        lines.append("\t".join(cells))
+    return "\n".join(lines) + "\n"
+
+
 def _find_file(task, data_dir, split):
     check_data_dir(task, data_dir)
     names = split_file_names(task, split)
