@@ -9,7 +9,7 @@ import numpy as np
 
 from data.features import encode, encode_labels
 from data.tasks import Task
-from extract_layers import RetentionConfiguration
+from extract_layers import ABSOLUTE, RetentionConfiguration
 from modeling.config import BertConfig
 from training.distillation import DEFAULT_TEMPERATURE
 from training.optimizer import BERT_RECIPE, AdamRecipe
@@ -38,7 +38,7 @@ class Hyperparameters:
     lambda_: float
     padding: str = "batch"
     group_by_length: bool = False
-    retention_mode: str = "absolute"
+    retention_mode: str = ABSOLUTE
     seed: int = 0
     distill: float = 0.0
     temperature: float = DEFAULT_TEMPERATURE
