@@ -43,7 +43,7 @@ def run(args):
     from benchmarks.models import MINILM, compiled_forward, load_model_spec
     from benchmarks.timing import set_threads
     from data.tasks import get_task
-    from extract_layers import parse_relative_configuration
+    from extract_layers import RELATIVE, RetentionConfiguration
     from modeling.bert import build_model
     from runs.run import settle_for_inference
 
@@ -53,12 +53,13 @@ def run(args):
         args.seq_len = get_task(args.task).seq_len
     config, _, _ = load_model_spec(MINILM)
     if args.relative is None:
-        retention, label = [args.seq_len] * config.num_hidden_layers, "BERT"
+        retention = RetentionConfiguration().keeping_all(config.num_hidden_layers, args.seq_len)
+        label = "BERT"
     else:
-        retention = parse_relative_configuration(args.relative, config.num_hidden_layers)
+        retention = RetentionConfiguration(mode=RELATIVE).parse(
+            args.relative, config.num_hidden_layers, args.seq_len)
         label = f"relative {args.relative}"
-    model = build_model(config, args.seq_len, 2, retention_configuration=retention,
-                        relative=args.relative is not None)
+    model = build_model(config, args.seq_len, 2, retention)
     row = [np.array([[101, 2023, 102]], np.int32), np.zeros((1, 3), np.int32),
            np.ones((1, 3), np.int32)]  # [CLS] this [SEP]
     with contextlib.ExitStack() as held:

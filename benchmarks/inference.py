@@ -29,7 +29,7 @@ from benchmarks.models import (DEFAULT_DATA_DIR, MINILM, NAMED_SIZES,  # noqa: E
                                real_inputs)
 from benchmarks.timing import benchmark, set_threads  # noqa: E402
 from benchmarks.timing_table import (BERT_LABEL, BERT_PADDED_LABEL, KERAS_HUB_LABEL,  # noqa: E402
-                                     configuration_label, format_table)
+                                     format_table)
 from errors import UserError, exit_code  # noqa: E402
 
 
@@ -104,7 +104,7 @@ def summary(rows, config, extract_label=None):
 
 def run(args):
     from data.tasks import get_task
-    from extract_layers import parse_relative_configuration, parse_retention_configuration
+    from extract_layers import RELATIVE, RetentionConfiguration
     from tokenization import load_model_tokenizer
 
     if args.threads is not None:
@@ -115,12 +115,13 @@ def run(args):
     if args.seq_len > config.max_position_embeddings:
         raise UserError(f"--seq-len {args.seq_len} exceeds the model's "
                         f"{config.max_position_embeddings} positions")
-    retentions = [parse_retention_configuration(r, config.num_hidden_layers, args.seq_len)
+    retentions = [RetentionConfiguration().parse(r, config.num_hidden_layers, args.seq_len)
                   for r in args.retention]
     if not (retentions or args.relative):
         retentions = default_retentions(config, args.seq_len)
-    relatives = [parse_relative_configuration(r, config.num_hidden_layers)
-                 for r in args.relative]
+    retentions += [RetentionConfiguration(mode=RELATIVE).parse(r, config.num_hidden_layers,
+                                                               args.seq_len)
+                   for r in args.relative]
     extract_cost = extract_cost_retention(config, args.seq_len) if args.extract_cost else None
     tokenizer = load_model_tokenizer(vocab, False, config.vocab_size, args.model)
     features = real_inputs(tokenizer, args.seq_len, args.data_dir, args.task, args.rows,
@@ -132,9 +133,9 @@ def run(args):
           f"XLA {'on' if args.xla else 'off'}; {args.rounds} rounds; ms per pass over all rows")
     rows = benchmark(config, args.seq_len, args.batch, retentions, features, checkpoint,
                      args.rounds, args.warmup, args.xla, keras_hub=not args.no_keras_hub,
-                     extract_cost=extract_cost, relatives=relatives, onnx=args.onnx)
+                     extract_cost=extract_cost, onnx=args.onnx)
     print(format_table(rows))
-    extract_label = None if extract_cost is None else configuration_label(extract_cost)
+    extract_label = None if extract_cost is None else extract_cost.label
     for line in summary(rows, config, extract_label):
         print(line)
 

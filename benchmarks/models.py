@@ -76,7 +76,10 @@ def real_inputs(tokenizer, seq_len, data_dir=DEFAULT_DATA_DIR, task_name="mrpc",
 
 def default_retentions(config, seq_len):
     """Three configurations that shrink by a constant factor per block (0.8, 0.65, 0.5)."""
-    return [[max(1, int(seq_len * factor ** j)) for j in range(1, config.num_hidden_layers + 1)]
+    from extract_layers import RetentionConfiguration
+
+    return [RetentionConfiguration(tuple(max(1, int(seq_len * factor ** j))
+                                         for j in range(1, config.num_hidden_layers + 1)))
             for factor in (0.8, 0.65, 0.5)]
 
 
@@ -85,22 +88,24 @@ def extract_cost_retention(config, seq_len):
 
     Timed on inputs padded to seq_len, where every block really has N vectors to cut.
     """
-    return [max(1, seq_len - j) for j in range(1, config.num_hidden_layers + 1)]
+    from extract_layers import RetentionConfiguration
+
+    return RetentionConfiguration(tuple(max(1, seq_len - j)
+                                        for j in range(1, config.num_hidden_layers + 1)))
 
 
-def build_models(config, seq_len, retentions, checkpoint=None, num_labels=2, relative=()):
+def build_models(config, seq_len, retentions, checkpoint=None, num_labels=2):
     """BERT and one PoWER-BERT model per retention configuration, all with the same weights.
 
     Args:
         config: a `BertConfig`.
         seq_len: N.
-        retentions: lists l_1..l_L (or shares f_1..f_L, for those in `relative`).
+        retentions: `RetentionConfiguration`s, absolute or relative.
         checkpoint: Google checkpoint prefix or .hdf5 to load (None: BERT's random weights).
         num_labels: classes of the classifier on top.
-        relative: the indices in `retentions` of relative configurations.
 
     Returns:
-        (BERT model, [PoWER-BERT models]); only real words vote in their significance score.
+        (BERT model, [PoWER-BERT models]).
     """
     from checkpoints.assign import assign_weights
     from checkpoints.load import guess_format, load_weights
@@ -112,9 +117,8 @@ def build_models(config, seq_len, retentions, checkpoint=None, num_labels=2, rel
                      optional=("NSP",))
     weights = {layer.name: layer.get_weights() for layer in bert.layers if layer.weights}
     models = []
-    for i, retention in enumerate(retentions):
-        model = build_model(config, seq_len, num_labels, retention_configuration=retention,
-                            relative=i in relative)
+    for retention in retentions:
+        model = build_model(config, seq_len, num_labels, retention)
         assign_weights(model, weights)
         models.append(model)
     return bert, models
@@ -166,20 +170,19 @@ def keras_hub_forward(config, xla=False):
     return _compiled(forward, xla)
 
 
-def onnx_sessions(model, config, retention, relative, threads):
+def onnx_sessions(model, config, retention, threads):
     """ONNX Runtime sessions of our exported model (`deploy.onnx_graph`): fp32, int8.
 
     Args:
         model: a Keras model of `build_models` (its weights are written).
         config: its `BertConfig`.
-        retention: its retention configuration (every l_j = seq_len for BERT).
-        relative: `retention` holds shares.
+        retention: its `RetentionConfiguration` (every l_j = seq_len for BERT).
         threads: intra-op threads.
     """
     from deploy.onnx_graph import build_onnx_model
     from deploy.onnx_runtime import inference_session, quantize_int8
 
-    fp32 = build_onnx_model(model, config, retention, relative=relative)
+    fp32 = build_onnx_model(model, config, retention)
     return inference_session(fp32, threads), inference_session(quantize_int8(fp32), threads)
 
 

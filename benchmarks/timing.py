@@ -18,8 +18,7 @@ import numpy as np
 
 from benchmarks.models import build_models, compiled_forward, keras_hub_forward
 from benchmarks.timing_table import (BERT_LABEL, BERT_PADDED_LABEL, KERAS_HUB_LABEL,
-                                     OPTIMUM_LABEL, ORT_PRECISIONS, configuration_label,
-                                     ort_label, speedup_rows)
+                                     OPTIMUM_LABEL, ORT_PRECISIONS, ort_label, speedup_rows)
 from errors import UserError
 
 
@@ -112,24 +111,23 @@ def one_pass(function, batches):
 
 
 class Contestant(NamedTuple):
-    """One timed model: its label, compiled pass, padding ("seq_len" or "batch"), and its
-    configuration for the FLOP count (`flops` False: no count, as for keras-hub); `engine`
+    """One timed model: its label, compiled pass, the padding of its inputs ("seq_len" or
+    "batch"), and its `RetentionConfiguration` for the FLOP count (None: BERT; `flops`
+    False: no count, as for keras-hub); `engine`
     "onnxruntime" runs on `onnx_feeds`, with `twin` the label of the TensorFlow model
     whose outputs it must give (None: other weights)."""
 
     label: str
     forward: Callable
     padding: str
-    retention: list | None = None
-    relative: bool = False
+    retention: "RetentionConfiguration | None" = None
     flops: bool = True
     engine: str = "tensorflow"
     twin: str | None = None
 
 
 def benchmark(config, seq_len, batch, retentions, features, checkpoint=None, rounds=10,
-              warmup=2, xla=False, keras_hub=True, extract_cost=None, relatives=(),
-              onnx=False):
+              warmup=2, xla=False, keras_hub=True, extract_cost=None, onnx=False):
     """Times one pass over `features` of BERT both ways, PoWER-BERT and keras-hub's BERT.
 
     - BERT padded to seq_len (the paper's baseline): rows in input order, every batch
@@ -148,7 +146,8 @@ def benchmark(config, seq_len, batch, retentions, features, checkpoint=None, rou
         config: a `BertConfig`.
         seq_len: N, the truncation limit and the padded baseline's length.
         batch: rows per batch.
-        retentions: the PoWER-BERT configurations, lists l_1..l_L.
+        retentions: the PoWER-BERT configurations, `RetentionConfiguration`s, absolute or
+            relative (labelled by their `label`).
         features: `Features` of the rows to run (see `benchmarks.models.real_inputs`).
         checkpoint: weights for all models (None: random).
         rounds, warmup: see `time_interleaved`.
@@ -156,8 +155,6 @@ def benchmark(config, seq_len, batch, retentions, features, checkpoint=None, rou
         keras_hub: also time keras-hub's BertBackbone.
         extract_cost: a configuration to time padded to seq_len (see
             `benchmarks.models.extract_cost_retention`), or None.
-        relatives: relative configurations, shares f_1..f_L (labelled by
-            `configuration_label`).
         onnx: add the ONNX Runtime contestants.
 
     Returns:
@@ -167,20 +164,17 @@ def benchmark(config, seq_len, batch, retentions, features, checkpoint=None, rou
         model's against the faster plain BERT on ONNX Runtime of its precision;
         `max_diff_vs_tf`: its largest output difference from the same model in TensorFlow.
     """
-    retentions = [list(r) for r in dict.fromkeys(map(tuple, retentions))]
-    relatives = [list(r) for r in dict.fromkeys(map(tuple, relatives))]
-    extra = [] if extract_cost is None else [list(extract_cost)]
-    every = retentions + relatives + extra
-    relative_indices = range(len(retentions), len(retentions) + len(relatives))
-    bert, models = build_models(config, seq_len, every, checkpoint, relative=relative_indices)
+    # Each once, absolute ones first.
+    retentions = sorted(dict.fromkeys(retentions), key=lambda retention: retention.relative)
+    extra = [] if extract_cost is None else [extract_cost]
+    every = retentions + extra
+    bert, models = build_models(config, seq_len, every, checkpoint)
     contestants = [Contestant(BERT_PADDED_LABEL, compiled_forward(bert, xla), "seq_len"),
                    Contestant(BERT_LABEL, compiled_forward(bert, xla), "batch")]
     for i, (retention, model) in enumerate(zip(every, models)):
-        relative = i in relative_indices
-        contestants.append(Contestant(configuration_label(retention, relative),
-                                       compiled_forward(model, xla),
-                                       "seq_len" if i >= len(every) - len(extra) else "batch",
-                                       retention, relative))
+        contestants.append(Contestant(retention.label, compiled_forward(model, xla),
+                                      "seq_len" if i >= len(retentions) else "batch",
+                                      retention))
     if keras_hub:
         hub = keras_hub_forward(config, xla)
         if hub is not None:
@@ -218,6 +212,7 @@ def ort_contestants(config, seq_len, bert, models, contestants):
         contestants: the TensorFlow contestants so far (BERT, then one per model).
     """
     from benchmarks.models import onnx_sessions, optimum_onnx_bert
+    from extract_layers import RetentionConfiguration
 
     threads = effective_threads()
     ort = []
@@ -228,14 +223,15 @@ def ort_contestants(config, seq_len, bert, models, contestants):
         for precision, session in zip(ORT_PRECISIONS, optimum[:2]):
             ort.append(Contestant(ort_label(precision, OPTIMUM_LABEL), _ort_forward(session),
                                   "batch", flops=False, engine="onnxruntime"))
-    ours = [(BERT_LABEL, bert, [seq_len] * config.num_hidden_layers, False)]
-    ours += [(c.label, model, c.retention, c.relative)
+    ours = [(BERT_LABEL, bert, RetentionConfiguration().keeping_all(config.num_hidden_layers,
+                                                                     seq_len))]
+    ours += [(c.label, model, c.retention)
              for c, model in zip(contestants[2:], models) if c.padding == "batch"]
-    for label, model, retention, relative in ours:
-        sessions = onnx_sessions(model, config, retention, relative, threads)
+    for label, model, retention in ours:
+        sessions = onnx_sessions(model, config, retention, threads)
         for precision, session in zip(ORT_PRECISIONS, sessions):
             ort.append(Contestant(ort_label(precision, label), _ort_forward(session), "batch",
-                                  None if label == BERT_LABEL else retention, relative,
+                                  None if label == BERT_LABEL else retention,
                                   engine="onnxruntime",
                                   twin=label if precision == "fp32" else None))
     return ort

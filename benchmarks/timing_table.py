@@ -23,13 +23,6 @@ def ort_label(precision, label):
     return f"ORT-{precision}:{label}"
 
 
-def configuration_label(retention, relative=False):
-    """A configuration's label in the table: "12,6,3,1", or "rel:0.9,0.7,..." if relative."""
-    if relative:
-        return "rel:" + ",".join(f"{share:g}" for share in retention)
-    return ",".join(map(str, retention))
-
-
 def speedup_rows(config, contestants, times, features, batch, seq_len, threads):
     """The table's rows: times, and measured and ideal speedups against both baselines.
 
@@ -52,8 +45,7 @@ def speedup_rows(config, contestants, times, features, batch, seq_len, threads):
     median = {label: statistics.median(seconds) for label, seconds in times.items()}
     rows = []
     for c in contestants:
-        flops = total_flops(config, lengths[c.padding], c.retention,
-                            relative=c.relative) if c.flops else None
+        flops = total_flops(config, lengths[c.padding], c.retention) if c.flops else None
         row = dict(configuration=c.label, engine=c.engine, padding=c.padding,
                    rows=len(features), batch=batch,
                    seq_len=seq_len, threads=threads, ms_min=1000 * min(times[c.label]),

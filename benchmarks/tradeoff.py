@@ -112,22 +112,21 @@ def load_task_data(task, data_dir, tokenizer, train_rows=None, dev_rows=None):
                                   read_examples(task, data_dir, "dev")[:dev_rows], tokenizer)
 
 
-def sweep(config, checkpoint, task, data, hp, runs, output_dir, log, finetuned_path=None,
-          searched_dir=None):
+def sweep(context, checkpoint, runs, finetuned_path=None, searched_dir=None):
     """Fine-tunes once (or takes an earlier fine-tuning), then runs steps 2 and 3 per LAMBDA.
 
     Args:
-        config, checkpoint: the pre-trained model (Google checkpoint prefix).
+        context: the `training.steps` `StepContext` of the fine-tuning: its output_dir is
+            the sweep's, where each run gets a sub-folder; `hp.lambda_`, `hp.retention_mode`
+            and `hp.seed` are replaced per run.
+        checkpoint: the pre-trained model (Google checkpoint prefix).
+        runs: (retention mode, LAMBDA, seed) triples.
         finetuned_path: finetune.hdf5 of an earlier run of the same task, instead of step 1.
         searched_dir: OUTPUT_DIR of an earlier sweep: step 2 of each run is taken from its
             run folder of the same name (`earlier_search`) instead of run.
-        task, data, hp: as for `training.steps`; `hp.lambda_` is replaced per LAMBDA.
-        runs: (retention mode, LAMBDA, seed) triples; the seed replaces `hp.seed`.
-        output_dir: the fine-tuning's folder; each run gets a sub-folder.
-        log: function(line).
 
     Returns:
-        (fine-tuned dev metrics, [(mode, LAMBDA, seed, retention configuration, dev metrics)]).
+        (fine-tuned dev metrics, [(mode, LAMBDA, seed, `RetentionConfiguration`, dev metrics)]).
     """
     import dataclasses
 
@@ -137,48 +136,60 @@ def sweep(config, checkpoint, task, data, hp, runs, output_dir, log, finetuned_p
     from training.steps import (FINETUNE, SEARCH, configuration_search, fine_tune, flop_report,
                                 retrain, with_teacher)
 
+    config, task, hp, log = context.config, context.task, context.hp, context.log
     several_seeds = len({seed for _, _, seed in runs}) > 1
     names = [f"{mode}_lambda_{value:g}" + (f"_seed_{seed}" if several_seeds else "")
              for mode, value, seed in runs]
+    run_hps = [dataclasses.replace(hp, lambda_=value, retention_mode=mode, seed=seed)
+               for mode, value, seed in runs]
     # Every earlier search is checked before the first run, not hours into the sweep.
-    searches = ([earlier_search(os.path.join(searched_dir, name), mode, task, config)
-                 for name, (mode, _, _) in zip(names, runs)] if searched_dir
-                else [None] * len(runs))
+    searches = ([earlier_search(os.path.join(searched_dir, name), run_hp.retention, task,
+                                config) for name, run_hp in zip(names, run_hps)]
+                if searched_dir else [None] * len(runs))
     if finetuned_path:
-        shutil.copyfile(finetuned_path, os.path.join(output_dir, FINETUNE))
+        shutil.copyfile(finetuned_path, context.path(FINETUNE))
         model = build_model(config, task.seq_len, task.num_labels)
         load_weights(model, finetuned_path, "HDF5", config, task.seq_len)
-        finetuned = evaluate(model, task, data.dev, data.dev_labels, hp.batch_size, hp.padding)
+        finetuned = evaluate(model, task, context.data.dev, context.data.dev_labels,
+                             hp.batch_size, hp.padding)
         log(f"Fine-tuned model {finetuned_path}: dev {format_metrics(finetuned)}")
     else:
-        finetuned = fine_tune(config, task, data, hp, output_dir,
-                              lambda model: load_weights(model, checkpoint, "CKPT", config,
-                                                         task.seq_len, optional=("NSP",)), log)
+        finetuned = fine_tune(context, lambda model: load_weights(
+            model, checkpoint, "CKPT", config, task.seq_len, optional=("NSP",)))
     if hp.distills:  # one teacher for every run: they all start from this finetune.hdf5
-        data = with_teacher(config, task, data, hp, output_dir, log)
+        context = with_teacher(context)
     results = []
-    for name, (mode, value, seed), search in zip(names, runs, searches):
-        run_dir = os.path.join(output_dir, name)
-        os.makedirs(run_dir, exist_ok=True)
-        shutil.copyfile(os.path.join(output_dir, FINETUNE), os.path.join(run_dir, FINETUNE))
-        log(f"{mode} retention, LAMBDA {value:g}, seed {seed} in {run_dir}")
-        run_hp = dataclasses.replace(hp, lambda_=value, retention_mode=mode, seed=seed)
+    for name, (mode, value, seed), run_hp, search in zip(names, runs, run_hps, searches):
+        run = dataclasses.replace(context, hp=run_hp,
+                                  output_dir=os.path.join(context.output_dir, name))
+        os.makedirs(run.output_dir, exist_ok=True)
+        shutil.copyfile(context.path(FINETUNE), run.path(FINETUNE))
+        log(f"{mode} retention, LAMBDA {value:g}, seed {seed} in {run.output_dir}")
         if search:
             path, retention = search
-            shutil.copyfile(path, os.path.join(run_dir, SEARCH))
+            shutil.copyfile(path, run.path(SEARCH))
             log(f"Step 2/3: configuration search taken from {path} (--searched): "
                 f"Retention Configuration : {retention}")
-            log(flop_report(config, task, data.dev.lengths, retention, run_hp.relative))
+            log(flop_report(config, task, context.data.dev.lengths, retention))
         else:
-            retention = configuration_search(config, task, data, run_hp, run_dir, log)
-        metrics = retrain(config, task, data, run_hp, retention, run_dir, log)
+            retention = configuration_search(run)
+        metrics = retrain(run, retention)
         results.append((mode, value, seed, retention, metrics))
     return finetuned, results
 
 
-def earlier_search(run_dir, mode, task, config):
+def earlier_search(run_dir, retention, task, config):
     """The configuration search model of an earlier sweep's run folder and the retention
-    configuration it records, checked to be of `mode` and `task` and to fit `config`.
+    configuration it records, checked to be of `retention`'s mode and of `task` and to fit
+    `config`.
+
+    Args:
+        run_dir: the earlier run's folder.
+        retention: the run's `RetentionConfiguration` (its mode and padding), without values.
+        task, config: the run's `Task` and `BertConfig`.
+
+    Returns:
+        (the search model's path, `retention` with the values it records).
 
     Raises:
         UserError: there is no such file, it records another mode or task, or a
@@ -186,20 +197,18 @@ def earlier_search(run_dir, mode, task, config):
     """
     from checkpoints.hdf5 import read_hdf5_metadata
     from errors import UserError
-    from extract_layers.retention import parse_recorded_configuration
     from training.steps import SEARCH
 
     path = os.path.join(run_dir, SEARCH)
     fix = ("give --searched the OUTPUT_DIR of a sweep that ran the same LAMBDAs and seeds, or "
            "drop it to search again")
     record = read_hdf5_metadata(path, fix) or {}
-    retention = record.get("retention_configuration")
-    if (retention is None or record.get("retention_mode") != mode
+    values = record.get("retention_configuration")
+    if (values is None or record.get("retention_mode") != retention.mode
             or record.get("task") != task.name):
-        raise UserError(f"{path} records no {mode} retention configuration for {task.name}: "
-                        f"{fix}")
-    return path, parse_recorded_configuration(retention, config.num_hidden_layers, task.seq_len,
-                                              relative=mode == "relative")
+        raise UserError(f"{path} records no {retention.mode} retention configuration for "
+                        f"{task.name}: {fix}")
+    return path, retention.parse_recorded(values, config.num_hidden_layers, task.seq_len)
 
 
 def measure(config, checkpoint, task, results, features, batch, rounds):
@@ -207,10 +216,8 @@ def measure(config, checkpoint, task, results, features, batch, rounds):
     (from `sweep`), in one interleaved run on `features` (the task's own dev rows)."""
     from benchmarks.timing import benchmark
 
-    return benchmark(config, task.seq_len, batch,
-                     [r for mode, _, _, r, _ in results if mode == "absolute"], features,
-                     checkpoint, rounds, keras_hub=False,
-                     relatives=[r for mode, _, _, r, _ in results if mode == "relative"])
+    return benchmark(config, task.seq_len, batch, [r for _, _, _, r, _ in results], features,
+                     checkpoint, rounds, keras_hub=False)
 
 
 def run(args):
@@ -222,7 +229,7 @@ def run(args):
     from tokenization import load_model_tokenizer
     from training.distillation import DEFAULT_TEMPERATURE
     from training.log import RunLog
-    from training.step_inputs import Hyperparameters
+    from training.step_inputs import Hyperparameters, StepContext
 
     if args.threads is not None:
         set_threads(args.threads)
@@ -246,8 +253,8 @@ def run(args):
     runs = [(mode, value, seed) for seed in args.seeds
             for mode, values in (("absolute", args.lambdas), ("relative", args.relative_lambdas))
             for value in values]
-    finetuned, results = sweep(config, checkpoint, task, data, hp, runs,
-                               args.output_dir, log, args.finetuned, args.searched)
+    finetuned, results = sweep(StepContext(config, task, data, hp, args.output_dir, log),
+                               checkpoint, runs, args.finetuned, args.searched)
     timed = data.dev if args.bench_rows is None else \
         Features(*(x[:args.bench_rows] for x in data.dev.inputs))
     rows = measure(config, checkpoint, task, results, timed, args.bench_batch, args.rounds)

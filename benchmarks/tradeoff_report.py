@@ -20,7 +20,7 @@ def write_outputs(output_dir, task, finetuned, results, rows):
     """tradeoff.csv (one line per run), tradeoff_seeds.csv (median and range over the seeds
     of each LAMBDA, where a LAMBDA ran at several) and tradeoff.png; returns their paths."""
     from atomic_files import write_atomically
-    from benchmarks.timing_table import BERT_LABEL, BERT_PADDED_LABEL, configuration_label
+    from benchmarks.timing_table import BERT_LABEL, BERT_PADDED_LABEL
     from scoring.metrics import primary_metric
 
     by_label = {row["configuration"]: row for row in rows}
@@ -33,9 +33,8 @@ def write_outputs(output_dir, task, finetuned, results, rows):
              for model, label in (("BERT padded to seq_len", BERT_PADDED_LABEL),
                                   ("BERT on real lengths", BERT_LABEL))]
     for mode, value, seed, retention, metrics in results:
-        label = configuration_label(retention, relative=mode == "relative")
-        row = by_label[label]  # LAMBDAs may find the same one
-        lines.append(dict(model=MODELS[mode], retention_configuration=label,
+        row = by_label[retention.label]  # LAMBDAs may find the same one
+        lines.append(dict(model=MODELS[mode], retention_configuration=retention.label,
                           metric=task.metric, dev_metric=primary_metric(task, metrics),
                           seed=seed, **{"lambda": value}, **{key: row[key] for key in speeds}))
     paths = [os.path.join(output_dir, CSV_NAME)]

@@ -72,9 +72,8 @@ def time_training(config, checkpoint, task, data, hp, step, steps, rounds):
     for way, flags in WAYS.items():
         way_hp = dataclasses.replace(hp, **flags)
         search = step == "configuration search"
-        model = build_model(config, task.seq_len, task.num_labels,
-                            search_lambda=hp.lambda_ if search else None,
-                            padding_votes=way_hp.padding_votes)
+        model = build_model(config, task.seq_len, task.num_labels, way_hp.retention,
+                            search_lambda=hp.lambda_ if search else None)
         load_weights(model, checkpoint, "CKPT", config, task.seq_len,
                      optional=("NSP",) + tuple(layer.name for layer in model.layers
                                                if "Soft-Extract" in layer.name))

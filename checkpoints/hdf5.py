@@ -123,8 +123,7 @@ def _weight_names(layer: keras.layers.Layer) -> list[str]:
     return names
 
 
-def model_record(task, retention_configuration, padding, retention_mode="absolute",
-                 distillation=None) -> dict:
+def model_record(task, retention, distillation=None) -> dict:
     """The `power_bert` record of a model trained for `task`: what decides how it runs, and
     how it was trained.
 
@@ -132,20 +131,14 @@ def model_record(task, retention_configuration, padding, retention_mode="absolut
         task: the `data.tasks.Task` (its name and seq_len are recorded; for a user task also
             its entry, labels spelled out, as "task_definition": the file alone says what its
             classes are).
-        retention_configuration: l_1..l_L the model runs with (shares f_1..f_L in relative
-            mode), or None for plain BERT.
-        padding: "batch" or "seq_len", the `--PADDING` it was trained with.
-        retention_mode: "absolute" or "relative".
+        retention: the `RetentionConfiguration` the model runs with: its numbers (None for
+            plain BERT), mode and the `--PADDING` it was trained with (`record`).
         distillation: {"alpha": ALPHA, "temperature": T} if it learnt from the fine-tuned
             BERT (`--DISTILL`), else None.
     """
-    kind = float if retention_mode == "relative" else int
-    return {"task": task.name, "seq_len": task.seq_len, "padding": padding,
+    return {"task": task.name, "seq_len": task.seq_len,
             **({"task_definition": definition(task)} if task.source is not None else {}),
-            "retention_mode": retention_mode,
-            "retention_configuration": None if retention_configuration is None
-            else [kind(value) for value in retention_configuration],
-            "distillation": distillation}
+            **retention.record(), "distillation": distillation}
 
 
 def read_hdf5_metadata(path, fix=CHECKPOINT_FIX) -> dict | None:

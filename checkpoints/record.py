@@ -10,7 +10,7 @@ import dataclasses
 from checkpoints.hdf5 import read_hdf5_metadata
 from data.tasks import TASKS, describe_outputs
 from errors import UserError
-from extract_layers import are_shares, parse_configuration, parse_recorded_configuration
+from extract_layers import ABSOLUTE, RELATIVE, RETENTION_MODES, are_shares
 
 PADDING_EFFECTS = {
     "batch": "each batch padded to its longest input, only real words vote in the "
@@ -126,13 +126,12 @@ class ModelRecord:
             ("absolute" or "relative", a note for the log).
         """
         if flag is None and retention is not None and are_shares(retention):
-            return "relative", ("RETENTION_MODE relative (RETENTION_CONFIG holds shares of each "
-                                "input's length)")
-        mode, why = _recorded_choice(flag, self.retention_mode, ("absolute", "relative"),
-                                     "absolute")
+            return RELATIVE, ("RETENTION_MODE relative (RETENTION_CONFIG holds shares of each "
+                              "input's length)")
+        mode, why = _recorded_choice(flag, self.retention_mode, RETENTION_MODES, ABSOLUTE)
         return mode, f"RETENTION_MODE {mode} ({why})"
 
-    def retention_for(self, flag, num_layers, seq_len, relative=False):
+    def retention_for(self, flag, num_layers, seq_len, retention):
         """The retention configuration to run the model at, and a note saying where it came from.
 
         `--RETENTION_CONFIG` wins; without it, a model of ours runs at the configuration it
@@ -144,39 +143,38 @@ class ModelRecord:
             flag: `--RETENTION_CONFIG`, or None.
             num_layers: the model's blocks.
             seq_len: the task's sequence length.
-            relative: the configuration holds shares of each input's length
-                (`--RETENTION_MODE relative`).
+            retention: the run's `RetentionConfiguration`, its mode and padding resolved,
+                without values.
 
         Returns:
-            (list of num_layers ints, or of shares if `relative`; a note for the log or None).
+            (`retention` with its num_layers values, a note for the log or None).
 
         Raises:
             UserError: the flag is invalid, or the recorded configuration does not fit the model.
         """
-        mode = "relative" if relative else "absolute"
         recorded, other_mode = self.retention_configuration, None
-        if recorded is not None and (self.retention_mode or "absolute") != mode:
-            recorded, other_mode = None, self.retention_mode or "absolute"
-        elif recorded is None and self.retention_mode not in (None, mode):
+        if recorded is not None and (self.retention_mode or ABSOLUTE) != retention.mode:
+            recorded, other_mode = None, self.retention_mode or ABSOLUTE
+        elif recorded is None and self.retention_mode not in (None, retention.mode):
             other_mode = self.retention_mode
         if flag is not None:
-            retention = parse_configuration(flag, num_layers, seq_len, relative)
-            if recorded is not None and recorded != retention:
+            retention = retention.parse(flag, num_layers, seq_len)
+            if recorded is not None and recorded != list(retention.values):
                 return retention, (f"RETENTION_CONFIG {retention} given: it replaces {recorded}, "
                                    f"which {self.path} records")
             return retention, None
         if recorded is None:
             if other_mode is not None:
-                what = f"records a {other_mode} one, not a {mode} one"
+                what = f"records a {other_mode} one, not a {retention.mode} one"
             elif not self.ours:
                 what = "records no configuration"
             else:
                 what = "records plain BERT"
-            full = [1.0 if relative else seq_len] * num_layers
-            return full, (f"RETENTION_CONFIG not given and {self.path} {what}: keeping all word "
-                          "vectors in every block (plain BERT)")
+            return retention.keeping_all(num_layers, seq_len), (
+                f"RETENTION_CONFIG not given and {self.path} {what}: keeping all word "
+                "vectors in every block (plain BERT)")
         try:
-            retention = parse_recorded_configuration(recorded, num_layers, seq_len, relative)
+            retention = retention.parse_recorded(recorded, num_layers, seq_len)
         except UserError:
             raise UserError(f"{self.path} records the retention configuration {recorded}, which "
                             f"does not fit a model of {num_layers} blocks at seq_len {seq_len}; "

@@ -50,11 +50,8 @@ def write_onnx_export(out_dir, model, setup, quantize, data_dir):
     from deploy.onnx_runtime import quantize_int8
 
     task = setup.task
-    onnx_model = build_onnx_model(model, setup.bert_config, setup.retention,
-                                  relative=setup.relative,
-                                  padding_votes=setup.padding == "seq_len")
-    record = {**task_record(task), "retention_configuration": setup.retention,
-              "retention_mode": setup.retention_mode, "padding": setup.padding,
+    onnx_model = build_onnx_model(model, setup.bert_config, setup.retention)
+    record = {**task_record(task), **setup.retention.record(),
               "lower_case": not setup.cased, "inputs": list(INPUT_NAMES),
               "output": output_name(task.num_labels), "quantization": quantize}
     lines = []

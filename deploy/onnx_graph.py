@@ -23,14 +23,15 @@ seq_len itself, as main.py's `--PADDING seq_len` does, so the interface stays th
 
 Example:
 >>> import numpy as np, onnxruntime
+>>> from extract_layers import RetentionConfiguration
 >>> from modeling.bert import build_model
 >>> from modeling.config import BertConfig
 >>> config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
 ...                     num_attention_heads=4, intermediate_size=64,
 ...                     max_position_embeddings=16, type_vocab_size=2)
->>> model = build_model(config, seq_len=16, num_labels=2, relative=True,
-...                     retention_configuration=[0.5, 0.25])
->>> onnx_model = build_onnx_model(model, config, [0.5, 0.25], relative=True)
+>>> retention = RetentionConfiguration((0.5, 0.25), mode="relative")
+>>> model = build_model(config, seq_len=16, num_labels=2, retention=retention)
+>>> onnx_model = build_onnx_model(model, config, retention)
 >>> session = onnxruntime.InferenceSession(onnx_model.SerializeToString())
 >>> ids = np.ones((3, 10), np.int64)
 >>> session.run(None, {"input_ids": ids, "token_type_ids": 0 * ids,
@@ -86,17 +87,16 @@ def _weights(model, name):
     return [np.asarray(w, np.float32) for w in model.get_layer(name).get_weights()]
 
 
-def build_onnx_model(model, config, retention, relative=False, padding_votes=False):
+def build_onnx_model(model, config, retention):
     """The ONNX model of a `modeling.bert.build_model` classifier at a retention configuration.
 
     Args:
         model: the Keras model (any of the three; only its weights are read, by layer name).
         config: its `BertConfig` (BERT only: ALBERT's shared blocks are not written).
-        retention: l_1..l_L (absolute) or shares f_1..f_L (relative); l_j >= seq_len keeps
-            every word vector, so full retention is plain BERT.
-        relative: `retention` holds shares of each input's length.
-        padding_votes: padding queries vote in the significance score (the original); the
-            graph then pads its inputs to seq_len.
+        retention: the `RetentionConfiguration`: l_1..l_L (absolute) or shares f_1..f_L
+            (relative), l_j >= seq_len (or f_j = 1) keeping every word vector, so that full
+            retention is plain BERT; with padding seq_len, padding queries vote in the
+            significance score (the original) and the graph pads its inputs to seq_len.
 
     Returns:
         An `onnx.ModelProto`: inputs `input_ids`, `token_type_ids`, `attention_mask` (int64,
@@ -111,7 +111,7 @@ def build_onnx_model(model, config, retention, relative=False, padding_votes=Fal
     g = _Graph()
     token_table, = _weights(model, "Embedding-Token")
     seq_len = _weights(model, "Embedding-Position")[0].shape[0]
-    ids, segments, mask = _inputs(g, seq_len if padding_votes else None)
+    ids, segments, mask = _inputs(g, seq_len if retention.padding_votes else None)
     x = g.op("EmbedLayerNormalization",
              [ids, segments, g.const(token_table, "word_embedding"),
               g.const(_weights(model, "Embedding-Position")[0], "position_embedding"),
@@ -120,10 +120,10 @@ def build_onnx_model(model, config, retention, relative=False, padding_votes=Fal
              outputs=2, domain=_MS, epsilon=LAYER_NORM_EPSILON)[0]  # (batch, n, H)
     mask = g.op("Cast", [mask], to=TensorProto.FLOAT)  # (batch, n): follows the kept vectors
     lengths = g.op("ReduceSum", [mask, g.const([1], dtype=np.int64)], keepdims=0)  # (batch,)
-    for j, kept in enumerate(retention, start=1):
-        extracts = kept < 1 if relative else kept < seq_len
+    for j, kept in enumerate(retention.values, start=1):
+        extracts = kept < retention.full(seq_len)
         x, mask = _block(g, model, config, j, x, mask, lengths, kept if extracts else None,
-                         relative, padding_votes)
+                         retention)
     cls = g.op("Gather", [x, g.const(0, dtype=np.int64)], axis=1)  # (batch, H)
     kernel, bias = _weights(model, "NSP-Dense")
     pooled = g.op("Tanh", [g.op("Add", [g.op("MatMul", [cls, g.const(kernel)]), g.const(bias)])])
@@ -157,8 +157,9 @@ def _inputs(g, pad_to):
     return [g.op("Pad", [x, pads, g.const(0, dtype=np.int32)]) for x in inputs]
 
 
-def _block(g, model, config, j, x, mask, lengths, kept, relative, padding_votes):
-    """Block j: attention, Add&Norm, Extract (if `kept` is given), feed-forward, Add&Norm.
+def _block(g, model, config, j, x, mask, lengths, kept, retention):
+    """Block j: attention, Add&Norm, Extract (if `kept`, l_j or f_j, is given, run as
+    `retention` says), feed-forward, Add&Norm.
 
     Returns:
         (x (batch, n_j, H), mask (batch, n_j) float).
@@ -186,8 +187,8 @@ def _block(g, model, config, j, x, mask, lengths, kept, relative, padding_votes)
               *[g.const(w) for w in _weights(model, f"{name}-MultiHeadSelfAttention-Norm")],
               g.const(bo)], domain=_MS, epsilon=LAYER_NORM_EPSILON)
     if kept is not None:
-        score = ranking_score(g, probs, mask, padding_votes)
-        x, mask = (keep_shares(g, x, score, mask, lengths, kept) if relative else
+        score = ranking_score(g, probs, mask, retention.padding_votes)
+        x, mask = (keep_shares(g, x, score, mask, lengths, kept) if retention.relative else
                    keep_most_significant(g, x, score, mask, kept))
     W1, b1, W2, b2 = _weights(model, f"{name}-FeedForward")
     hidden = g.op("MatMul", [x, g.const(W1)])

@@ -6,6 +6,7 @@ SHARE_DECIMALS decimals; after block j an input keeps k_j = min(k_{j-1}, max(1, 
 vectors, k_0 = n, with ceil(f_j * n) exact (`ceil_share`).
 """
 
+import dataclasses
 import math
 
 from errors import UserError
@@ -14,6 +15,115 @@ from errors import UserError
 # a share with more is refused, so that f_j * 10**SHARE_DECIMALS is a whole number.
 SHARE_DECIMALS = 4
 SHARE_SCALE = 10 ** SHARE_DECIMALS
+ABSOLUTE, RELATIVE = "absolute", "relative"
+RETENTION_MODES = (ABSOLUTE, RELATIVE)
+PADDINGS = ("batch", "seq_len")
+
+
+@dataclasses.dataclass(frozen=True)
+class RetentionConfiguration:
+    """A retention configuration with what decides how the model runs it: its numbers, its
+    mode and the padding, which travel together wherever a model is built, counted, recorded
+    or exported.
+
+    Attributes:
+        values: l_1..l_L (absolute, ints) or f_1..f_L (relative, floats), one per block; None
+            where there is none: plain BERT, or a run whose configuration search has not yet
+            found it.
+        mode: "absolute" (l_j word vectors per block, the paper's) or "relative" (a share
+            f_j of each input's length), as `--RETENTION_MODE`.
+        padding: "batch" (a batch padded to its longest input; only real words vote in the
+            significance score) or "seq_len" (every input padded to seq_len; padding votes,
+            as in the original), as `--PADDING`.
+
+    Example:
+    >>> retention = RetentionConfiguration(mode="relative").parse("0.5,0.25", 2, 16)
+    >>> retention.values, retention.label, str(retention), retention.kept(10)
+    ((0.5, 0.25), 'rel:0.5,0.25', '[0.5, 0.25]', [5, 3])
+    """
+
+    values: tuple | None = None
+    mode: str = ABSOLUTE
+    padding: str = "batch"
+
+    def __post_init__(self):
+        if self.mode not in RETENTION_MODES or self.padding not in PADDINGS:
+            raise ValueError(f"retention mode {self.mode!r} or padding {self.padding!r} is not "
+                             f"one of {RETENTION_MODES} and {PADDINGS}")
+        if self.values is not None:  # ints or floats as the mode says, whatever gave them
+            kind = float if self.relative else int
+            object.__setattr__(self, "values", tuple(kind(value) for value in self.values))
+
+    def __str__(self):
+        """The numbers as the log writes them, a list: "[64, 32]" ("None" without any)."""
+        return str(None if self.values is None else list(self.values))
+
+    @property
+    def relative(self):
+        return self.mode == RELATIVE
+
+    @property
+    def padding_votes(self):
+        """Padding queries vote in the significance score (the original's `--PADDING seq_len`)."""
+        return self.padding == "seq_len"
+
+    @property
+    def label(self):
+        """Its label in the benchmarks' tables: "12,6,3,1", or "rel:0.9,0.7,..." if relative."""
+        if self.relative:
+            return "rel:" + ",".join(f"{share:g}" for share in self.values)
+        return ",".join(map(str, self.values))
+
+    def full(self, seq_len):
+        """The value of a block that keeps every word vector: seq_len, or the share 1.0."""
+        return 1.0 if self.relative else seq_len
+
+    def keeping_all(self, num_layers, seq_len):
+        """This mode and padding with every block keeping every word vector (plain BERT)."""
+        return dataclasses.replace(self, values=(self.full(seq_len),) * num_layers)
+
+    def kept(self, n):
+        """k_1..k_L: the word vectors an input of n real tokens keeps after each block (None
+        without values: all n in every block)."""
+        if self.values is None:
+            return None
+        if self.relative:
+            return relative_kept(self.values, n)
+        return [min(value, n) for value in self.values]
+
+    def parse(self, text, num_layers, seq_len):
+        """This mode and padding with the numbers of `--RETENTION_CONFIG` text, checked by
+        `parse_relative_configuration` or `parse_retention_configuration`.
+
+        Raises:
+            UserError: the text is not a configuration of this mode for the model.
+        """
+        values = (parse_relative_configuration(text, num_layers) if self.relative
+                  else parse_retention_configuration(text, num_layers, seq_len))
+        return dataclasses.replace(self, values=tuple(values))
+
+    def parse_recorded(self, values, num_layers, seq_len):
+        """`parse` of a configuration as a JSON record holds it (a list).
+
+        Raises:
+            UserError: `values` is not a list, or does not fit the model.
+        """
+        if not isinstance(values, list):
+            raise UserError(f"{{retention}} {values!r} is not a list")
+        return self.parse(",".join(map(str, values)), num_layers, seq_len)
+
+    def derive(self, retention_parameters):
+        """This mode and padding with the configuration that the configuration search's
+        retention parameters give (`derive_relative_configuration` or
+        `derive_retention_configuration`)."""
+        derive = (derive_relative_configuration if self.relative
+                  else derive_retention_configuration)
+        return dataclasses.replace(self, values=tuple(derive(retention_parameters)))
+
+    def record(self):
+        """What a model file's `power_bert` record and an export's power_bert.json say of it."""
+        return {"retention_configuration": None if self.values is None else list(self.values),
+                "retention_mode": self.mode, "padding": self.padding}
 
 
 def parse_retention_configuration(text, num_layers, seq_len):
@@ -70,25 +180,6 @@ def parse_relative_configuration(text, num_layers):
     return _parse(text, num_layers, float, "numbers",
                   lambda v: 0 < v <= 1 and _has_share_decimals(v),
                   f"a share outside (0, 1] or of more than {SHARE_DECIMALS} decimals", hint)
-
-
-def parse_configuration(text, num_layers, seq_len, relative=False):
-    """`parse_relative_configuration` if `relative`, else `parse_retention_configuration`."""
-    if relative:
-        return parse_relative_configuration(text, num_layers)
-    return parse_retention_configuration(text, num_layers, seq_len)
-
-
-def parse_recorded_configuration(values, num_layers, seq_len, relative=False):
-    """A configuration as a JSON record holds it (a list), checked as `parse_configuration`
-    checks one given as text.
-
-    Raises:
-        UserError: `values` is not a list, or does not fit the model.
-    """
-    if not isinstance(values, list):
-        raise UserError(f"{{retention}} {values!r} is not a list")
-    return parse_configuration(",".join(map(str, values)), num_layers, seq_len, relative)
 
 
 def _parse(text, num_layers, convert, kind, in_range, out_of_range, hint):

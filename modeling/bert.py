@@ -9,15 +9,15 @@ weights move between the three, and from the original's `.hdf5` files, by layer 
 import keras
 from keras import ops
 
-from extract_layers import Extract, SoftExtract
+from extract_layers import Extract, RetentionConfiguration, SoftExtract
 from modeling.layers import FeedForward, MultiHeadSelfAttention, PositionEmbedding
 
 # Google BERT's LayerNorm epsilon.
 LAYER_NORM_EPSILON = 1e-12
 
 
-def build_model(config, seq_len, num_labels, retention_configuration=None, search_lambda=None,
-                padding_votes=False, relative=False, mass_weights=None):
+def build_model(config, seq_len, num_labels, retention=None, search_lambda=None,
+                mass_weights=None):
     """Builds a sentence(-pair) classifier, or a regressor for `num_labels == 1`.
 
     The inputs may be of any length n <= seq_len: a batch padded to its longest row costs
@@ -27,13 +27,13 @@ def build_model(config, seq_len, num_labels, retention_configuration=None, searc
         config: a `modeling.config.BertConfig` (BERT, or ALBERT if it has `embedding_size`).
         seq_len: N, the task's sequence length: the positions and retention parameters.
         num_labels: classes of the task; 1 means regression (STS-B): one linear unit.
-        retention_configuration: l_1..l_L; adds an Extract layer to every block.
+        retention: a `RetentionConfiguration`: with values, an Extract layer in every block
+            keeps l_j word vectors (or shares f_j of each input's length, relative mode);
+            its padding says whether padding queries vote in the significance score (run
+            such a model on inputs padded to seq_len). None: plain BERT.
         search_lambda: LAMBDA; adds a Soft-Extract layer to every block instead (the
-            configuration search), with mass penalty LAMBDA * w_j * sum(r_j) for block j.
-        padding_votes: padding queries vote in the significance score, as in the original
-            PoWER-BERT (run it on inputs padded to seq_len); else only real words vote.
-        relative: the retention configuration holds shares f_1..f_L of each input's length
-            (relative mode), and Soft-Extract learns such shares.
+            configuration search, in `retention`'s mode and padding, its values None), with
+            mass penalty LAMBDA * w_j * sum(r_j) for block j.
         mass_weights: w_1..w_L of the search's mass penalty (`modeling.flops.mass_weights`);
             None: the paper's, w_j = j.
 
@@ -47,15 +47,17 @@ def build_model(config, seq_len, num_labels, retention_configuration=None, searc
     >>> config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
     ...                     num_attention_heads=4, intermediate_size=64,
     ...                     max_position_embeddings=16, type_vocab_size=2)
-    >>> model = build_model(config, seq_len=16, num_labels=2, retention_configuration=[8, 4])
+    >>> model = build_model(config, seq_len=16, num_labels=2,
+    ...                     retention=RetentionConfiguration((8, 4)))
     >>> model.predict([keras.ops.ones((3, 10), "int32")] * 3, verbose=0).shape
     (3, 2)
     """
-    if retention_configuration is not None and search_lambda is not None:
+    retention = retention or RetentionConfiguration()
+    extracts = retention.values is not None
+    if extracts and search_lambda is not None:
         raise ValueError("a model has Extract or Soft-Extract layers, not both")
-    if retention_configuration is not None and len(retention_configuration) != \
-            config.num_hidden_layers:
-        raise ValueError(f"{len(retention_configuration)} retention values for "
+    if extracts and len(retention.values) != config.num_hidden_layers:
+        raise ValueError(f"{len(retention.values)} retention values for "
                          f"{config.num_hidden_layers} blocks")
     init = keras.initializers.TruncatedNormal(stddev=config.initializer_range)
     dropout = config.hidden_dropout_prob
@@ -91,11 +93,12 @@ def build_model(config, seq_len, num_labels, retention_configuration=None, searc
         if search_lambda is not None:
             x = SoftExtract(seq_len, search_lambda,
                             mass_weight=mass_weights[j - 1] if mass_weights else j,
-                            padding_votes=padding_votes, relative=relative,
+                            padding_votes=retention.padding_votes, relative=retention.relative,
                             name=f"{name}-MultiHeadSelfAttention-Soft-Extract")(x, probs, mask)
-        elif retention_configuration is not None:
-            x, mask, positions = Extract(retention_configuration[j - 1], padding_votes, relative,
-                                         seq_len, name=f"{name}-MultiHeadSelfAttention-Extract")(
+        elif extracts:
+            x, mask, positions = Extract(retention.values[j - 1], retention.padding_votes,
+                                         retention.relative, seq_len,
+                                         name=f"{name}-MultiHeadSelfAttention-Extract")(
                 x, probs, mask, positions, lengths)  # (batch, l_j, H)
         h = keras.layers.Dropout(dropout, name=f"{name}-FeedForward-Dropout")(feed_forward(x))
         x = feed_forward_norm(keras.layers.Add(name=f"{name}-FeedForward-Add")([x, h]))
@@ -133,7 +136,7 @@ def kept_positions_model(model, real_only=False):
     """A model giving, for every Extract layer, the text positions of the vectors it kept.
 
     Args:
-        model: a model built with a `retention_configuration`.
+        model: a model built with a `retention` that has values.
         real_only: give -1 for kept vectors that are masked (padding, or in relative mode
             a row's vectors beyond its own share).
 

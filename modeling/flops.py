@@ -8,8 +8,6 @@ length). Counted on the real lengths of the rows, this is the work of BERT witho
 
 import numpy as np
 
-from extract_layers.retention import relative_kept
-
 
 def forward_flops(config, seq_len, retention_configuration=None, num_labels=2):
     """FLOPs of one example of length `seq_len` through the model.
@@ -17,7 +15,8 @@ def forward_flops(config, seq_len, retention_configuration=None, num_labels=2):
     Args:
         config: a `BertConfig`.
         seq_len: n, the input's length (padding included, if it is padded).
-        retention_configuration: l_1..l_L, or None for BERT (every l_j = n).
+        retention_configuration: l_1..l_L, the word vectors kept after each block (see
+            `RetentionConfiguration.kept`), or None for BERT (every l_j = n).
         num_labels: outputs of the classifier.
 
     Returns:
@@ -70,55 +69,52 @@ def mass_weights(config, seq_len):
     return [c * blocks * (blocks + 1) / 2 / sum(cost) for c in cost]
 
 
-def total_flops(config, lengths, retention_configuration=None, num_labels=2, relative=False):
+def total_flops(config, lengths, retention=None, num_labels=2):
     """FLOPs of a set of examples, each run at its own length.
 
     Args:
         config: a `BertConfig`.
         lengths: the examples' lengths: real lengths for BERT without padding, or seq_len
             for each when every input is padded to it.
-        retention_configuration, num_labels: as for `forward_flops`.
-        relative: the configuration holds shares f_j of each example's length.
+        retention: a `RetentionConfiguration`, or None for BERT; each example keeps
+            `retention.kept(n)` word vectors, n its length.
+        num_labels: outputs of the classifier.
     """
     counts = np.unique(np.asarray(lengths, dtype=np.int64), return_counts=True)
     total = 0
     for n, count in zip(*counts):
-        retention = retention_configuration
-        if relative and retention is not None:
-            retention = relative_kept(retention, int(n))
-        total += int(count) * forward_flops(config, int(n), retention, num_labels)
+        kept = None if retention is None else retention.kept(int(n))
+        total += int(count) * forward_flops(config, int(n), kept, num_labels)
     return total
 
 
-def flop_reduction(config, lengths, retention_configuration, num_labels=2, relative=False):
+def flop_reduction(config, lengths, retention, num_labels=2):
     """How many times fewer FLOPs the configuration needs than BERT (the ideal speedup).
 
     Args:
         config: a `BertConfig`.
         lengths: an int N (every input padded to N, as in the paper), or the real lengths
             of a set of examples (against BERT without padding).
-        retention_configuration: l_1..l_L, or shares f_1..f_L if `relative`.
+        retention: a `RetentionConfiguration`.
         num_labels: outputs of the classifier.
-        relative: see `total_flops`.
     """
     lengths = np.atleast_1d(lengths)
     return (total_flops(config, lengths, None, num_labels)
-            / total_flops(config, lengths, retention_configuration, num_labels, relative))
+            / total_flops(config, lengths, retention, num_labels))
 
 
-def reductions_against_both_baselines(config, lengths, seq_len, retention_configuration,
-                                      num_labels=2, relative=False):
+def reductions_against_both_baselines(config, lengths, seq_len, retention, num_labels=2):
     """The configuration's FLOP reduction on real inputs against both BERT baselines.
 
     Args:
         config: a `BertConfig`.
         lengths: the real lengths of a set of examples, each run at its own length.
         seq_len: N, to which the paper's baseline pads every input.
-        retention_configuration, num_labels, relative: see `total_flops`.
+        retention, num_labels: see `total_flops`.
 
     Returns:
         (times fewer FLOPs than BERT on real lengths, than BERT padded to seq_len).
     """
-    found = total_flops(config, lengths, retention_configuration, num_labels, relative)
+    found = total_flops(config, lengths, retention, num_labels)
     return (total_flops(config, lengths, None, num_labels) / found,
             total_flops(config, [seq_len] * len(lengths), None, num_labels) / found)

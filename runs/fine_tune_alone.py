@@ -12,7 +12,7 @@ from runs.output_dir import check_output_dir, locked_output_dir
 from runs.run_config import resolve_flags
 from training.log import RunLog
 from training.progress import RunProgress, check_training_dir
-from training.step_inputs import TaskData
+from training.step_inputs import StepContext, TaskData
 from training.steps import STEP_OUTPUTS, fine_tune, recorded_results_problem
 
 
@@ -40,7 +40,7 @@ def fine_tune_alone(args, heading):
         check_training_dir(out, arguments, config.resume, STEP_OUTPUTS[:1], lambda step, results:
                            recorded_results_problem(step, results,
                                                     config.bert_config.num_hidden_layers,
-                                                    task.seq_len, relative=False))
+                                                    task.seq_len, hp.retention))
 
     check_output_dir(out, [])
     check_dir()
@@ -57,8 +57,9 @@ def fine_tune_alone(args, heading):
             f"SEED {hp.seed}, GROUP_BY_LENGTH {hp.group_by_length}")
         for note in notes + list(config.notes):
             log(note)
-        metrics = fine_tune(config.bert_config, task, data, hp, out, lambda model: load_weights(
-            model, config.checkpoint_path, config.model_format, config.bert_config,
-            task.seq_len, optional=("NSP",)), log)
+        metrics = fine_tune(StepContext(config.bert_config, task, data, hp, out, log),
+                            lambda model: load_weights(
+                                model, config.checkpoint_path, config.model_format,
+                                config.bert_config, task.seq_len, optional=("NSP",)))
         progress.finish(STEP_OUTPUTS[0][0], metrics)
         log(f"epochs: BERT {hp.epochs} (step 1 alone, its best dev epoch kept)")

@@ -8,6 +8,7 @@ from checkpoints.record import ModelRecord
 from data.glue import check_data_dir
 from data.tasks import Task, get_task
 from errors import UserError
+from extract_layers import RELATIVE, RetentionConfiguration
 from modeling.bert import build_model
 from modeling.config import BertConfig, load_config
 from tokenization import FullTokenizer, SentencePieceTokenizer, load_model_tokenizer
@@ -25,10 +26,10 @@ class ModelSetup:
         tokenizer: the tokenizer of `vocab_path`, checked against the model's vocab_size.
         cased: --CASED.
         model_format: "CKPT" or "HDF5", given or guessed from the checkpoint's name.
-        padding: "batch" or "seq_len", see `ModelRecord.padding_for`.
-        retention_mode: "absolute" or "relative", see `ModelRecord.retention_mode_for`.
-        retention: the retention configuration to run at (`ModelRecord.retention_for`), or None
-            where it was not asked for (training finds its own).
+        retention: the `RetentionConfiguration`: its mode (`ModelRecord.retention_mode_for`),
+            padding (`ModelRecord.padding_for`) and values to run at
+            (`ModelRecord.retention_for`), the values None where they were not asked for
+            (training finds its own).
         notes: the defaults taken and where they came from, for the log.
     """
 
@@ -40,18 +41,11 @@ class ModelSetup:
     tokenizer: FullTokenizer | SentencePieceTokenizer
     cased: bool
     model_format: str
-    padding: str
-    retention_mode: str
-    retention: list | None
+    retention: RetentionConfiguration
     notes: tuple
 
-    @property
-    def relative(self):
-        return self.retention_mode == "relative"
-
     def build_classifier(self, use):
-        """The model at `retention`, run with `padding`, its classifier loaded from the
-        checkpoint.
+        """The model at `retention`, its classifier loaded from the checkpoint.
 
         Args:
             use: what the caller does with the model ("evaluate", "export"), for the error.
@@ -60,8 +54,7 @@ class ModelSetup:
             UserError: the checkpoint does not fit, or has no classifier.
         """
         model = build_model(self.bert_config, self.task.seq_len, self.task.num_labels,
-                            retention_configuration=self.retention,
-                            padding_votes=self.padding == "seq_len", relative=self.relative)
+                            self.retention)
         load_classifier(model, self.checkpoint_path, self.model_format, self.bert_config,
                         self.task.seq_len, use)
         return model
@@ -97,22 +90,22 @@ def set_up_model(args, with_retention, data_dir=None):
     record = ModelRecord.read(checkpoint_path, model_format)
     record.check_task(task)
     mode, mode_note = record.retention_mode_for(args.RETENTION_MODE, args.RETENTION_CONFIG)
-    if mode == "relative" and args.PADDING == "seq_len":
-        relative = ("--RETENTION_MODE relative" if args.RETENTION_MODE else
-                    f"--RETENTION_CONFIG {args.RETENTION_CONFIG} (shares: relative mode)")
-        raise UserError(f"{relative} keeps a share of each input's real length and runs with "
+    relative = mode == RELATIVE
+    if relative and args.PADDING == "seq_len":
+        given = ("--RETENTION_MODE relative" if args.RETENTION_MODE else
+                 f"--RETENTION_CONFIG {args.RETENTION_CONFIG} (shares: relative mode)")
+        raise UserError(f"{given} keeps a share of each input's real length and runs with "
                         "--PADDING batch: drop --PADDING seq_len")
-    padding, padding_note = record.padding_for(args.PADDING, relative=mode == "relative")
+    padding, padding_note = record.padding_for(args.PADDING, relative)
+    retention = RetentionConfiguration(mode=mode, padding=padding)
     notes = [padding_note, mode_note]
-    retention = None
     if with_retention:
         retention, note = record.retention_for(args.RETENTION_CONFIG,
                                                bert_config.num_hidden_layers, task.seq_len,
-                                               relative=mode == "relative")
+                                               retention)
         if note:
             notes.append(note)
     return ModelSetup(
         task=task, bert_config_path=bert_config_path, checkpoint_path=checkpoint_path,
         vocab_path=vocab_path, bert_config=bert_config, tokenizer=tokenizer, cased=args.CASED,
-        model_format=model_format, padding=padding, retention_mode=mode, retention=retention,
-        notes=tuple(notes))
+        model_format=model_format, retention=retention, notes=tuple(notes))

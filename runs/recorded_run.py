@@ -7,6 +7,7 @@ import functools
 from data.features import encode
 from data.glue import read_examples
 from data.tasks import get_task
+from extract_layers import RetentionConfiguration
 from modeling.config import load_config
 from modeling.flops import reductions_against_both_baselines
 from tokenization import load_model_tokenizer
@@ -53,10 +54,11 @@ class RecordedRun:
         arguments = self.arguments
         lengths = _dev_lengths(*(arguments[key] for key in (
             "BERT_CONFIG_PATH", "VOCAB_PATH", "CASED", "TASK", "seq_len", "DATA_DIR")))
+        retention = RetentionConfiguration(self.results("configuration search"),
+                                           arguments["RETENTION_MODE"], arguments["PADDING"])
         return reductions_against_both_baselines(
             load_config(arguments["BERT_CONFIG_PATH"]), lengths, arguments["seq_len"],
-            self.results("configuration search"), get_task(arguments["TASK"]).num_labels,
-            arguments["RETENTION_MODE"] == "relative")
+            retention, get_task(arguments["TASK"]).num_labels)
 
 
 @functools.lru_cache(maxsize=None)

@@ -23,7 +23,7 @@ from training.log import LOG_FILE, RunLog
 from training.plots import (RETENTION_PNG, SURVIVING_TEXT_PNG, SURVIVING_WORDS_PNG,
                             plot_training_outputs)
 from training.progress import RunProgress, check_training_dir
-from training.step_inputs import TaskData
+from training.step_inputs import StepContext, TaskData
 from training.steps import (RETRAINED, STEP_OUTPUTS, recorded_results_problem,
                             train_power_bert)
 
@@ -64,7 +64,7 @@ def train(config, strategy, held):
         check_training_dir(out, arguments, config.resume, STEP_OUTPUTS, lambda step, results:
                            recorded_results_problem(step, results,
                                                     config.bert_config.num_hidden_layers,
-                                                    task.seq_len, config.relative))
+                                                    task.seq_len, config.hp.retention))
 
     check_dir()
     notes += held.enter_context(locked_output_dir(out, exclusive=True))
@@ -86,14 +86,12 @@ def train(config, strategy, held):
         f"seq_len {task.seq_len}, metric {task.metric}")
     for split, features in (("training", data.train), ("dev", data.dev)):
         _log_truncation(log, features, split, task.seq_len)
-    finetuned, retention, retrained = train_power_bert(config.bert_config, task, data, config.hp,
-                                                       out, load_initial, log, strategy)
-    model = build_model(config.bert_config, task.seq_len, task.num_labels,
-                        retention_configuration=retention, padding_votes=config.hp.padding_votes,
-                        relative=config.relative)
+    finetuned, retention, retrained = train_power_bert(
+        StepContext(config.bert_config, task, data, config.hp, out, log, strategy), load_initial)
+    model = build_model(config.bert_config, task.seq_len, task.num_labels, retention)
     load_weights(model, os.path.join(out, RETRAINED), "HDF5", config.bert_config, task.seq_len)
     pictures = plot_training_outputs(out, config.bert_config, task, retention, model, data.dev,
-                                     config.tokenizer, config.padding, relative=config.relative)
+                                     config.tokenizer)
     for path in pictures:
         log(f"Wrote {path}")
     for line in summary_lines(config, data.dev.lengths, finetuned, retention, retrained,
@@ -109,15 +107,14 @@ def summary_lines(config, dev_lengths, finetuned, retention, retrained, pictures
         config: the RunConfig.
         dev_lengths: the real lengths of the dev rows.
         finetuned, retrained: the dev metrics of step 1's and step 3's best epochs.
-        retention: the retention configuration found.
+        retention: the `RetentionConfiguration` found.
         pictures: the paths of the pictures written.
     """
     task = config.task
     names = [name for name in finetuned if name != "loss"]
     width = max(len(name) for name in names)
     real, padded = reductions_against_both_baselines(
-        config.bert_config, dev_lengths, task.seq_len, retention, task.num_labels,
-        config.relative)
+        config.bert_config, dev_lengths, task.seq_len, retention, task.num_labels)
     lines = [f"Done. On the {len(dev_lengths)} dev rows:",
              f"  {'':{width}}  {'BERT':>8}  {'PoWER-BERT':>10}  change"]
     lines += [f"  {name:{width}}  {100 * finetuned[name]:8.2f}  {100 * retrained[name]:10.2f}  "
@@ -146,7 +143,7 @@ def evaluate(config, strategy, held):
     _log_truncation(log, features, "dev", config.task.seq_len)
     metrics = evaluation.evaluate(model, config.task, features,
                                   encode_labels(examples, config.task), config.batch_size,
-                                  config.padding, verbose=1)
+                                  config.retention.padding, verbose=1)
     log(f"loss : {metrics['loss']}")
     if "accuracy" in metrics:
         log(f"accuracy : {100 * metrics['accuracy']}")
@@ -172,7 +169,8 @@ def predict(config, strategy, held):
         for chunk in chunked(rows(), CHUNK_ROWS):
             features = encode(chunk, config.tokenizer, task.seq_len)
             # The first chunk's line says what tracing the model costs; later ones add nothing.
-            outputs = timed_predictions(model, features, config.batch_size, config.padding,
+            outputs = timed_predictions(model, features, config.batch_size,
+                                        config.retention.padding,
                                         log if not total else None)
             write(chunk, outputs)
             total, truncated = total + len(chunk), truncated + features.truncated

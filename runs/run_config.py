@@ -75,7 +75,7 @@ def resolve_flags(args, output_dir):
         raise UserError(f"--PRED_GLUE writes the GLUE server's file, but {task.name} is not a "
                         "GLUE task: drop --PRED_GLUE (prediction.txt holds the predictions)")
     notes = list(model.notes)
-    if args.GROUP_BY_LENGTH and model.padding == "seq_len":
+    if args.GROUP_BY_LENGTH and model.retention.padding == "seq_len":
         raise UserError(f"--GROUP_BY_LENGTH saves padding, but {model.checkpoint_path} runs "
                         "with --PADDING seq_len: give --PADDING batch, or drop --GROUP_BY_LENGTH")
     embedded = is_default_model(model.checkpoint_path)
@@ -90,8 +90,9 @@ def resolve_flags(args, output_dir):
             args, task, embedded, ["epochs", "lr_bert", "lr_soft_extract", "lambda_"], notes)
         hp = Hyperparameters(epochs=epochs, batch_size=batch_size, lr_bert=lr_bert,
                              lr_soft_extract=lr_soft_extract, lambda_=lambda_,
-                             padding=model.padding, group_by_length=args.GROUP_BY_LENGTH,
-                             retention_mode=model.retention_mode, seed=args.SEED,
+                             padding=model.retention.padding,
+                             group_by_length=args.GROUP_BY_LENGTH,
+                             retention_mode=model.retention.mode, seed=args.SEED,
                              mass_penalty=args.MASS_PENALTY or "paper",
                              retrain_epochs=args.RETRAIN_EPOCH,
                              **_distillation(args, notes))

@@ -47,7 +47,8 @@ def fine_tune_both_ways(out_dir):
     for name, run_strategy in (("single", None), ("mirrored", strategy)):
         run_dir = os.path.join(out_dir, name)
         os.makedirs(run_dir)
-        steps.fine_tune(config, task, data, hp, run_dir, load_initial, print, run_strategy)
+        steps.fine_tune(step_inputs.StepContext(config, task, data, hp, run_dir, print,
+                                                run_strategy), load_initial)
 
     # 32 rows in batches of 7: the last batch is padded, and 7 rows split 4 + 3 (padded to 4).
     single_model = build_model(config, SEQ_LEN, 2)

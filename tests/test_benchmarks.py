@@ -20,7 +20,7 @@ from data.glue import read_examples
 from data.tasks import get_task
 from modeling.bert import build_model
 from modeling.config import BertConfig
-from extract_layers import relative_kept
+from extract_layers import RetentionConfiguration, relative_kept
 from modeling.flops import flop_reduction, forward_flops, mass_weights
 from tests.data_paths import real_data
 from tokenization import load_tokenizer
@@ -29,7 +29,7 @@ SEQ_LEN, BATCH, ROWS = 64, 4, 10
 # Tiny, but with BERT's uncased vocabulary so that real MRPC rows are valid inputs.
 TINY = dict(vocab_size=30522, hidden_size=32, num_hidden_layers=4, num_attention_heads=4,
             intermediate_size=48, max_position_embeddings=SEQ_LEN, type_vocab_size=2)
-RETENTIONS = [[12, 6, 3, 1], [20, 16, 8, 8]]
+RETENTIONS = [RetentionConfiguration((12, 6, 3, 1)), RetentionConfiguration((20, 16, 8, 8))]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -71,7 +71,7 @@ def test_flop_count_matches_a_count_by_hand():
     bert = [*[(5, 4, 4)] * 4, *[(5, 2, 5), (5, 5, 2)] * 2, (5, 4, 8), (5, 8, 4)] * 2 + \
         [(1, 4, 4), (1, 4, 2)]
     assert forward_flops(config, 5) == sum(2 * m * k * n for m, k, n in bert)
-    assert flop_reduction(config, 5, [3, 1]) == pytest.approx(
+    assert flop_reduction(config, 5, RetentionConfiguration((3, 1))) == pytest.approx(
         sum(2 * m * k * n for m, k, n in bert) / sum(2 * m * k * n for m, k, n in products))
 
 
@@ -88,11 +88,12 @@ def test_benchmark_rows_speedups_against_both_baselines_with_flop_ideals(feature
     config = BertConfig(**TINY)
     extract = models.extract_cost_retention(config, SEQ_LEN)
     shares = [0.5, 0.3, 0.2, 0.1]
-    rows = timing.benchmark(config, SEQ_LEN, BATCH, RETENTIONS, features, rounds=2,
-                            warmup=1, keras_hub=False, extract_cost=extract,
-                            relatives=[shares])
+    # A relative configuration first, one twice: each is timed once, the absolute ones first.
+    relative = RetentionConfiguration(shares, mode="relative")
+    rows = timing.benchmark(config, SEQ_LEN, BATCH, [relative, *RETENTIONS, RETENTIONS[0]],
+                            features, rounds=2, warmup=1, keras_hub=False, extract_cost=extract)
     labels = ["BERT-padded", "BERT", "12,6,3,1", "20,16,8,8", "rel:0.5,0.3,0.2,0.1",
-              ",".join(map(str, extract))]
+              ",".join(map(str, extract.values))]
     assert [row["configuration"] for row in rows] == labels
     assert [row["padding"] for row in rows] == ["seq_len"] + ["batch"] * 4 + ["seq_len"]
     lengths = features.lengths
@@ -100,7 +101,7 @@ def test_benchmark_rows_speedups_against_both_baselines_with_flop_ideals(feature
     padded_flops = len(lengths) * forward_flops(config, SEQ_LEN)
     real_flops = sum(forward_flops(config, int(n)) for n in lengths)
     by_label = {row["configuration"]: row for row in rows}
-    for label, retention in zip(labels[1:4], [None] + RETENTIONS):
+    for label, retention in zip(labels[1:4], [None] + [r.values for r in RETENTIONS]):
         flops = sum(forward_flops(config, int(n), retention) for n in lengths)
         row = by_label[label]
         assert row["ideal_vs_padded"] == pytest.approx(padded_flops / flops)
@@ -124,9 +125,9 @@ def test_benchmark_rows_speedups_against_both_baselines_with_flop_ideals(feature
 
 def test_onnx_runtime_contestants_run_the_same_batches_and_give_tensorflows_outputs(features):
     config = BertConfig(**TINY)
-    shares = [0.5, 0.3, 0.2, 0.1]
-    rows = timing.benchmark(config, SEQ_LEN, BATCH, RETENTIONS[:1], features, rounds=1,
-                            warmup=1, keras_hub=False, relatives=[shares], onnx=True)
+    relative = RetentionConfiguration([0.5, 0.3, 0.2, 0.1], mode="relative")
+    rows = timing.benchmark(config, SEQ_LEN, BATCH, [RETENTIONS[0], relative], features,
+                            rounds=1, warmup=1, keras_hub=False, onnx=True)
     by_label = {row["configuration"]: row for row in rows}
     ours = ["BERT", "12,6,3,1", "rel:0.5,0.3,0.2,0.1"]
     for label in ours:
@@ -159,7 +160,7 @@ def test_cli_prints_every_column_for_every_configuration(tmp_path, capsys, mrpc_
             "--rounds", "2", "--warmup", "1", "--extract-cost", "--data-dir", mrpc_dir,
             "--rows", str(ROWS)]
     for retention in RETENTIONS:
-        args += ["--retention", ",".join(map(str, retention))]
+        args += ["--retention", ",".join(map(str, retention.values))]
     assert inference.main(args) == 0
     out = capsys.readouterr().out.splitlines()
     header = next(i for i, line in enumerate(out) if line.startswith("configuration"))
@@ -216,7 +217,7 @@ def test_first_batch_probe_times_bert_and_a_relative_model(capsys):
 
 def test_surviving_words_follow_the_extract_layers(features, tokenizer, mrpc_dir):
     retention = RETENTIONS[0]
-    model = build_model(BertConfig(**TINY), SEQ_LEN, 2, retention_configuration=retention)
+    model = build_model(BertConfig(**TINY), SEQ_LEN, 2, retention)
     rows = [0, 2]
     examples = read_examples(get_task("mrpc"), mrpc_dir, "dev")
     for row, (pieces, grid) in zip(rows, surviving_words(model, features, tokenizer, rows)):
@@ -226,19 +227,19 @@ def test_surviving_words_follow_the_extract_layers(features, tokenizer, mrpc_dir
                 tokenizer.tokenize(examples[row].text_b))
         truncate_seq_pair(a, b, SEQ_LEN - 3)
         assert pieces == ["[CLS]", *a, "[SEP]", *b, "[SEP]"]
-        assert grid.shape == (len(retention), length)
+        assert grid.shape == (len(retention.values), length)
         assert grid[:, 0].all()  # [CLS] is never dropped
         # Padding scores ~0, so real words fill the kept places first; none comes back.
-        assert list(grid.sum(axis=1)) == [min(l, length) for l in retention]
+        assert list(grid.sum(axis=1)) == [min(l, length) for l in retention.values]
         assert not (grid[1:] & ~grid[:-1]).any()
 
 
 def test_pictures_are_written_as_png(tmp_path, features, tokenizer):
     config = BertConfig(**TINY)
     task = dataclasses.replace(get_task("mrpc"), seq_len=SEQ_LEN)
-    model = build_model(config, SEQ_LEN, 2, retention_configuration=RETENTIONS[0])
+    model = build_model(config, SEQ_LEN, 2, RETENTIONS[0])
     paths = plot_training_outputs(str(tmp_path), config, task, RETENTIONS[0], model, features,
-                                  tokenizer, "batch")
+                                  tokenizer)
     plot_tradeoff(str(tmp_path / "tradeoff.png"),
                   {"PoWER-BERT": [(2.1, 0.86, "a"), (3.5, 0.84, "b")],
                    "over seeds": [(2.8, 0.85, "c", (2.6, 3.0), (0.83, 0.86))]},
@@ -274,9 +275,10 @@ def test_tradeoff_writes_one_csv_line_per_lambda_even_when_configurations_coinci
 
     rows = [row("BERT-padded", 250.0, 1.0, 0.4), row("BERT", 100.0, 2.5, 1.0),
             row("64,32", 40.0, 6.25, 2.5), row("rel:0.5,0.25", 50.0, 5.0, 2.0)]
-    results = [("absolute", 0.001, 0, [64, 32], {"f1": 0.85}),
-               ("absolute", 0.002, 0, [64, 32], {"f1": 0.84}),
-               ("relative", 0.001, 0, [0.5, 0.25], {"f1": 0.86})]
+    results = [("absolute", 0.001, 0, RetentionConfiguration((64, 32)), {"f1": 0.85}),
+               ("absolute", 0.002, 0, RetentionConfiguration((64, 32)), {"f1": 0.84}),
+               ("relative", 0.001, 0, RetentionConfiguration((0.5, 0.25), "relative"),
+                {"f1": 0.86})]
     paths = tradeoff_report.write_outputs(str(tmp_path), task, {"f1": 0.88}, results, rows)
     assert [Path(path).name for path in paths] == [tradeoff_report.CSV_NAME,
                                                    tradeoff_report.PNG_NAME]
@@ -303,10 +305,13 @@ def test_tradeoff_over_seeds_gives_the_median_and_range_of_each_lambda(tmp_path,
 
     rows = [row("BERT-padded", 0.4), row("BERT", 1.0), row("rel:0.5,0.2", 2.0),
             row("rel:0.4,0.2", 2.6), row("rel:0.45,0.2", 2.2), row("rel:0.3,0.1", 3.0)]
-    results = [("relative", 0.001, 0, [0.5, 0.2], {"accuracy": 0.80, "f1": 0.86}),
-               ("relative", 0.002, 0, [0.3, 0.1], {"accuracy": 0.75, "f1": 0.82}),
-               ("relative", 0.001, 1, [0.4, 0.2], {"accuracy": 0.78, "f1": 0.84}),
-               ("relative", 0.001, 2, [0.45, 0.2], {"accuracy": 0.79, "f1": 0.87})]
+    def shares(*values):
+        return RetentionConfiguration(values, "relative")
+
+    results = [("relative", 0.001, 0, shares(0.5, 0.2), {"accuracy": 0.80, "f1": 0.86}),
+               ("relative", 0.002, 0, shares(0.3, 0.1), {"accuracy": 0.75, "f1": 0.82}),
+               ("relative", 0.001, 1, shares(0.4, 0.2), {"accuracy": 0.78, "f1": 0.84}),
+               ("relative", 0.001, 2, shares(0.45, 0.2), {"accuracy": 0.79, "f1": 0.87})]
     drawn = {}
     monkeypatch.setattr("training.plots.plot_tradeoff",
                         lambda path, curves, references, metric: drawn.update(curves))
@@ -353,10 +358,10 @@ def test_task_defaults_fill_only_what_is_not_given():
 def test_tradeoff_times_the_sweep_on_its_own_tasks_dev_rows(tmp_path, monkeypatch, mrpc_dir):
     seen = {}
 
-    def sweep(config, checkpoint, task, data, hp, runs, output_dir, log, finetuned_path=None,
-              searched_dir=None):
-        seen.update(data=data, hp=hp, runs=runs, searched_dir=searched_dir)
-        return {"f1": 0.88}, [("absolute", 0.001, 0, [64, 32, 16, 8, 4, 2], {"f1": 0.85})]
+    def sweep(context, checkpoint, runs, finetuned_path=None, searched_dir=None):
+        seen.update(data=context.data, hp=context.hp, runs=runs, searched_dir=searched_dir)
+        return {"f1": 0.88}, [("absolute", 0.001, 0, RetentionConfiguration((64, 32, 16, 8, 4, 2)),
+                               {"f1": 0.85})]
 
     def measure(config, checkpoint, task, results, features, batch, rounds):
         seen.update(features=features, batch=batch, rounds=rounds)
@@ -415,17 +420,17 @@ def test_tradeoff_searched_retrains_from_an_earlier_sweeps_searches(tmp_path, mo
                       "retention_configuration": retention})
     trained, retrained = [], []
 
-    def fine_tune(config, task, data, hp, output_dir, load_initial, log):
-        trained.append(output_dir)
-        Path(output_dir, steps.FINETUNE).write_bytes(b"fine-tuned")
+    def fine_tune(context, load_initial):
+        trained.append(context.output_dir)
+        Path(context.path(steps.FINETUNE)).write_bytes(b"fine-tuned")
         return {"accuracy": 0.9}
 
     def configuration_search(*args, **kwargs):
         raise AssertionError("--searched must not search again")
 
-    def retrain(config, task, data, hp, retention, output_dir, log):
-        retrained.append((hp.seed, retention,
-                          Path(output_dir, steps.SEARCH).read_bytes()))
+    def retrain(context, retention):
+        retrained.append((context.hp.seed, list(retention.values),
+                          Path(context.path(steps.SEARCH)).read_bytes()))
         return {"accuracy": 0.88}
 
     monkeypatch.setattr(steps, "fine_tune", fine_tune)
@@ -439,12 +444,13 @@ def test_tradeoff_searched_retrains_from_an_earlier_sweeps_searches(tmp_path, mo
 
     def sweep(runs, out):
         out.mkdir(exist_ok=True)
-        return tradeoff.sweep(config, None, task, data, hp, runs, str(out), lines.append,
-                              searched_dir=str(earlier))
+        context = step_inputs.StepContext(config, task, data, hp, str(out), lines.append)
+        return tradeoff.sweep(context, None, runs, searched_dir=str(earlier))
 
     finetuned, results = sweep([("relative", 6e-05, 0), ("relative", 6e-05, 1)], tmp_path / "a")
     assert finetuned == {"accuracy": 0.9}
-    assert [(seed, retention) for _, _, seed, retention, _ in results] == list(found.items())
+    assert [(seed, retention) for _, _, seed, retention, _ in results] == [
+        (seed, RetentionConfiguration(shares, "relative")) for seed, shares in found.items()]
     assert [(seed, retention) for seed, retention, _ in retrained] == list(found.items())
     assert all(weights == (earlier / f"relative_lambda_6e-05_seed_{seed}" / steps.SEARCH)
                .read_bytes() for seed, _, weights in retrained)

@@ -86,6 +86,7 @@ def relative_prediction(fine_tuned_classifier, imdb_test_dir, tmp_path_factory):
 def test_relative_predict_only_on_real_reviews_equals_each_review_alone(
         fine_tuned_classifier, imdb_test_dir, relative_prediction, tmp_path):
     from checkpoints.load import load_weights
+    from extract_layers import RetentionConfiguration
     from modeling.bert import build_model
     from modeling.config import load_config
 
@@ -95,8 +96,8 @@ def test_relative_predict_only_on_real_reviews_equals_each_review_alone(
     assert np.ptp(features.lengths) > 300  # batches of very different lengths
     assert f"{features.truncated} of {PARITY_ROWS} test inputs" in log and features.truncated
     config = load_config(str(fine_tuned_classifier.config_path))
-    shares = [float(v) for v in SHARES.split(",")]
-    model = build_model(config, 512, 2, retention_configuration=shares, relative=True)
+    retention = RetentionConfiguration(mode="relative").parse(SHARES, 6, 512)
+    model = build_model(config, 512, 2, retention)
     load_weights(model, str(fine_tuned_classifier.ckpt_prefix), "CKPT", config, 512)
     alone = predict(model, features, 1, "batch")
     assert batched.shape == (PARITY_ROWS, 2)

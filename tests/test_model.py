@@ -6,7 +6,8 @@ import tensorflow as tf
 
 from checkpoints.google import read_google_checkpoint, write_google_checkpoint
 from checkpoints.assign import assign_weights
-from extract_layers import Extract, SoftExtract, derive_retention_configuration
+from extract_layers import (Extract, RetentionConfiguration, SoftExtract,
+                            derive_retention_configuration)
 from modeling.bert import build_model, input_signature, kept_positions_model, soft_extract_layers
 from tests import numpy_reference
 from tests.helpers import CONFIGS, SEQ_LEN, random_inputs, random_variables
@@ -35,7 +36,7 @@ def reference(variables, config, inputs, retention):
 def test_model_matches_numpy_reference(name, reduced, tmp_path):
     config = CONFIGS[name]
     retention = RETENTIONS[name] if reduced else None
-    model = build_model(config, SEQ_LEN, 2, retention_configuration=retention)
+    model = build_model(config, SEQ_LEN, 2, RetentionConfiguration(retention))
     variables = load(model, config, tmp_path)
     inputs = random_inputs(config)
     ours = model.predict(list(inputs), verbose=0)
@@ -44,7 +45,7 @@ def test_model_matches_numpy_reference(name, reduced, tmp_path):
 
 def test_regression_head_matches_reference(tmp_path):
     config = CONFIGS["bert"]
-    model = build_model(config, SEQ_LEN, 1, retention_configuration=RETENTIONS["bert"])
+    model = build_model(config, SEQ_LEN, 1, RetentionConfiguration(RETENTIONS["bert"]))
     variables = load(model, config, tmp_path, num_labels=1)
     inputs = random_inputs(config)
     ours = model.predict(list(inputs), verbose=0)
@@ -57,7 +58,7 @@ def test_one_word_vector_per_block_matches_reference_without_warnings(tmp_path, 
     # From block 2 on, attention runs over the one kept vector ([CLS]).
     config = CONFIGS["bert"]
     retention = [SEQ_LEN // 2] + [1] * (config.num_hidden_layers - 1)
-    model = build_model(config, SEQ_LEN, 2, retention_configuration=retention)
+    model = build_model(config, SEQ_LEN, 2, RetentionConfiguration(retention))
     variables = load(model, config, tmp_path)
     inputs = random_inputs(config)
     ours = model.predict(list(inputs), verbose=0)
@@ -69,7 +70,7 @@ def test_full_retention_is_exactly_bert(tmp_path):
     config = CONFIGS["bert"]
     bert = build_model(config, SEQ_LEN, 2)
     load(bert, config, tmp_path)
-    power = build_model(config, SEQ_LEN, 2, retention_configuration=[SEQ_LEN] * 4)
+    power = build_model(config, SEQ_LEN, 2, RetentionConfiguration([SEQ_LEN] * 4))
     power.set_weights(bert.get_weights())
     inputs = list(random_inputs(config))
     np.testing.assert_array_equal(power.predict(inputs, verbose=0), bert.predict(inputs, verbose=0))
@@ -86,7 +87,7 @@ def test_full_retention_traces_the_graph_of_bert():
         return [node.op for node in forward.get_concrete_function().graph.as_graph_def().node]
 
     bert = op_types(build_model(config, SEQ_LEN, 2))
-    power = op_types(build_model(config, SEQ_LEN, 2, retention_configuration=[SEQ_LEN] * 4))
+    power = op_types(build_model(config, SEQ_LEN, 2, RetentionConfiguration([SEQ_LEN] * 4)))
     assert {"StatelessIf", "If", "TopKV2"} & set(power) == set()
     # Beyond BERT's ops, only each input's length and its positions, which nothing reads.
     assert 0 <= len(power) - len(bert) <= 8, (len(power), len(bert))
@@ -112,7 +113,7 @@ def test_extract_keeps_cls_and_most_significant_in_text_order():
 
 def test_extracted_mask_follows_kept_positions(tmp_path):
     config = CONFIGS["bert"]
-    model = build_model(config, SEQ_LEN, 2, retention_configuration=[14, 10, 8, 3])
+    model = build_model(config, SEQ_LEN, 2, RetentionConfiguration([14, 10, 8, 3]))
     load(model, config, tmp_path)
     inputs = random_inputs(config)
     kept = kept_positions_model(model).predict(list(inputs), verbose=0)

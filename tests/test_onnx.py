@@ -18,6 +18,7 @@ from data.features import encode
 from data.glue import Example, read_examples
 from data.tasks import get_task
 from deploy import export, onnx_export, onnx_graph, onnx_runtime
+from extract_layers import RetentionConfiguration
 import main
 from modeling.bert import build_model
 from modeling.config import BertConfig
@@ -88,19 +89,18 @@ def test_the_graph_gives_the_keras_models_outputs(activation, num_labels):
     mask = (np.arange(16)[None] < lengths[:, None]).astype(np.int32)
     inputs = [rng.integers(1, 100, mask.shape) * mask, rng.integers(0, 2, mask.shape) * mask,
               mask]
-    for retention, relative, padding_votes in (([16] * 3, False, False), ([10, 6, 3], False, False),
-                                               ([10, 6, 3], False, True),
-                                               ([0.7, 0.4, 0.2], True, False)):
-        model = build_model(config, 16, num_labels, retention_configuration=retention,
-                            relative=relative, padding_votes=padding_votes)
+    for retention in (RetentionConfiguration([16] * 3), RetentionConfiguration([10, 6, 3]),
+                      RetentionConfiguration([10, 6, 3], padding="seq_len"),
+                      RetentionConfiguration([0.7, 0.4, 0.2], mode="relative")):
+        model = build_model(config, 16, num_labels, retention)
         for weight in model.weights:
             weight.assign(rng.normal(0, 0.5, weight.shape).astype(np.float32))
         want = model.predict([x.astype(np.int32) for x in inputs], verbose=0)
         session = onnx_runtime.inference_session(
-            onnx_graph.build_onnx_model(model, config, retention, relative, padding_votes))
+            onnx_graph.build_onnx_model(model, config, retention))
         got = session.run(None, onnx_runtime.feeds([x[:, :lengths.max()] for x in inputs]))[0]
         assert got.shape == (6, num_labels)
-        assert np.max(np.abs(got - want)) < TOLERANCE, (retention, relative, padding_votes)
+        assert np.max(np.abs(got - want)) < TOLERANCE, retention
 
 
 def test_the_record_and_vocab_beside_the_model(tmp_path, fine_tuned_classifier):

@@ -18,6 +18,7 @@ from data.batches import inference_batches, training_order
 from data.features import Features, encode
 from data.glue import read_examples
 from data.tasks import get_task
+from extract_layers import RetentionConfiguration
 from modeling.bert import build_model, soft_extract_layers
 from scoring.evaluation import predict
 from tests.data_paths import real_data
@@ -36,9 +37,9 @@ def mrpc_rows(fine_tuned_classifier):
     return encode(examples, load_tokenizer(fine_tuned_classifier.vocab_path, cased=False), 128)
 
 
-def minilm(fine_tuned, retention, padding_votes):
-    model = build_model(keras_config(fine_tuned), 128, 2, retention_configuration=retention,
-                        padding_votes=padding_votes)
+def minilm(fine_tuned, retention, padding):
+    model = build_model(keras_config(fine_tuned), 128, 2,
+                        RetentionConfiguration(retention, padding=padding))
     load_weights(model, str(fine_tuned.ckpt_prefix), "CKPT", keras_config(fine_tuned), 128)
     return model
 
@@ -56,7 +57,7 @@ def alone(model, features):
 @pytest.mark.parametrize("retention", RETENTIONS, ids=lambda r: "bert" if r is None else
                          ",".join(map(str, r)))
 def test_batch_padding_equals_seq_len_padding(retention, fine_tuned_classifier, mrpc_rows):
-    model = minilm(fine_tuned_classifier, retention, padding_votes=False)
+    model = minilm(fine_tuned_classifier, retention, padding="batch")
     padded = predict(model, mrpc_rows, 16, "seq_len")
     batched = predict(model, mrpc_rows, 16, "batch")
     assert np.abs(batched - padded).max() < TOLERANCE
@@ -67,7 +68,7 @@ def test_batch_padding_equals_seq_len_padding(retention, fine_tuned_classifier, 
 def test_padding_votes_makes_outputs_depend_on_padding(retention, fine_tuned_classifier,
                                                        mrpc_rows):
     """The mutation: padding queries vote. Then the comparison above fails."""
-    model = minilm(fine_tuned_classifier, retention, padding_votes=True)
+    model = minilm(fine_tuned_classifier, retention, padding="seq_len")
     padded = predict(model, mrpc_rows, 16, "seq_len")
     batched = predict(model, mrpc_rows, 16, "batch")
     assert np.abs(batched - padded).max() > 100 * TOLERANCE
@@ -120,9 +121,9 @@ def test_training_steps_give_the_same_weights_with_either_padding(search):
         hp = step_inputs.Hyperparameters(epochs=1, batch_size=8, lr_bert=1e-3,
                                          lr_soft_extract=0.05, lambda_=1e-2, padding=padding)
         keras.utils.set_random_seed(1)
-        model = build_model(config, SEQ_LEN, 2, padding_votes=False,
-                            **({"search_lambda": hp.lambda_} if search else
-                               {"retention_configuration": [10, 7, 4, 2]}))
+        model = build_model(config, SEQ_LEN, 2,
+                            RetentionConfiguration(None if search else [10, 7, 4, 2]),
+                            search_lambda=hp.lambda_ if search else None)
         assign_weights(model, weights, optional=[layer.name for layer in
                                                  soft_extract_layers(model)])
         fit.compile_for_training(model, task, hp, len(labels),

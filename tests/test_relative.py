@@ -22,7 +22,7 @@ from data.glue import read_examples
 from data.tasks import get_task
 from deploy import onnx_graph, onnx_runtime
 from errors import UserError
-from extract_layers import (Extract, derive_relative_configuration,
+from extract_layers import (Extract, RetentionConfiguration, derive_relative_configuration,
                             parse_relative_configuration, relative_kept)
 from extract_layers import extract
 from extract_layers.retention import ceil_share, share_units
@@ -48,6 +48,11 @@ TINY_IMDB = BertConfig(vocab_size=30522, hidden_size=16, num_hidden_layers=len(W
                        num_attention_heads=2, intermediate_size=32, max_position_embeddings=512,
                        type_vocab_size=2, hidden_dropout_prob=0.0,
                        attention_probs_dropout_prob=0.0)
+
+
+def relative(shares):
+    """The relative `RetentionConfiguration` of `shares`."""
+    return RetentionConfiguration(shares, mode="relative")
 
 
 def test_relative_kept_follows_the_rule():
@@ -116,7 +121,7 @@ def rows(task_name, count, seq_len, vocab):
 def test_relative_model_matches_numpy_reference_row_by_row(task_name, seq_len, shares,
                                                            fine_tuned_classifier):
     config = load_config(str(fine_tuned_classifier.config_path))
-    model = build_model(config, seq_len, 2, retention_configuration=shares, relative=True)
+    model = build_model(config, seq_len, 2, relative(shares))
     load_weights(model, str(fine_tuned_classifier.ckpt_prefix), "CKPT", config, seq_len)
     features = rows(task_name, 16, seq_len, fine_tuned_classifier.vocab_path)
     assert np.ptp(features.lengths) > 10  # batches of mixed lengths
@@ -139,7 +144,7 @@ def test_relative_model_matches_numpy_reference_row_by_row(task_name, seq_len, s
 def test_each_row_keeps_its_own_share(fine_tuned_classifier):
     config = load_config(str(fine_tuned_classifier.config_path))
     shares = SHARES[0]
-    model = build_model(config, 128, 2, retention_configuration=shares, relative=True)
+    model = build_model(config, 128, 2, relative(shares))
     features = rows("mrpc", 8, 128, fine_tuned_classifier.vocab_path)
     kept = kept_positions_model(model).predict(features.batch(np.arange(8), "batch"), verbose=0)
     masks = [layer.output[1] for layer in model.layers if hasattr(layer, "relative")]
@@ -157,7 +162,7 @@ def tiny_imdb(tmp_path_factory):
     variables = random_variables(TINY_IMDB, 2)
     prefix = tmp_path_factory.mktemp("tiny_imdb") / "model.ckpt"
     write_google_checkpoint(prefix, variables)
-    model = build_model(TINY_IMDB, 512, 2, retention_configuration=WHOLE_SHARES, relative=True)
+    model = build_model(TINY_IMDB, 512, 2, relative(WHOLE_SHARES))
     load_weights(model, str(prefix), "CKPT", TINY_IMDB, 512)
     return variables, model
 
@@ -193,7 +198,7 @@ def test_model_and_onnx_keep_the_exact_share_on_every_imdb_review(imdb_test, tin
             variables, raw_config, *(x[i, :n] for x in imdb_test.inputs), WHOLE_SHARES,
             relative=True) for i, n in enumerate(lengths)])
     session = onnx_runtime.inference_session(
-        onnx_graph.build_onnx_model(model, TINY_IMDB, WHOLE_SHARES, relative=True))
+        onnx_graph.build_onnx_model(model, TINY_IMDB, relative(WHOLE_SHARES)))
     for got in (predict(model, imdb_test, 50, "batch"),
                 onnx_runtime.predict(session, imdb_test, 50)):
         assert np.abs(got - want).max() < 1e-5
@@ -203,7 +208,7 @@ def test_flop_count_counts_the_vectors_the_model_keeps(imdb_test, tiny_imdb):
     _, model = tiny_imdb
     kept = kept_per_block(model, imdb_test)
     lengths = [int(n) for n in imdb_test.lengths]
-    assert (total_flops(TINY_IMDB, lengths, WHOLE_SHARES, relative=True)
+    assert (total_flops(TINY_IMDB, lengths, relative(WHOLE_SHARES))
             == sum(forward_flops(TINY_IMDB, n, list(k)) for n, k in zip(lengths, kept)))
 
 
@@ -218,7 +223,7 @@ def test_rows_the_rule_leaves_alone_predict_bit_for_bit_as_before(imdb_test, tin
         return tf.cast(tf.math.ceil(share * tf.cast(lengths, tf.float32) - 1e-6), tf.int32)
 
     monkeypatch.setattr(extract, "ceil_share", float32_ceil_share)
-    before = build_model(TINY_IMDB, 512, 2, retention_configuration=WHOLE_SHARES, relative=True)
+    before = build_model(TINY_IMDB, 512, 2, relative(WHOLE_SHARES))
     before.set_weights(model.get_weights())
     touched = np.array([float32_kept(WHOLE_SHARES, int(n)) != exact_kept(WHOLE_SHARES, int(n))
                         for n in imdb_test.lengths])

@@ -7,6 +7,7 @@ import pytest
 
 from command_line import parse_args
 from data.tasks import get_task
+from extract_layers import RetentionConfiguration
 from runs.run_config import resolve_flags
 
 # Resolving the flags checks that DATA_DIR is a folder but reads no rows: any folder will do.
@@ -67,7 +68,8 @@ def test_a_given_zero_is_kept_and_not_noted():
 
 def test_prediction_has_no_hyperparameters_and_is_frozen():
     config = _resolve("--PREDICT_ONLY")
-    assert (config.mode, config.hp, config.retention) == ("predict", None, [128] * 6)
+    assert (config.mode, config.hp, config.retention) == (
+        "predict", None, RetentionConfiguration((128,) * 6, "absolute", "batch"))
     assert not any(note.startswith("LR_") for note in config.notes)
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.batch_size = 1

@@ -17,6 +17,7 @@ import tensorflow as tf
 from checkpoints.hdf5 import read_hdf5_metadata, read_hdf5_weights
 from data.features import Features
 from data.tasks import TASKS
+from extract_layers import RetentionConfiguration
 import main
 from modeling.bert import build_model, soft_extract_layers
 from modeling.config import load_config
@@ -200,7 +201,8 @@ def test_weight_hand_over_by_name_keeps_every_bert_weight(tmp_path):
             model.get_layer(name).set_weights(arrays)
 
     lines = []
-    steps.train_power_bert(CONFIG, task, data, hp, str(tmp_path), load_initial, lines.append)
+    steps.train_power_bert(step_inputs.StepContext(CONFIG, task, data, hp, str(tmp_path),
+                                                   lines.append), load_initial)
     for name in (steps.FINETUNE, steps.SEARCH, steps.RETRAINED):
         saved = read_hdf5_weights(tmp_path / name)
         for layer, arrays in reference.items():
@@ -258,11 +260,11 @@ def test_summary_puts_each_model_in_its_own_column(tmp_path):
     from data.tasks import get_task
     from runs.run import summary_lines
 
-    config = types.SimpleNamespace(task=get_task("mrpc"), bert_config=CONFIG, relative=False,
+    config = types.SimpleNamespace(task=get_task("mrpc"), bert_config=CONFIG,
                                    output_dir=str(tmp_path), hp=types.SimpleNamespace(
                                        distills=False, epochs=5, retrain_epochs=4))
-    lines = summary_lines(config, np.array([20, 40, 60]), {"loss": 0.5, "f1": 0.80},
-                          [128, 64, 32, 16, 8, 4][:CONFIG.num_hidden_layers],
+    retention = RetentionConfiguration([128, 64, 32, 16, 8, 4][:CONFIG.num_hidden_layers])
+    lines = summary_lines(config, np.array([20, 40, 60]), {"loss": 0.5, "f1": 0.80}, retention,
                           {"loss": 0.6, "f1": 0.75}, [])
     (row,) = [line.split() for line in lines if line.split()[:1] == ["f1"]]
     assert row[1:] == ["80.00", "75.00", "-5.00"]

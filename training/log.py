@@ -116,12 +116,10 @@ def original_epochs_line(step, values):
             f"{[float(value) for value in values]}")
 
 
-def original_retention_line(retention, relative=False):
+def original_retention_line(retention):
     """The original's retention configuration line, spelled as it writes it (see above).
 
     Args:
-        retention: the configuration, a list of ints (of shares if `relative`).
-        relative: the configuration holds shares of each input's length.
+        retention: the `RetentionConfiguration`; its numbers are written as a list.
     """
-    kind = float if relative else int
-    return f" Retention Configuration :{[kind(value) for value in retention]}"
+    return f" Retention Configuration :{retention}"

@@ -27,22 +27,23 @@ SURVIVING_WORDS_PNG = "surviving_words.png"
 SURVIVING_TEXT_PNG = "surviving_text.png"
 
 
-def plot_retention_configuration(path, retention, seq_len, title=None, relative=False):
+def plot_retention_configuration(path, retention, seq_len, title=None):
     """Bar chart of l_j (or f_j) per block, with BERT's (N, or all) as a reference line.
 
     Args:
         path: the PNG file to write.
-        retention: l_1..l_L, or shares f_1..f_L if `relative`.
+        retention: the `RetentionConfiguration`: l_1..l_L, or shares f_1..f_L if relative.
         seq_len: N.
         title: the figure's title.
-        relative: the configuration holds shares of each input's length.
     """
-    blocks = np.arange(1, len(retention) + 1)
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.5 * len(retention) + 2), 3.5))
-    bars = ax.bar(blocks, retention, color="tab:blue", label="PoWER-BERT")
+    relative, values = retention.relative, retention.values
+    blocks = np.arange(1, len(values) + 1)
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.5 * len(values) + 2), 3.5))
+    bars = ax.bar(blocks, values, color="tab:blue", label="PoWER-BERT")
     ax.bar_label(bars, fontsize=8, fmt="%.2f" if relative else "%g")
-    full, label = (1.0, "BERT: all") if relative else (seq_len, f"BERT: N = {seq_len}")
-    ax.axhline(full, color="tab:red", linestyle="--", label=label)
+    full = retention.full(seq_len)
+    ax.axhline(full, color="tab:red", linestyle="--",
+               label="BERT: all" if relative else f"BERT: N = {seq_len}")
     ax.set(xlabel="block j",
            ylabel="share of each input kept (f_j)" if relative else "word vectors kept (l_j)",
            xticks=blocks, ylim=(0, full * 1.3), title=title or "Retention configuration")
@@ -54,7 +55,7 @@ def surviving_words(model, features, tokenizer, rows, padding="batch"):
     """Which word pieces of each chosen row survive each block.
 
     Args:
-        model: a model built with a `retention_configuration`.
+        model: a model built with a `retention` that has values.
         features: `data.features.Features`.
         tokenizer: the tokenizer that made `features` (for the word pieces' text).
         rows: indices of the rows to show.
@@ -199,19 +200,18 @@ def plot_tradeoff(path, curves, references, metric):
 
 
 def plot_training_outputs(output_dir, config, task, retention, model, features, tokenizer,
-                          padding, rows=(0, 1, 2), relative=False):
+                          rows=(0, 1, 2)):
     """The pictures of a finished training run, written into OUTPUT_DIR.
 
     Args:
         output_dir: OUTPUT_DIR.
         config: the `BertConfig`.
         task: the `Task`.
-        retention: the retention configuration found by the search.
+        retention: the `RetentionConfiguration` found by the search, with the padding the
+            model runs with.
         model: the re-trained Extract model (weights of retrained.hdf5).
         features: dev `Features`; `rows` of them are shown, the first also as its whole text.
         tokenizer: the run's tokenizer.
-        padding: "batch" or "seq_len", as the model runs.
-        relative: the configuration holds shares of each input's length.
 
     Returns:
         The paths written.
@@ -219,14 +219,14 @@ def plot_training_outputs(output_dir, config, task, retention, model, features, 
     paths = [os.path.join(output_dir, name)
              for name in (RETENTION_PNG, SURVIVING_WORDS_PNG, SURVIVING_TEXT_PNG)]
     real, padded = reductions_against_both_baselines(config, features.lengths, task.seq_len,
-                                                     retention, task.num_labels, relative)
+                                                     retention, task.num_labels)
     plot_retention_configuration(paths[0], retention, task.seq_len,
-                                 f"{task.name}: {'relative ' if relative else ''}retention "
-                                 f"configuration\n{real:.2f}x fewer FLOPs than BERT on dev "
-                                 f"lengths, {padded:.2f}x than BERT padded to {task.seq_len}",
-                                 relative)
+                                 f"{task.name}: {'relative ' if retention.relative else ''}"
+                                 f"retention configuration\n{real:.2f}x fewer FLOPs than BERT "
+                                 f"on dev lengths, {padded:.2f}x than BERT padded to "
+                                 f"{task.seq_len}")
     examples = surviving_words(model, features, tokenizer,
-                               [r for r in rows if r < len(features)], padding)
+                               [r for r in rows if r < len(features)], retention.padding)
     plot_surviving_words(paths[1], examples)
     plot_surviving_text(paths[2], *examples[0])
     return paths

@@ -1,10 +1,16 @@
-"""What every training step takes: the hyperparameters and the encoded task data."""
+"""What every training step takes: the hyperparameters, the encoded task data, and the
+`StepContext` that holds them with the rest of what a run's steps share."""
 
 import dataclasses
+import os
+from collections.abc import Callable
 
 import numpy as np
 
 from data.features import encode, encode_labels
+from data.tasks import Task
+from extract_layers import ABSOLUTE, RetentionConfiguration
+from modeling.config import BertConfig
 from training.distillation import DEFAULT_TEMPERATURE
 from training.optimizer import BERT_RECIPE, AdamRecipe
 
@@ -32,7 +38,7 @@ class Hyperparameters:
     lambda_: float
     padding: str = "batch"
     group_by_length: bool = False
-    retention_mode: str = "absolute"
+    retention_mode: str = ABSOLUTE
     seed: int = 0
     distill: float = 0.0
     temperature: float = DEFAULT_TEMPERATURE
@@ -51,13 +57,10 @@ class Hyperparameters:
                 else None)
 
     @property
-    def padding_votes(self):
-        return self.padding == "seq_len"
-
-    @property
-    def relative(self):
-        """The configuration search learns, and re-training keeps, shares of each input."""
-        return self.retention_mode == "relative"
+    def retention(self):
+        """The `RetentionConfiguration` the steps' models run in, its values still to be found
+        by the configuration search: `retention_mode` and `padding`."""
+        return RetentionConfiguration(mode=self.retention_mode, padding=self.padding)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,3 +78,37 @@ class TaskData:
         """Encodes the train and dev examples of `task` at its seq_len."""
         return cls(encode(train, tokenizer, task.seq_len), encode_labels(train, task),
                    encode(dev, tokenizer, task.seq_len), encode_labels(dev, task))
+
+
+@dataclasses.dataclass(frozen=True)
+class StepContext:
+    """What every training step of a run takes (`training.steps`), the same for each step.
+
+    Attributes:
+        config: the model's `BertConfig`.
+        task: the `Task`.
+        data: its `TaskData`.
+        hp: the `Hyperparameters`.
+        output_dir: the folder of the steps' `.hdf5` files: OUTPUT_DIR, or one run's folder
+            of a sweep.
+        log: function(line), the run's log.
+        strategy: the tf.distribute strategy, or None for TensorFlow's default.
+    """
+
+    config: BertConfig
+    task: Task
+    data: TaskData
+    hp: Hyperparameters
+    output_dir: str
+    log: Callable
+    strategy: object = None
+
+    def scope(self):
+        """The strategy's scope, under which variables and the optimizer are created."""
+        import tensorflow as tf
+
+        return (self.strategy or tf.distribute.get_strategy()).scope()
+
+    def path(self, name):
+        """The path of a step's file `name` in `output_dir`."""
+        return os.path.join(self.output_dir, name)

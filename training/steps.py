@@ -9,16 +9,12 @@ a resumed run (`--RESUME`) skips the steps recorded there.
 
 import dataclasses
 import json
-import os
 
 import keras
-import tensorflow as tf
 
 from checkpoints.assign import assign_weights
 from checkpoints.hdf5 import model_record, read_hdf5_weights, write_hdf5_weights
 from errors import UserError
-from extract_layers import (derive_relative_configuration, derive_retention_configuration,
-                            parse_recorded_configuration)
 from modeling.bert import build_model, soft_extract_layers
 from modeling.flops import flop_reduction, mass_weights, reductions_against_both_baselines
 from training.distillation import teacher_outputs
@@ -34,107 +30,112 @@ STEP_OUTPUTS = (("fine-tuning", FINETUNE), ("configuration search", SEARCH),
                 ("re-training", RETRAINED))
 
 
-def _scope(strategy):
-    """Variables and the optimizer are created under the strategy's scope."""
-    return (strategy or tf.distribute.get_strategy()).scope()
-
-
-def fine_tune(config, task, data, hp, output_dir, load_initial, log, strategy=None):
+def fine_tune(context, load_initial):
     """Step 1: BERT + a fresh classifier, trained on the task; best epoch -> finetune.hdf5.
 
     Args:
+        context: the run's `StepContext`.
         load_initial: function(model) that loads the starting weights (CHECKPOINT_PATH).
 
     Returns:
         The dev metrics of the best epoch, as floats.
     """
-    log("Step 1/3: fine-tuning")
+    config, task, data, hp = context.config, context.task, context.data, context.hp
+    context.log("Step 1/3: fine-tuning")
     # Seeded per step, so that a step run again by --RESUME draws what it drew the first time.
     keras.utils.set_random_seed(hp.seed)
-    with _scope(strategy):
+    with context.scope():
         model = build_model(config, task.seq_len, task.num_labels)
         load_initial(model)
         compile_for_training(model, task, hp, len(data.train))
-    best = BestEpoch(task, data, hp, log, "Fine-tuning")
+    best = BestEpoch(task, data, hp, context.log, "Fine-tuning")
     fit(model, data, hp, [best])
-    return best.save(os.path.join(output_dir, FINETUNE),
-                     model_record(task, None, hp.padding, hp.retention_mode))
+    return best.save(context.path(FINETUNE), model_record(task, hp.retention))
 
 
-def configuration_search(config, task, data, hp, output_dir, log, strategy=None):
+def configuration_search(context):
     """Step 2: Soft-Extract in every block, from finetune.hdf5; returns the retention configuration.
 
     Retention parameters learn at LR_SOFT_EXTRACT, everything else at LR_BERT; the loss adds
     LAMBDA * w_j * sum(r_j) for block j, w_j = j (the paper's) or, with `hp.mass_penalty`
     "flops", the FLOPs a word kept by block j costs. With `hp.distills`, `data.teacher` holds
     the fine-tuned BERT's outputs on the training rows (`with_teacher`).
+
+    Args:
+        context: the run's `StepContext`.
+
+    Returns:
+        The `RetentionConfiguration` found, in `hp.retention`'s mode and padding.
     """
+    config, task, data, hp, log = (context.config, context.task, context.data, context.hp,
+                                   context.log)
     log("Step 2/3: configuration search" + _distilling(hp))
     weights = mass_weights(config, task.seq_len) if hp.mass_penalty == "flops" else None
     if weights is not None:
         log("The mass penalty weights each block's mass by the FLOPs a word it keeps costs "
             f"(--MASS_PENALTY flops), not by j: {', '.join(f'{w:.3f}' for w in weights)}")
     keras.utils.set_random_seed(hp.seed)
-    with _scope(strategy):
-        model = build_model(config, task.seq_len, task.num_labels, search_lambda=hp.lambda_,
-                            padding_votes=hp.padding_votes, relative=hp.relative,
-                            mass_weights=weights)
-        assign_weights(model, read_hdf5_weights(os.path.join(output_dir, FINETUNE)),
+    with context.scope():
+        model = build_model(config, task.seq_len, task.num_labels, hp.retention,
+                            search_lambda=hp.lambda_, mass_weights=weights)
+        assign_weights(model, read_hdf5_weights(context.path(FINETUNE)),
                        optional=[layer.name for layer in soft_extract_layers(model)])
         compile_for_training(model, task, hp, len(data.train), retention_lr=hp.lr_soft_extract,
                              distill=hp.distills)
     fit(model, data, hp, distill=hp.distills)
-    derive = derive_relative_configuration if hp.relative else derive_retention_configuration
-    retention = derive([layer.r.numpy() for layer in soft_extract_layers(model)])
+    retention = hp.retention.derive([layer.r.numpy() for layer in soft_extract_layers(model)])
     # The search model records the configuration its retention parameters give.
-    write_hdf5_weights(os.path.join(output_dir, SEARCH), model,
-                       model_record(task, retention, hp.padding, hp.retention_mode,
-                                    hp.distillation))
+    write_hdf5_weights(context.path(SEARCH), model,
+                       model_record(task, retention, hp.distillation))
     log(f"Retention Configuration : {retention}")
-    log(original_retention_line(retention, hp.relative))
-    log(flop_report(config, task, data.dev.lengths, retention, hp.relative))
+    log(original_retention_line(retention))
+    log(flop_report(config, task, data.dev.lengths, retention))
     return retention
 
 
-def flop_report(config, task, lengths, retention, relative=False):
+def flop_report(config, task, lengths, retention):
     """The log line of a configuration's FLOP reduction against both BERT baselines.
 
     Args:
         config, task: the model's `BertConfig` and `Task`.
         lengths: the real lengths of the dev set's rows.
-        retention: the retention configuration; shares if `relative`.
+        retention: the `RetentionConfiguration`.
     """
     real, padded = reductions_against_both_baselines(config, lengths, task.seq_len, retention,
-                                                     task.num_labels, relative)
+                                                     task.num_labels)
     line = (f"FLOP reduction of this configuration on the dev set: {real:.2f}x against BERT "
             f"on real lengths, {padded:.2f}x against BERT padded to seq_len {task.seq_len}")
-    if not relative:  # the paper's number: both padded to seq_len
+    if not retention.relative:  # the paper's number: both padded to seq_len
         paper = flop_reduction(config, task.seq_len, retention, task.num_labels)
         line += f"; {paper:.2f}x with both padded to seq_len (the paper's count)"
     return line
 
 
-def retrain(config, task, data, hp, retention, output_dir, log, strategy=None):
+def retrain(context, retention):
     """Step 3: Extract layers at the retention configuration; best epoch -> retrained.hdf5.
 
     With `hp.distills`, learns from `data.teacher` as the configuration search does; runs
     `hp.retrain_epochs` epochs where given, its learning rate decaying over them.
+
+    Args:
+        context: the run's `StepContext`.
+        retention: the `RetentionConfiguration` to re-train at.
+
+    Returns:
+        The dev metrics of the best epoch, as floats.
     """
+    config, task, data, hp = context.config, context.task, context.data, context.hp
     if hp.retrain_epochs is not None:
         hp = dataclasses.replace(hp, epochs=hp.retrain_epochs)
-    log(f"Step 3/3: re-training, {hp.epochs} epochs" + _distilling(hp))
+    context.log(f"Step 3/3: re-training, {hp.epochs} epochs" + _distilling(hp))
     keras.utils.set_random_seed(hp.seed)
-    with _scope(strategy):
-        model = build_model(config, task.seq_len, task.num_labels,
-                            retention_configuration=retention, padding_votes=hp.padding_votes,
-                            relative=hp.relative)
-        assign_weights(model, read_hdf5_weights(os.path.join(output_dir, SEARCH)))
+    with context.scope():
+        model = build_model(config, task.seq_len, task.num_labels, retention)
+        assign_weights(model, read_hdf5_weights(context.path(SEARCH)))
         compile_for_training(model, task, hp, len(data.train), distill=hp.distills)
-    best = BestEpoch(task, data, hp, log, "Re-training")
+    best = BestEpoch(task, data, hp, context.log, "Re-training")
     fit(model, data, hp, [best], distill=hp.distills)
-    return best.save(os.path.join(output_dir, RETRAINED),
-                     model_record(task, retention, hp.padding, hp.retention_mode,
-                                  hp.distillation))
+    return best.save(context.path(RETRAINED), model_record(task, retention, hp.distillation))
 
 
 def _distilling(hp):
@@ -142,35 +143,38 @@ def _distilling(hp):
             f"{hp.temperature:g})" if hp.distills else "")
 
 
-def with_teacher(config, task, data, hp, output_dir, log, strategy=None, fresh=True):
-    """`data` with `teacher`: finetune.hdf5's outputs on the training rows (see
+def with_teacher(context, fresh=True):
+    """`context` with `data.teacher`: finetune.hdf5's outputs on the training rows (see
     `training.distillation.teacher_outputs`; `fresh`: step 1 has just written it)."""
+    config, task, hp = context.config, context.task, context.hp
+
     def teacher():
-        with _scope(strategy):
+        with context.scope():
             model = build_model(config, task.seq_len, task.num_labels)
-            assign_weights(model, read_hdf5_weights(os.path.join(output_dir, FINETUNE)))
+            assign_weights(model, read_hdf5_weights(context.path(FINETUNE)))
         return model
 
-    return dataclasses.replace(data, teacher=teacher_outputs(
-        teacher, data.train, hp.batch_size, hp.padding, output_dir, log, fresh))
+    outputs = teacher_outputs(teacher, context.data.train, hp.batch_size, hp.padding,
+                              context.output_dir, context.log, fresh)
+    return dataclasses.replace(context, data=dataclasses.replace(context.data, teacher=outputs))
 
 
-def recorded_results_problem(step, results, num_layers, seq_len, relative):
+def recorded_results_problem(step, results, num_layers, seq_len, retention):
     """What in the results `progress.json` records for a step does not fit this run (it was
     edited by hand, or written for another model), or None if they fit.
 
     Args:
         step: the step's name, as in STEP_OUTPUTS.
         results: what the step returned: its dev metrics, or the configuration search's
-            retention configuration.
+            retention configuration (its values, a list).
         num_layers, seq_len: the model's blocks and the task's sequence length.
-        relative: the configuration holds shares of each input's length.
+        retention: the run's `RetentionConfiguration` (`Hyperparameters.retention`).
     """
     if step == "configuration search":
         try:
-            parse_recorded_configuration(results, num_layers, seq_len, relative)
+            retention.parse_recorded(results, num_layers, seq_len)
         except UserError:
-            kind = "shares" if relative else f"word counts up to seq_len {seq_len}"
+            kind = "shares" if retention.relative else f"word counts up to seq_len {seq_len}"
             return (f"its retention configuration {json.dumps(results)} is not {num_layers} "
                     f"non-increasing {kind}, one per block of the model")
         return None
@@ -181,36 +185,39 @@ def recorded_results_problem(step, results, num_layers, seq_len, relative):
     return None
 
 
-def train_power_bert(config, task, data, hp, output_dir, load_initial, log, strategy=None):
+def train_power_bert(context, load_initial):
     """Runs the three steps, skipping those `progress.json` records as finished.
 
     Each step is recorded in `progress.json` once its output file is complete; a step run
     again makes the later steps run again too (see `RunProgress`).
 
+    Args:
+        context: the run's `StepContext`.
+        load_initial: function(model) that loads the starting weights (CHECKPOINT_PATH).
+
     Returns:
-        (fine-tuned metrics, retention configuration, PoWER-BERT metrics).
+        (fine-tuned metrics, the `RetentionConfiguration` found, PoWER-BERT metrics).
     """
-    progress = RunProgress(output_dir)
+    progress = RunProgress(context.output_dir)
     ran = []
 
     def step(number, run):
         name, output_file = STEP_OUTPUTS[number - 1]
         results = progress.finished(name, output_file)
         if results is not None:
-            log(f"Step {number}/3: {name} skipped: {output_file} is complete (--RESUME); "
-                f"recorded results: {results}")
+            context.log(f"Step {number}/3: {name} skipped: {output_file} is complete "
+                        f"(--RESUME); recorded results: {results}")
             return results
         results = run()
         progress.finish(name, results)
         ran.append(number)
         return results
 
-    finetuned = step(1, lambda: fine_tune(config, task, data, hp, output_dir, load_initial, log,
-                                          strategy))
-    if hp.distills and progress.finished(*STEP_OUTPUTS[2]) is None:
-        data = with_teacher(config, task, data, hp, output_dir, log, strategy, fresh=1 in ran)
-    retention = step(2, lambda: configuration_search(config, task, data, hp, output_dir, log,
-                                                     strategy))
-    retrained = step(3, lambda: retrain(config, task, data, hp, retention, output_dir, log,
-                                        strategy))
+    finetuned = step(1, lambda: fine_tune(context, load_initial))
+    if context.hp.distills and progress.finished(*STEP_OUTPUTS[2]) is None:
+        context = with_teacher(context, fresh=1 in ran)
+    # progress.json records the configuration's values, a list.
+    values = step(2, lambda: list(configuration_search(context).values))
+    retention = dataclasses.replace(context.hp.retention, values=values)
+    retrained = step(3, lambda: retrain(context, retention))
     return finetuned, retention, retrained
