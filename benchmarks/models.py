@@ -188,7 +188,7 @@ def onnx_sessions(model, config, retention, threads):
 
 def optimum_onnx_bert(threads):
     """Plain BERT as a CPU user deploys it, by Hugging Face Optimum's recipe (see
-    `benchmarks.optimum_bert`), made in a process of its own: PyTorch's libraries crash a
+    `baselines.onnx_runtime_bert`), made in a process of its own: PyTorch's libraries crash a
     process that has loaded TensorFlow's.
 
     Returns:
@@ -206,7 +206,7 @@ def optimum_onnx_bert(threads):
     if not all(importlib.util.find_spec(name) for name in ("torch", "transformers")):
         return None
     with tempfile.TemporaryDirectory() as folder:
-        subprocess.run([sys.executable, "-m", "benchmarks.optimum_bert", folder], cwd=_REPO,
+        subprocess.run([sys.executable, "-m", "baselines.onnx_runtime_bert", folder], cwd=_REPO,
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         return (inference_session(f"{folder}/fp32.onnx", threads),
                 inference_session(f"{folder}/int8.onnx", threads),

@@ -1,6 +1,6 @@
 """Plain BERT on ONNX Runtime by Hugging Face Optimum's recipe, for the inference benchmark.
 
-    python -m benchmarks.optimum_bert OUT_DIR
+    python -m baselines.onnx_runtime_bert OUT_DIR
 
 The installed MiniLM as a `transformers` BertForSequenceClassification (its classifier new),
 exported by `torch.onnx`, fused by ONNX Runtime's transformer optimizer (embedding+LayerNorm,

