@@ -37,7 +37,7 @@ BATCH_SIZE = 16
 MRPC_ROWS = 48
 RTE_ROWS = 16
 STSB_ROWS = 32
-DEV_ROWS = 64
+DEV_ROWS = 32
 TOLERANCE = 1e-4
 REDUCED = ["100,80,64,40,24,12", "64,32,16,8,4,2"]
 # Every reduced configuration must move some probability by more than this from full
