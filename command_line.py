@@ -1,21 +1,14 @@
 """main.py's command line: the original PoWER-BERT's flags, flag for flag, and their checks.
 
 Only the flags are checked here, before TensorFlow loads; the files they name are checked
-when the run configuration is resolved (runs/run_config.py).
+when the run configuration is resolved (runs/run_config.py). The task's and the model's
+flags are declared in runs/model_flags.py, which `python -m deploy.export` takes too.
 """
 
-import argparse
 import math
 
 from errors import UserError
-
-PATH_FLAGS = ("BERT_CONFIG_PATH", "CHECKPOINT_PATH", "VOCAB_PATH", "DATA_DIR", "OUTPUT_DIR",
-              "TASK_CONFIG_PATH")
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise UserError(f"{message}; see python main.py --help")
+from runs.model_flags import MODEL_PATH_FLAGS, Parser, add_model_flags, check_path_flags
 
 
 def parse_args(argv):
@@ -28,20 +21,12 @@ def parse_args(argv):
         The argparse namespace, never changed afterwards: runs/run_config.py resolves it
         into a RunConfig.
     """
-    p = _Parser(prog="python main.py",
+    p = Parser(prog="python main.py",
                 description="PoWER-BERT: train (fine-tune, configuration search, re-train), "
                             "evaluate or predict.")
-    p.add_argument("--TASK", required=True,
-                   help="cola, rte, sst-2, qnli, mrpc, mnli-m, mnli-mm, qqp or sts-b")
-    p.add_argument("--BERT_CONFIG_PATH", help="bert_config.json (default: the embedded MiniLM)")
-    p.add_argument("--CHECKPOINT_PATH",
-                   help="Google checkpoint prefix (bert_model.ckpt) or .hdf5 file "
-                        "(default: the embedded MiniLM)")
-    p.add_argument("--VOCAB_PATH", help="WordPiece vocab.txt, or SentencePiece .model for ALBERT")
-    p.add_argument("--CASED", action="store_true", help="the model is cased")
+    add_model_flags(p)
     p.add_argument("--DATA_DIR", required=True, help="folder with the task's GLUE .tsv files")
     p.add_argument("--OUTPUT_DIR", required=True, help="models, predictions and log_file.txt")
-    p.add_argument("--TASK_CONFIG_PATH", help="JSON overriding the task's seq_len")
     p.add_argument("--EPOCH", type=int,
                    help="epochs of steps 1-3 (default: 3, the original's; the embedded MiniLM's "
                         "own for a task that has one)")
@@ -58,28 +43,13 @@ def parse_args(argv):
     p.add_argument("--PREDICT_ONLY", action="store_true", help="predict test.tsv")
     p.add_argument("--PRED_GLUE", action="store_true",
                    help="with --PREDICT_ONLY, also write the GLUE server's file")
-    p.add_argument("--MODEL_FORMAT", type=str.upper, choices=("CKPT", "HDF5"),
-                   help="format of --CHECKPOINT_PATH (default: HDF5 for .hdf5/.h5, else CKPT)")
-    p.add_argument("--RETENTION_CONFIG",
-                   help="word vectors kept per block, e.g. 128,128,64,64,32,32 (eval/predict; "
-                        "default: the configuration an .hdf5 of ours records, else all)")
     p.add_argument("--DISTRIBUTE", choices=("none", "mirrored", "multi_worker"), default="none",
                    help="tf.distribute strategy: none (one device), mirrored (all local GPUs) "
                         "or multi_worker (the workers in TF_CONFIG; the chief writes the "
                         "outputs); BATCH_SIZE is the global batch")
-    p.add_argument("--PADDING", choices=("batch", "seq_len"),
-                   help="batch: pad each batch to its longest input, only real words vote in "
-                        "the significance score; seq_len: pad every input to seq_len, padding "
-                        "votes (the original PoWER-BERT). Default: batch, but seq_len for an "
-                        ".hdf5 file that the original wrote")
     p.add_argument("--GROUP_BY_LENGTH", action="store_true",
                    help="training: batch rows of similar length together (batches shuffled), "
                         "as Hugging Face's group_by_length; less padding, faster steps")
-    p.add_argument("--RETENTION_MODE", choices=("absolute", "relative"),
-                   help="absolute: l_j word vectors per block (the original); relative: a "
-                        "share f_j in (0, 1] of each input's own length, e.g. "
-                        "--RETENTION_CONFIG 0.9,0.7,0.5,0.3,0.2,0.1. Default: absolute, or "
-                        "what an .hdf5 file of this project was trained with")
     p.add_argument("--SEED", type=int, default=0,
                    help="seed of the order of the training rows, of new layers' initial weights "
                         "and of dropout: the same command with the same seed trains the same "
@@ -116,7 +86,8 @@ def parse_args(argv):
         value = getattr(args, flag)
         if value is not None and not (math.isfinite(value) and value >= 0):
             raise UserError(f"--{flag} must be a finite number >= 0, not {value}")
-    _check_path_flags(args)
+    check_path_flags(args, MODEL_PATH_FLAGS + ("DATA_DIR", "OUTPUT_DIR"),
+                     required=("DATA_DIR", "OUTPUT_DIR"))
     return args
 
 
@@ -154,12 +125,3 @@ def _check_combinations(args):
         if conflict:
             raise UserError(message)
 
-
-def _check_path_flags(args):
-    """An empty path is what "$UNSET_VARIABLE" gives: an error, never "flag not given"."""
-    for flag in PATH_FLAGS:
-        value = getattr(args, flag)
-        if value is not None and not value.strip():
-            optional = flag not in ("DATA_DIR", "OUTPUT_DIR")
-            raise UserError(f"--{flag} is empty (an unset shell variable?); give a path"
-                            + (" or leave the flag out" if optional else ""))

@@ -3,10 +3,11 @@
     python -m deploy.export --TASK mrpc --CHECKPOINT_PATH retrained.hdf5 [...] OUT_DIR
     python -m deploy.export --FORMAT onnx [--QUANTIZE int8 --DATA_DIR D] [...] OUT_DIR
 
-The flags are main.py's, meaning what they mean there; the model is set up as main.py's
---PREDICT_ONLY sets it up (`runs.model_setup`). The SavedModel (`deploy.saved_model`) takes
-`text_a` and `text_b` and returns `probabilities` [batch, classes], or `score` [batch, 1] for
-STS-B; beside it power_bert.json (task, seq_len, labels). Loading it needs TensorFlow and `import tensorflow_text` (which registers the
+The task's and the model's flags are main.py's, declared once for both (`runs.model_flags`);
+the model is set up as main.py's --PREDICT_ONLY sets it up (`runs.model_setup`). The
+SavedModel (`deploy.saved_model`) takes `text_a` and `text_b` and returns `probabilities`
+[batch, classes], or `score` [batch, 1] for STS-B; beside it power_bert.json (task, seq_len,
+labels). Loading it needs TensorFlow and `import tensorflow_text` (which registers the
 tokenizer's ops), nothing of this repository:
 `tf.saved_model.load(OUT_DIR).signatures["serving_default"]`, or TensorFlow Serving.
 
@@ -17,13 +18,14 @@ retention configuration). Running it needs `onnxruntime` and `numpy` only. `--QU
 quantizes it (int8 dynamic quantization) and prints what that costs on DATA_DIR's dev rows.
 """
 
-import argparse
 import os
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
 
 from errors import ORIGINAL_FLAGS, UserError, exit_code, import_tensorflow_quietly  # noqa: E402
+from runs.model_flags import (MODEL_PATH_FLAGS, Parser, add_model_flags,  # noqa: E402
+                              check_path_flags)
 
 # The inputs this command line takes with the original's flags (it has no mode flag; its
 # --DATA_DIR only scores --QUANTIZE).
@@ -32,13 +34,10 @@ FLAGS = {name: ORIGINAL_FLAGS[name] for name in (
     "task", "task_config")}
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise UserError(f"{message}; see python -m deploy.export --help")
-
-
 def parse_args(argv):
-    p = _Parser(prog="python -m deploy.export", description=__doc__.splitlines()[0])
+    """The flags of `argv` (the export's arguments, without the program name), the paths
+    among them checked for being empty."""
+    p = Parser(prog="python -m deploy.export", description=__doc__.splitlines()[0])
     p.add_argument("OUT_DIR", help="the folder to create (must not exist)")
     p.add_argument("--FORMAT", type=str.lower, choices=("saved_model", "onnx"),
                    default="saved_model",
@@ -49,29 +48,10 @@ def parse_args(argv):
                         "--DATA_DIR's dev rows")
     p.add_argument("--DATA_DIR", help="the task's GLUE folder, whose dev rows measure what "
                                       "--QUANTIZE costs")
-    p.add_argument("--TASK", required=True,
-                   help="cola, rte, sst-2, qnli, mrpc, mnli-m, mnli-mm, qqp or sts-b")
-    p.add_argument("--CHECKPOINT_PATH", required=True,
-                   help="the trained model: retrained.hdf5, or a fine-tuned checkpoint")
-    p.add_argument("--BERT_CONFIG_PATH", help="bert_config.json (default: the embedded MiniLM)")
-    p.add_argument("--VOCAB_PATH", help="WordPiece vocab.txt, or SentencePiece .model for ALBERT")
-    p.add_argument("--CASED", action="store_true", help="the model is cased")
-    p.add_argument("--TASK_CONFIG_PATH", help="JSON overriding the task's seq_len")
-    p.add_argument("--MODEL_FORMAT", type=str.upper, choices=("CKPT", "HDF5"),
-                   help="format of --CHECKPOINT_PATH (default: HDF5 for .hdf5/.h5, else CKPT)")
-    p.add_argument("--RETENTION_CONFIG",
-                   help="word vectors kept per block (default: the configuration an .hdf5 of "
-                        "ours records, else all)")
-    p.add_argument("--RETENTION_MODE", choices=("absolute", "relative"),
-                   help="as main.py's: absolute (l_j word vectors per block) or relative (a "
-                        "share of each input's length); default: relative if "
-                        "--RETENTION_CONFIG holds shares, else what the .hdf5 records, else "
-                        "absolute")
-    p.add_argument("--PADDING", choices=("batch", "seq_len"),
-                   help="significance score as main.py's --PADDING: batch (only real words "
-                        "vote) or seq_len (padding votes, the original); default: what the "
-                        ".hdf5 records, seq_len for the original's files, else batch")
-    return p.parse_args(argv)
+    add_model_flags(p, trained_checkpoint=True)
+    args = p.parse_args(argv)
+    check_path_flags(args, MODEL_PATH_FLAGS + ("DATA_DIR",), required=("CHECKPOINT_PATH",))
+    return args
 
 
 def export(args):

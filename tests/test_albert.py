@@ -138,6 +138,7 @@ def prediction_setup(albert, hugging_face_tokenizer, tmp_path_factory):
     return types.SimpleNamespace(data_dir=data_dir, inputs=inputs, full=full, tmp_path=tmp_path)
 
 
+@pytest.mark.slow  # Hugging Face's ALBERT in a fresh process (torch)
 def test_predict_full_retention_matches_hugging_face_albert(albert, prediction_setup, tmp_path):
     reference = hugging_face_probabilities(albert, prediction_setup.inputs, tmp_path)
     assert prediction_setup.full.shape == (16, 2)

@@ -5,6 +5,7 @@ must not be created) and with one holding an earlier training run (nothing in it
 not a file, not a byte, not an mtime, not a log line).
 """
 
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -15,9 +16,13 @@ import numpy as np
 import pytest
 
 from checkpoints.google import write_google_checkpoint
+from checkpoints.hdf5 import model_record, write_hdf5_weights
+from data.tasks import get_task
 from deploy import export
 from errors import UserError
+from extract_layers import RetentionConfiguration
 import main
+from modeling.bert import build_model
 from modeling.config import BertConfig, load_config
 from tests.helpers import make_tiny_run, random_variables
 from training import steps
@@ -465,6 +470,18 @@ def interrupted_run(tiny, tmp_path_factory):
     return out
 
 
+@pytest.fixture(scope="module")
+def finetuned(tiny, tmp_path_factory):
+    """finetune.hdf5 as step 1 writes it for `tiny` (task mrpc, seq_len 24, 2 classes), its
+    weights not trained: the checks of a model run for another task read only its record and
+    its classifier, so they need no training run (`interrupted_run`)."""
+    path = tmp_path_factory.mktemp("finetuned") / steps.FINETUNE
+    write_hdf5_weights(path, build_model(load_config(str(tiny.config)), 24, 2),
+                       model_record(dataclasses.replace(get_task("mrpc"), seq_len=24),
+                                    RetentionConfiguration()))
+    return path
+
+
 def _truncated(path):
     """Cuts a file in half, as a full disk or an interrupted copy leaves it."""
     data = path.read_bytes()
@@ -561,9 +578,9 @@ def _without_record(path, tmp):
     ("mnli-m", "--TASK mnli-m has 3 classes"),
     ("sts-b", "--TASK sts-b has one score (a regression, as sts-b)")])
 def test_a_model_of_another_task_is_one_line_naming_both_tasks(
-        mode, task, words, tiny, interrupted_run, tmp_path, capsys):
+        mode, task, words, tiny, finetuned, tmp_path, capsys):
     out = tmp_path / "out"
-    argv = _other_task(tiny, tmp_path, interrupted_run / steps.FINETUNE, task, mode)
+    argv = _other_task(tiny, tmp_path, finetuned, task, mode)
     assert main.main(argv + ["--OUTPUT_DIR", str(out)]) == 2
     line = _assert_one_clean_error(capsys)
     assert f"finetune.hdf5 was trained for mrpc with 2 classes, but {words}: give --TASK " \
@@ -572,10 +589,10 @@ def test_a_model_of_another_task_is_one_line_naming_both_tasks(
 
 
 def test_a_classifier_of_another_class_count_without_a_record_is_one_line(
-        tiny, interrupted_run, tmp_path, capsys):
+        tiny, finetuned, tmp_path, capsys):
     """The original's .hdf5 files record no task: the classifier's shape tells."""
     out = tmp_path / "out"
-    argv = _other_task(tiny, tmp_path, _without_record(interrupted_run / steps.FINETUNE, tmp_path),
+    argv = _other_task(tiny, tmp_path, _without_record(finetuned, tmp_path),
                        "sts-b", "--EVAL_ONLY")
     argv = _replace(_replace(argv, "--DATA_DIR", _stsb_dev(tmp_path)), "--OUTPUT_DIR", str(out))
     assert main.main(argv) == 2

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import command_line
 from data.features import encode
 from data.glue import Example, is_pair_task, read_examples
 from data.tasks import get_task
@@ -80,11 +81,38 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys):
                            "exists already"),
                           ([str(tmp_path / "new"), "--TASK", "nope", "--CHECKPOINT_PATH", "x"],
                            "not a known task"),
-                          ([str(tmp_path / "new"), "--TASK", "mrpc"], "--CHECKPOINT_PATH")):
+                          ([str(tmp_path / "new"), "--TASK", "mrpc"], "--CHECKPOINT_PATH"),
+                          # What "$UNSET_VARIABLE" gives: not "flag not given" (the embedded
+                          # MiniLM's file in place of the trained model's).
+                          ([str(tmp_path / "new"), "--TASK", "mrpc", "--CHECKPOINT_PATH", "x",
+                            "--VOCAB_PATH", ""], "--VOCAB_PATH is empty (an unset shell "
+                                                 "variable?); give a path or leave the flag out"),
+                          ([str(tmp_path / "new"), "--TASK", "mrpc", "--CHECKPOINT_PATH", " "],
+                           "--CHECKPOINT_PATH is empty (an unset shell variable?); give a path\n")):
         assert export.main(argv) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and err.startswith("error: ") and problem in err, err
     assert not (tmp_path / "new").exists()
+
+
+def test_the_export_takes_mains_model_flags_alike(capsys):
+    """The task's and the model's flags are declared once (runs.model_flags): the export parses
+    each as main.py does, and both --help texts show them."""
+    model_flags = ["--TASK", "mrpc", "--BERT_CONFIG_PATH", "c.json", "--CHECKPOINT_PATH", "m.h5",
+                   "--VOCAB_PATH", "v.txt", "--CASED", "--TASK_CONFIG_PATH", "t.json",
+                   "--MODEL_FORMAT", "hdf5", "--RETENTION_CONFIG", "0.9,0.5",
+                   "--RETENTION_MODE", "relative", "--PADDING", "batch"]
+    names = [flag[2:] for flag in model_flags if flag.startswith("--")]
+    exported = export.parse_args(["out", *model_flags])
+    run = command_line.parse_args([*model_flags, "--DATA_DIR", "d", "--OUTPUT_DIR", "o",
+                                   "--EVAL_ONLY"])
+    assert [getattr(exported, name) for name in names] == [getattr(run, name) for name in names]
+    assert exported.MODEL_FORMAT == "HDF5" and exported.CASED
+    for parse_args in (export.parse_args, command_line.parse_args):
+        with pytest.raises(SystemExit) as stop:
+            parse_args(["--help"])
+        shown = capsys.readouterr().out
+        assert stop.value.code == 0 and [name for name in names if f"--{name} " not in shown] == []
 
 
 def test_a_pre_trained_checkpoint_is_refused_in_one_line(tmp_path, capsys, minilm_google):

@@ -188,7 +188,8 @@ def test_disk_full_at_the_export_leaves_no_folder(tiny, small_disk, monkeypatch,
     assert sorted(os.listdir(small_disk.path)) == ["filler"]
 
 
-@pytest.mark.parametrize("stdout", ["reader gone", "closed"])
+# main.py in a fresh process each: the closed one only in the whole suite.
+@pytest.mark.parametrize("stdout", ["reader gone", pytest.param("closed", marks=pytest.mark.slow)])
 def test_a_closed_standard_output_does_not_stop_the_run(tiny, tmp_path, stdout):
     """As `main.py ... | head -0` (the reader is gone before the first line is printed), or
     `main.py ... >&-`."""

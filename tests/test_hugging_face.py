@@ -54,6 +54,7 @@ def _rows(path):
                 for r in csv.DictReader(f)]
 
 
+@pytest.mark.slow  # fine-tunes the real MiniLM for epochs, three times
 def test_seeds_fine_tune_the_real_minilm_and_each_rerun_replaces_its_own_rows(tmp_path):
     data = _tiny_mrpc(tmp_path / "MRPC", 16)
     out = tmp_path / "reference.csv"

@@ -83,6 +83,7 @@ def relative_prediction(fine_tuned_classifier, imdb_test_dir, tmp_path_factory):
                          "--RETENTION_CONFIG", SHARES, "--RETENTION_MODE", "relative")
 
 
+@pytest.mark.slow  # MiniLM at 512: three main.py runs and 100 reviews alone
 def test_relative_predict_only_on_real_reviews_equals_each_review_alone(
         fine_tuned_classifier, imdb_test_dir, relative_prediction, tmp_path):
     from checkpoints.load import load_weights
@@ -107,6 +108,7 @@ def test_relative_predict_only_on_real_reviews_equals_each_review_alone(
     assert np.abs(bert - batched).max() > 1e-3
 
 
+@pytest.mark.slow  # MiniLM at 512: two main.py runs
 def test_full_retention_equals_bert_at_512(fine_tuned_classifier, imdb_test_dir, tmp_path):
     _, bert = _predict_only(fine_tuned_classifier, imdb_test_dir, tmp_path / "padded",
                             "--PADDING", "seq_len")
@@ -116,6 +118,7 @@ def test_full_retention_equals_bert_at_512(fine_tuned_classifier, imdb_test_dir,
     assert bert[:, 1].min() < 0.2 and bert[:, 1].max() > 0.8  # outputs far from uniform
 
 
+@pytest.mark.slow  # MiniLM at 512, and ONNX Runtime in a fresh process
 def test_onnx_export_at_512_gives_main_pys_predictions(fine_tuned_classifier, imdb_test_dir,
                                                        relative_prediction, tmp_path):
     model_dir = tmp_path / "onnx"

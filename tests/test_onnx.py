@@ -33,6 +33,8 @@ SST2_ROWS = 200
 # Rows per batch in the fresh process, in input order: every batch mixes lengths, unlike
 # main.py's length-sorted batches.
 MIXED_BATCH = 37
+# The relative configuration of the exports that the tests below only read.
+RELATIVE_SHARES = "0.8,0.6,0.45,0.2,0.06,0.01"
 
 # (task, retention flags): absolute, relative (shares select it), full retention, and the
 # original's mode, where padding votes and the graph pads to seq_len itself.
@@ -45,6 +47,7 @@ CASES = [("mrpc", ["--RETENTION_CONFIG", "60,40,30,20,10,5"]),
          ("sst-2", [])]
 
 
+@pytest.mark.slow  # seven main.py runs and exports of MiniLM, on 1400 real rows
 def test_onnx_in_a_fresh_process_gives_main_pys_predictions(tmp_path, fine_tuned_classifier):
     tokenizer = load_tokenizer(fine_tuned_classifier.vocab_path, cased=False)
     data_dirs = {"mrpc": real_test_rows("MRPC", MRPC_ROWS, tmp_path / "mrpc_data"),
@@ -95,7 +98,8 @@ def test_the_graph_gives_the_keras_models_outputs(activation, num_labels):
         model = build_model(config, 16, num_labels, retention)
         for weight in model.weights:
             weight.assign(rng.normal(0, 0.5, weight.shape).astype(np.float32))
-        want = model.predict([x.astype(np.int32) for x in inputs], verbose=0)
+        # Called eagerly: the same layers as predict's, without its seconds of tracing.
+        want = np.asarray(model([x.astype(np.int32) for x in inputs], training=False))
         session = onnx_runtime.inference_session(
             onnx_graph.build_onnx_model(model, config, retention))
         got = session.run(None, onnx_runtime.feeds([x[:, :lengths.max()] for x in inputs]))[0]
@@ -103,17 +107,24 @@ def test_the_graph_gives_the_keras_models_outputs(activation, num_labels):
         assert np.max(np.abs(got - want)) < TOLERANCE, retention
 
 
-def test_the_record_and_vocab_beside_the_model(tmp_path, fine_tuned_classifier):
-    shares = "0.8,0.6,0.45,0.2,0.06,0.01"
-    assert export.main(["--TASK", "mrpc", "--RETENTION_CONFIG", shares, "--FORMAT", "onnx",
-                        *fine_tuned_classifier.model_flags(), str(tmp_path / "m")]) == 0
-    record = json.loads((tmp_path / "m" / onnx_export.RECORD_NAME).read_text(encoding="utf-8"))
+@pytest.fixture(scope="module")
+def relative_export(tmp_path_factory, fine_tuned_classifier):
+    """MiniLM exported to ONNX at RELATIVE_SHARES, once for the tests that only read it: its
+    folder, named onnx_model as docs/deployment.md's example names it."""
+    model_dir = tmp_path_factory.mktemp("relative_export") / "onnx_model"
+    assert export.main(["--TASK", "mrpc", "--RETENTION_CONFIG", RELATIVE_SHARES, "--FORMAT",
+                        "onnx", *fine_tuned_classifier.model_flags(), str(model_dir)]) == 0
+    return model_dir
+
+
+def test_the_record_and_vocab_beside_the_model(relative_export, fine_tuned_classifier):
+    record = json.loads((relative_export / onnx_export.RECORD_NAME).read_text(encoding="utf-8"))
     assert record["task"] == "mrpc" and record["seq_len"] == 128
     assert record["labels"] == ["0", "1"] and record["retention_mode"] == "relative"
-    assert record["retention_configuration"] == [float(v) for v in shares.split(",")]
+    assert record["retention_configuration"] == [float(v) for v in RELATIVE_SHARES.split(",")]
     assert record["inputs"] == list(onnx_graph.INPUT_NAMES)
     assert record["output"] == "probabilities" and record["lower_case"] is True
-    assert (tmp_path / "m" / onnx_export.VOCAB_NAME).read_bytes() == \
+    assert (relative_export / onnx_export.VOCAB_NAME).read_bytes() == \
         fine_tuned_classifier.vocab_path.read_bytes()
 
 
@@ -142,17 +153,15 @@ def test_every_block_is_written_in_fused_operators(tmp_path, fine_tuned_classifi
     assert counts["relative"][("ai.onnx", "TopK")] == 2 * (MINILM_LAYERS - 1)
 
 
-def test_int8_prints_what_it_costs_on_dev(tmp_path, capsys, fine_tuned_classifier):
+def test_int8_prints_what_it_costs_on_dev(tmp_path, capsys, fine_tuned_classifier,
+                                         relative_export):
     data_dir = tmp_path / "MRPC"
     data_dir.mkdir()
     lines = real_data("glue", "MRPC", "dev.tsv").read_bytes().splitlines(keepends=True)
     (data_dir / "dev.tsv").write_bytes(b"".join(lines[:61]))
-    flags = ["--TASK", "mrpc", "--RETENTION_CONFIG", "0.8,0.6,0.45,0.2,0.06,0.01", "--FORMAT",
-             "onnx", *fine_tuned_classifier.model_flags()]
-    assert export.main(flags + [str(tmp_path / "fp32")]) == 0
-    capsys.readouterr()
-    assert export.main(flags + ["--QUANTIZE", "int8", "--DATA_DIR", str(data_dir),
-                                str(tmp_path / "int8")]) == 0
+    assert export.main(["--TASK", "mrpc", "--RETENTION_CONFIG", RELATIVE_SHARES, "--FORMAT",
+                        "onnx", *fine_tuned_classifier.model_flags(), "--QUANTIZE", "int8",
+                        "--DATA_DIR", str(data_dir), str(tmp_path / "int8")]) == 0
     out = capsys.readouterr().out
     assert "int8 quantization on the 60 dev rows" in out and "accuracy" in out, out
     record = json.loads((tmp_path / "int8" / onnx_export.RECORD_NAME).read_text(encoding="utf-8"))
@@ -161,10 +170,10 @@ def test_int8_prints_what_it_costs_on_dev(tmp_path, capsys, fine_tuned_classifie
     assert _op_counts(int8)[("ai.onnx", "MatMulInteger")] > 0
     tokenizer = load_tokenizer(fine_tuned_classifier.vocab_path, cased=False)
     features = encode(read_examples(get_task("mrpc"), data_dir, "dev"), tokenizer, 128)
-    outputs = [onnx_runtime.predict(onnx_runtime.inference_session(str(tmp_path / name /
+    outputs = [onnx_runtime.predict(onnx_runtime.inference_session(str(folder /
                                                                    onnx_export.ONNX_NAME)),
                                   features, get_task("mrpc").batch_size)
-               for name in ("fp32", "int8")]
+               for folder in (relative_export, tmp_path / "int8")]
     # The test classifier amplifies small changes of the pooled vector (see conftest), so
     # how close int8 comes is measured on trained models, in benchmarks.inference. Dynamic
     # quantization scales each product by its whole batch's range: int8 outputs depend on
@@ -198,7 +207,8 @@ def test_albert_to_onnx_is_refused_in_one_line(tmp_path, capsys, albert):
     assert not (tmp_path / "new").exists()
 
 
-def test_the_deployment_example_runs_with_onnxruntime_and_tokenizers(tmp_path, fine_tuned_classifier):
+def test_the_deployment_example_runs_with_onnxruntime_and_tokenizers(
+        tmp_path, fine_tuned_classifier, relative_export):
     """docs/deployment.md's Python example, as written there, on an exported model: its tokenizer
     (Hugging Face's WordPiece, from the saved vocab) gives our ids, so it prints our model's
     probabilities."""
@@ -206,14 +216,12 @@ def test_the_deployment_example_runs_with_onnxruntime_and_tokenizers(tmp_path, f
     section = doc[doc.index("## Deploying on ONNX Runtime"):]
     start = section.index("```python\n") + len("```python\n")
     example = section[start:section.index("\n```", start)]
-    assert export.main(["--TASK", "mrpc", "--RETENTION_CONFIG", "0.8,0.6,0.45,0.2,0.06,0.01",
-                        "--FORMAT", "onnx", *fine_tuned_classifier.model_flags(),
-                        str(tmp_path / "onnx_model")]) == 0
     # Run beside onnx_model/, which the example names.
-    printed = np.array(json.loads(run_outside_repository(tmp_path, example, [], cwd=tmp_path)))
+    printed = np.array(json.loads(run_outside_repository(tmp_path, example, [],
+                                                         cwd=relative_export.parent)))
     pair = re.search(r'\("(.*?)", "(.*?)"\)', example).groups()
     tokenizer = load_tokenizer(fine_tuned_classifier.vocab_path, cased=False)
     features = encode([Example("0", *pair, None)], tokenizer, 128)
-    session = onnx_runtime.inference_session(str(tmp_path / "onnx_model" / onnx_export.ONNX_NAME))
+    session = onnx_runtime.inference_session(str(relative_export / onnx_export.ONNX_NAME))
     want = onnx_runtime.predict(session, features, 1)
     assert printed.shape == want.shape and np.max(np.abs(printed - want)) < TOLERANCE

@@ -195,6 +195,7 @@ def _stopped_while_writing(process, out):
     raise AssertionError(f"the run ended ({process.returncode}) before it was caught writing")
 
 
+@pytest.mark.slow  # a whole training run, in a second process and then resumed
 def test_a_run_killed_hard_while_writing_leaves_a_temporary_file_that_the_resume_removes(
         tmp_path, capsys):
     """SIGKILL (the OOM killer's, or a power loss) half-way through a step's .hdf5: nothing runs
