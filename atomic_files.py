@@ -58,18 +58,8 @@ def replaced_atomically(path):
     except OSError as error:
         raise write_error(path, error, "check that its folder exists and is writable") from None
     os.close(handle)
-    _writing.add(os.path.basename(temp))
-    try:
-        with full_disk_reported(path):
-            yield temp
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temp, 0o666 & ~umask)  # mkstemp's 0600 would hide outputs from other users
-        os.replace(temp, path)
-    finally:
-        if os.path.exists(temp):
-            os.remove(temp)
-        _writing.discard(os.path.basename(temp))
+    with _published(temp, path, 0o666, os.replace, _remove_file):
+        yield temp
 
 
 def write_atomically(path, text):
@@ -95,17 +85,32 @@ def folder_written_atomically(path):
     except OSError as error:
         raise write_error(path, error, "check that its parent folder exists and is writable"
                           ) from None
+    with _published(temp, path, 0o777, os.rename,
+                    lambda folder: shutil.rmtree(folder, ignore_errors=True)):
+        yield temp
+
+
+@contextlib.contextmanager
+def _published(temp, path, mode, publish, discard):
+    """Runs the block that writes `temp`, then gives `temp` `mode` (less the umask) and
+    `publish(temp, path)`es it; `discard(temp)` removes what is left after a failure."""
     _writing.add(os.path.basename(temp))
     try:
         with full_disk_reported(path):
-            yield temp
+            yield
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(temp, 0o777 & ~umask)  # mkdtemp's 0700 would hide the folder from other users
-        os.rename(temp, path)
+        # mkstemp's 0600 and mkdtemp's 0700 would hide the outputs from other users.
+        os.chmod(temp, mode & ~umask)
+        publish(temp, path)
     finally:
-        shutil.rmtree(temp, ignore_errors=True)
+        discard(temp)
         _writing.discard(os.path.basename(temp))
+
+
+def _remove_file(path):
+    if os.path.exists(path):
+        os.remove(path)
 
 
 def left_by_dead_writers(folder):
