@@ -3,12 +3,12 @@ laid out as the paper's Table 2 (a column per task; BERT's and PoWER-BERT's metr
 inference time in rows), with the run folders behind every cell."""
 
 import csv
-import io
 import os
 import statistics
 
 from atomic_files import write_atomically
 from benchmarks.paper_table_cells import BERT, POWER_BERT
+from benchmarks.tradeoff_report import csv_text
 
 TABLE_TASKS = ("cola", "rte", "mrpc", "sts-b", "sst-2", "imdb")
 CSV_NAME, MD_NAME = "paper_table.csv", "paper_table.md"
@@ -69,28 +69,24 @@ def write_table(out, rows):
     paths."""
     csv_path, md_path = os.path.join(out, CSV_NAME), os.path.join(out, MD_NAME)
     tasks = {row["task"] for row in rows}
-    every = sorted([row for row in _earlier_rows(csv_path) if row["task"] not in tasks] + rows,
+    every = sorted([row for row in earlier_rows(csv_path, COLUMNS)
+                    if row["task"] in TABLE_TASKS and row["task"] not in tasks] + rows,
                    key=lambda row: TABLE_TASKS.index(row["task"]))
-    table = io.StringIO()
-    writer = csv.DictWriter(table, COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(every)
     os.makedirs(out, exist_ok=True)
-    write_atomically(csv_path, table.getvalue())
+    write_atomically(csv_path, csv_text(COLUMNS, every))
     write_atomically(md_path, markdown(every))
     return csv_path, md_path
 
 
-def _earlier_rows(path):
-    """The rows of an earlier paper_table.csv of these columns (none of another layout)."""
+def earlier_rows(path, columns):
+    """The rows of the CSV at `path`, where there is one of these `columns` (none of another
+    layout): a table made task by task keeps the rows of the tasks not made again."""
     if not os.path.exists(path):
         return []
     with open(path, encoding="utf-8", newline="") as f:
         reader = csv.DictReader(f)
         rows = list(reader)
-    if tuple(reader.fieldnames or ()) != COLUMNS:
-        return []
-    return [row for row in rows if row["task"] in TABLE_TASKS]
+    return rows if tuple(reader.fieldnames or ()) == tuple(columns) else []
 
 
 def task_title(name):

@@ -10,7 +10,8 @@ inference benchmark (benchmarks.timing) on the task's dev rows, against BERT pad
 seq_len and BERT on real lengths, and written with the dev metric to tradeoff.csv and
 tradeoff.png (the paper's trade-off figure, with both BERT baselines as reference points).
 With `--searched` an earlier sweep's configuration searches are re-trained again (e.g. with
-`--retrain-epochs`), so that two re-training recipes compare on the same searches.
+`--retrain-epochs`), so that two re-training recipes compare on the same searches. Run again,
+a sweep goes on where it stopped: no step finished with the same arguments is run again.
 
 Long: run it in the background, e.g.
     nohup python -m benchmarks.tradeoff --task mrpc --data-dir ../shared/glue/MRPC \
@@ -18,19 +19,17 @@ Long: run it in the background, e.g.
         --threads 2 > /tmp/tradeoff.log 2>&1 &
 """
 
-import argparse
 import os
 import shutil
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from errors import exit_code  # noqa: E402
+from errors import OneLineParser, exit_code  # noqa: E402
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="python -m benchmarks.tradeoff",
-                                description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="python -m benchmarks.tradeoff", description=__doc__.splitlines()[0])
     p.add_argument("--task", default="mrpc")
     p.add_argument("--task-config", help="main.py's --TASK_CONFIG_PATH: a task of your own "
                    "data (docs/own-data.md), or a built-in task's seq_len")
@@ -43,7 +42,7 @@ def parse_args(argv):
     p.add_argument("--group-by-length", action="store_true",
                    help="train on batches of similar lengths (faster)")
     p.add_argument("--finetuned", help="a finetune.hdf5 of an earlier run: skips step 1")
-    p.add_argument("--epochs", type=int, default=3, help="epochs of each step (default 3)")
+    p.add_argument("--epochs", type=int, help="epochs of each step (default: the task's)")
     p.add_argument("--retrain-epochs", type=int,
                    help="epochs of step 3, as main.py's --RETRAIN_EPOCH (default: --epochs)")
     p.add_argument("--searched",
@@ -127,14 +126,19 @@ def sweep(context, checkpoint, runs, finetuned_path=None, searched_dir=None):
 
     Returns:
         (fine-tuned dev metrics, [(mode, LAMBDA, seed, `RetentionConfiguration`, dev metrics)]).
+
+    A step that the progress.json of its folder records as finished with the same arguments
+    (`training.progress.step_once`) is not run again: a sweep run again goes on where it
+    stopped, and one given more LAMBDAs or seeds runs only those.
     """
     import dataclasses
 
     from checkpoints.load import load_weights
     from modeling.bert import build_model
     from scoring.evaluation import evaluate, format_metrics
-    from training.steps import (FINETUNE, SEARCH, configuration_search, fine_tune, flop_report,
-                                retrain, with_teacher)
+    from training.progress import step_once
+    from training.steps import (FINETUNE, SEARCH, STEP_OUTPUTS, configuration_search, fine_tune,
+                                flop_report, retrain, with_teacher)
 
     config, task, hp, log = context.config, context.task, context.hp, context.log
     several_seeds = len({seed for _, _, seed in runs}) > 1
@@ -146,34 +150,52 @@ def sweep(context, checkpoint, runs, finetuned_path=None, searched_dir=None):
     searches = ([earlier_search(os.path.join(searched_dir, name), run_hp.retention, task,
                                 config) for name, run_hp in zip(names, run_hps)]
                 if searched_dir else [None] * len(runs))
-    if finetuned_path:
+    # Each run sets its own LAMBDA: the task table's default is no part of step 1.
+    step_1 = {"task": task.name, "rows": context.data.digest(),
+              "initial": finetuned_path or checkpoint,
+              "hyperparameters": repr(dataclasses.replace(hp, lambda_=None))}
+
+    def first():
+        if not finetuned_path:
+            return fine_tune(context, lambda model: load_weights(
+                model, checkpoint, "CKPT", config, task.seq_len, optional=("NSP",)))
         shutil.copyfile(finetuned_path, context.path(FINETUNE))
         model = build_model(config, task.seq_len, task.num_labels)
         load_weights(model, finetuned_path, "HDF5", config, task.seq_len)
-        finetuned = evaluate(model, task, context.data.dev, context.data.dev_labels,
-                             hp.batch_size, hp.padding)
-        log(f"Fine-tuned model {finetuned_path}: dev {format_metrics(finetuned)}")
-    else:
-        finetuned = fine_tune(context, lambda model: load_weights(
-            model, checkpoint, "CKPT", config, task.seq_len, optional=("NSP",)))
+        metrics = evaluate(model, task, context.data.dev, context.data.dev_labels,
+                           hp.batch_size, hp.padding)
+        log(f"Fine-tuned model {finetuned_path}: dev {format_metrics(metrics)}")
+        return metrics
+
+    finetuned = step_once(context.output_dir, step_1, *STEP_OUTPUTS[0], first, log)
     if hp.distills:  # one teacher for every run: they all start from this finetune.hdf5
         context = with_teacher(context)
     results = []
-    for name, (mode, value, seed), run_hp, search in zip(names, runs, run_hps, searches):
+    for number, (name, (mode, value, seed), run_hp, search) in enumerate(
+            zip(names, runs, run_hps, searches), start=1):
         run = dataclasses.replace(context, hp=run_hp,
                                   output_dir=os.path.join(context.output_dir, name))
         os.makedirs(run.output_dir, exist_ok=True)
         shutil.copyfile(context.path(FINETUNE), run.path(FINETUNE))
-        log(f"{mode} retention, LAMBDA {value:g}, seed {seed} in {run.output_dir}")
-        if search:
+        log(f"Run {number}/{len(runs)}: {mode} retention, LAMBDA {value:g}, seed {seed} in "
+            f"{run.output_dir}")
+        arguments = {"fine-tuning": step_1, "hyperparameters": repr(run_hp),
+                     "searched": search and search[0]}
+
+        def search_step():
+            if not search:
+                return list(configuration_search(run).values)
             path, retention = search
             shutil.copyfile(path, run.path(SEARCH))
             log(f"Step 2/3: configuration search taken from {path} (--searched): "
                 f"Retention Configuration : {retention}")
             log(flop_report(config, task, context.data.dev.lengths, retention))
-        else:
-            retention = configuration_search(run)
-        metrics = retrain(run, retention)
+            return list(retention.values)
+
+        retention = dataclasses.replace(run_hp.retention, values=step_once(
+            run.output_dir, arguments, *STEP_OUTPUTS[1], search_step, log))
+        metrics = step_once(run.output_dir, arguments, *STEP_OUTPUTS[2],
+                            lambda: retrain(run, retention), log)
         results.append((mode, value, seed, retention, metrics))
     return finetuned, results
 
@@ -233,17 +255,18 @@ def run(args):
 
     if args.threads is not None:
         set_threads(args.threads)
-    task = get_task(args.task, args.task_config, args.data_dir)
+    # The sweep trains the embedded MiniLM: its own defaults, where the task table has them.
+    task = get_task(args.task, args.task_config, args.data_dir).defaults_for(True)
     config, checkpoint, vocab = load_model_spec(MINILM)
     tokenizer = load_model_tokenizer(vocab, False, config.vocab_size, MINILM)
     data = load_task_data(task, args.data_dir, tokenizer, args.train_rows, args.dev_rows)
-    hp = Hyperparameters(epochs=args.epochs, retrain_epochs=args.retrain_epochs,
-                         lambda_=task.lambda_,
+    hp = Hyperparameters(retrain_epochs=args.retrain_epochs, lambda_=task.lambda_,
                          group_by_length=args.group_by_length, seed=args.seeds[0],
                          distill=args.distill,
                          temperature=args.temperature or DEFAULT_TEMPERATURE,
                          mass_penalty=args.mass_penalty,
-                         **task.unless_given(batch_size=args.batch_size, lr_bert=args.lr_bert,
+                         **task.unless_given(epochs=args.epochs, batch_size=args.batch_size,
+                                             lr_bert=args.lr_bert,
                                              lr_soft_extract=args.lr_soft_extract))
     os.makedirs(args.output_dir, exist_ok=True)
     log = RunLog(args.output_dir)

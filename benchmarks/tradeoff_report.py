@@ -6,6 +6,7 @@ import io
 import os
 
 MODELS = {"absolute": "PoWER-BERT", "relative": "PoWER-BERT, relative retention"}
+BERT_ON_REAL_LENGTHS = "BERT on real lengths"
 CSV_NAME = "tradeoff.csv"
 SEEDS_CSV_NAME = "tradeoff_seeds.csv"
 PNG_NAME = "tradeoff.png"
@@ -31,18 +32,18 @@ def write_outputs(output_dir, task, finetuned, results, rows):
                   dev_metric=primary_metric(task, finetuned), seed="", **{"lambda": ""},
                   **{key: by_label[label][key] for key in speeds})
              for model, label in (("BERT padded to seq_len", BERT_PADDED_LABEL),
-                                  ("BERT on real lengths", BERT_LABEL))]
+                                  (BERT_ON_REAL_LENGTHS, BERT_LABEL))]
     for mode, value, seed, retention, metrics in results:
         row = by_label[retention.label]  # LAMBDAs may find the same one
         lines.append(dict(model=MODELS[mode], retention_configuration=retention.label,
                           metric=task.metric, dev_metric=primary_metric(task, metrics),
                           seed=seed, **{"lambda": value}, **{key: row[key] for key in speeds}))
     paths = [os.path.join(output_dir, CSV_NAME)]
-    write_atomically(paths[0], _csv(CSV_COLUMNS, lines))
+    write_atomically(paths[0], csv_text(CSV_COLUMNS, lines))
     spreads = seed_spreads(results, lines[2:])
     if any(spread["seeds"] > 1 for spread in spreads):
         paths.append(os.path.join(output_dir, SEEDS_CSV_NAME))
-        write_atomically(paths[-1], _csv(list(spreads[0]), spreads))
+        write_atomically(paths[-1], csv_text(list(spreads[0]), spreads))
     paths.append(os.path.join(output_dir, PNG_NAME))
     _plot(paths[-1], task, lines[:2], spreads)
     return paths
@@ -76,7 +77,8 @@ def seed_spreads(results, lines):
     return spreads
 
 
-def _csv(columns, lines):
+def csv_text(columns, lines):
+    """A CSV file's text: a header of `columns`, then a row per dict of `lines`."""
     table = io.StringIO()
     writer = csv.DictWriter(table, columns, lineterminator="\n")
     writer.writeheader()

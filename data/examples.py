@@ -2,7 +2,14 @@
 
 import dataclasses
 
+import numpy as np
+
 SPLITS = ("train", "dev", "test")
+# Without a dev file, this share of a user task's train is held out as dev: the same rows in
+# every run (the seed is fixed, not --SEED), so that --EVAL_ONLY scores the rows training did
+# not see. benchmarks.choose_lambda holds out a built-in task's rows by the same draw.
+DEV_SHARE = 0.1
+_HOLD_OUT_SEED = 37
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,3 +47,20 @@ class ExampleList(list):
         self.path = path
         self.skipped_rows = 0
         self.note = None
+
+
+def held_out(count, share=DEV_SHARE):
+    """Which of `count` rows are held out of training: `share` of them, rounded, at least one
+    and at least one left to train on, always the same rows (a fixed seed).
+
+    Args:
+        count: the rows, at least 2.
+        share: the share to hold out, between 0 and 1.
+
+    Returns:
+        A boolean array [count], True for each row held out.
+    """
+    held = min(count - 1, max(1, round(share * count)))
+    is_held = np.zeros(count, dtype=bool)
+    is_held[np.random.default_rng(_HOLD_OUT_SEED).permutation(count)[:held]] = True
+    return is_held

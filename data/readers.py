@@ -16,15 +16,9 @@ import json
 import math
 import os
 
-import numpy as np
-
-from data.examples import Example, ExampleList
+from data.examples import DEV_SHARE, Example, ExampleList, held_out
 from errors import UserError
 
-# Without a dev file, this share of train is held out as dev: the same rows in every run
-# (the seed is fixed, not --SEED), so that --EVAL_ONLY scores the rows training did not see.
-DEV_SHARE = 0.1
-_HOLD_OUT_SEED = 37
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl"}
 
 
@@ -71,9 +65,8 @@ def read_user_split(task, data_dir, split):
     if len(rows) < 2:
         raise UserError(f"{path} holds {len(rows)} row(s); with no \"dev\" file in the task "
                         "entry, train needs at least 2 rows to hold some out")
-    held = max(1, round(DEV_SHARE * len(rows)))
-    is_dev = np.zeros(len(rows), dtype=bool)
-    is_dev[np.random.default_rng(_HOLD_OUT_SEED).permutation(len(rows))[:held]] = True
+    is_dev = held_out(len(rows))
+    held = int(is_dev.sum())
     examples = ExampleList(path)
     examples.extend(row for row, dev in zip(rows, is_dev) if dev == (split == "dev"))
     examples.note = (f"no \"dev\" file in the entry for {task.name}: {held} of the {len(rows)} "

@@ -1,6 +1,7 @@
 """Task folders made from a task's own, for a benchmark's work folder: its training rows cut to
-a share drawn by a fixed seed, and its dev rows as a test file. Each is made once, whole (a
-folder renamed into place), and used as it is afterwards."""
+a share drawn by a fixed seed, its training rows split into train and held-out dev rows, and
+its dev rows as a test file. Each is made once, whole (a folder renamed into place), and used
+as it is afterwards."""
 
 import os
 from pathlib import Path
@@ -8,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from atomic_files import folder_written_atomically
+from data.examples import held_out
 from data.glue import has_header, read_examples, test_file_text
 from text_files import read_text
 
@@ -24,17 +26,48 @@ def capped_training_folder(task, source, rows, seed, path):
         path: the folder to make, in a folder that exists; kept as it is if made before.
     """
     if not os.path.isdir(path):
-        lines = read_text(os.path.join(source, "train.tsv"), "GLUE file",
-                          "give a readable file").rstrip("\n").split("\n")
-        header = int(has_header(task, "train"))
-        keep = np.sort(np.random.default_rng(seed).choice(len(lines) - header, rows,
-                                                          replace=False))
+        header, lines = _training_lines(task, source)
+        keep = np.sort(np.random.default_rng(seed).choice(len(lines), rows, replace=False))
         with folder_written_atomically(path) as temp:
-            Path(temp, "train.tsv").write_text("\n".join(
-                lines[:header] + [lines[header + i] for i in keep]) + "\n", encoding="utf-8")
+            _write_lines(temp, "train.tsv", header, [lines[i] for i in keep])
             os.symlink(os.path.abspath(os.path.join(source, "dev.tsv")),
                        os.path.join(temp, "dev.tsv"))
     return path
+
+
+def held_out_folder(task, source, share, path):
+    """Makes `path` a DATA_DIR of the task whose dev.tsv holds `share` of `source`'s training
+    rows (`data.examples.held_out`: always the same rows) and whose train.tsv holds the rest,
+    each in the file's order, in the layout of `source`'s train.tsv (its header line, where
+    the task's files have one); returns `path`. Choices made on its dev rows leave the task's
+    own dev rows to score models that no choice has seen.
+
+    Args:
+        task: a built-in `Task`.
+        source: its GLUE folder, holding at least 2 training rows.
+        share: the share of the training rows to hold out, between 0 and 1.
+        path: the folder to make, in a folder that exists; kept as it is if made before.
+    """
+    if not os.path.isdir(path):
+        header, lines = _training_lines(task, source)
+        is_held = held_out(len(lines), share)
+        with folder_written_atomically(path) as temp:
+            for name, held in (("train.tsv", False), ("dev.tsv", True)):
+                _write_lines(temp, name, header,
+                             [line for line, this in zip(lines, is_held) if this == held])
+    return path
+
+
+def _training_lines(task, source):
+    """(the header lines, the rows) of `source`'s train.tsv, as lines of text."""
+    lines = read_text(os.path.join(source, "train.tsv"), "GLUE file",
+                      "give a readable file").rstrip("\n").split("\n")
+    header = int(has_header(task, "train"))
+    return lines[:header], lines[header:]
+
+
+def _write_lines(folder, name, header, lines):
+    Path(folder, name).write_text("\n".join(header + lines) + "\n", encoding="utf-8")
 
 
 def dev_as_test_folder(task, source, path):

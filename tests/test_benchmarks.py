@@ -18,6 +18,7 @@ from training.plots import (plot_tradeoff, plot_training_outputs, surviving_word
 from data.features import Features, truncate_seq_pair
 from data.glue import read_examples
 from data.tasks import get_task
+from errors import UserError
 from modeling.bert import build_model
 from modeling.config import BertConfig
 from extract_layers import RetentionConfiguration, relative_kept
@@ -352,7 +353,7 @@ def test_tradeoff_seeds_flag():
     assert tradeoff.parse_args(["--data-dir", "d", "--output-dir", "o", "--lambdas", "0.001",
                                 "--seed", "5"]).seeds == [5]
     for bad in ("1,x", "1,1"):
-        with pytest.raises(SystemExit):
+        with pytest.raises(UserError, match="--seeds"):
             tradeoff.parse_args(["--data-dir", "d", "--output-dir", "o", "--lambdas", "0.001",
                                  "--seeds", bad])
 
@@ -384,8 +385,11 @@ def test_tradeoff_times_the_sweep_on_its_own_tasks_dev_rows(tmp_path, monkeypatc
                           "--rounds", "2"]) == 0
     assert seen["features"] is seen["data"].dev and len(seen["features"]) == ROWS
     assert (seen["batch"], seen["rounds"], seen["runs"]) == (BATCH, 2, [("absolute", 0.001, 0)])
-    task = get_task("mrpc")
-    assert (seen["hp"].lr_bert, seen["hp"].batch_size) == (0, task.batch_size)
+    # The sweep trains the embedded MiniLM: the task table's defaults for it where it has some.
+    task = get_task("mrpc").defaults_for(True)
+    assert (seen["hp"].lr_bert, seen["hp"].batch_size, seen["hp"].epochs) == (
+        0, task.batch_size, task.epochs)
+    assert (task.batch_size, task.epochs) != (get_task("mrpc").batch_size, get_task("mrpc").epochs)
     assert seen["features"].token_ids.shape[1] == task.seq_len
     assert tradeoff.main(["--data-dir", mrpc_dir, "--output-dir", str(tmp_path),
                           "--lambdas", "0.001", "--dev-rows", str(ROWS), "--bench-rows", "2",
@@ -413,7 +417,6 @@ def test_tradeoff_searched_retrains_from_an_earlier_sweeps_searches(tmp_path, mo
     """--searched: each run re-trains at the configuration its namesake in the earlier sweep
     found, from that search's weights, and searches nothing; any run without one stops the
     sweep before it trains."""
-    from errors import UserError
     from training import step_inputs, steps
 
     task = get_task("imdb")
@@ -447,7 +450,8 @@ def test_tradeoff_searched_retrains_from_an_earlier_sweeps_searches(tmp_path, mo
     monkeypatch.setattr(steps, "flop_report", lambda *args: "FLOP reduction")
     hp = step_inputs.Hyperparameters(epochs=2, batch_size=16, lr_bert=5e-5, lr_soft_extract=0.02,
                                lambda_=6e-5)
-    data = step_inputs.TaskData(None, None, Features(*(np.ones((2, 4), np.int32),) * 3), None)
+    rows = Features(*(np.ones((2, 4), np.int32),) * 3)
+    data = step_inputs.TaskData(rows, np.zeros(2), rows, np.zeros(2))
     lines = []
 
     def sweep(runs, out):
@@ -475,6 +479,54 @@ def test_tradeoff_searched_retrains_from_an_earlier_sweeps_searches(tmp_path, mo
         with pytest.raises(UserError, match=problem):
             sweep(runs, tmp_path / "b")
         assert trained == []
+
+
+def test_a_sweep_run_again_redoes_no_finished_step(tmp_path, monkeypatch):
+    """A sweep run again goes on where it stopped: a step its folder records as finished with
+    the same arguments is not run again, one that was cut short is; other arguments (a
+    fine-tuning of other epochs) start the steps over."""
+    from training import step_inputs, steps
+
+    ran = []
+
+    def step(name, output_file, results):
+        def run(context, *args):
+            ran.append((name, context.hp.lambda_))
+            Path(context.path(output_file)).write_bytes(name.encode())
+            return results(context.hp)
+        return run
+
+    monkeypatch.setattr(steps, "fine_tune", step("fine-tuning", steps.FINETUNE,
+                                                 lambda hp: {"accuracy": 0.9}))
+    monkeypatch.setattr(steps, "configuration_search", step("search", steps.SEARCH, lambda hp: (
+        dataclasses.replace(hp.retention, values=(0.5 - hp.lambda_, 0.1)))))
+    monkeypatch.setattr(steps, "retrain", step("re-training", steps.RETRAINED,
+                                               lambda hp: {"accuracy": 0.8 - hp.lambda_}))
+    rows = Features(*(np.ones((2, 4), np.int32),) * 3)
+    data = step_inputs.TaskData(rows, np.zeros(2), rows, np.zeros(2))
+
+    def sweep(lambdas, epochs=2):
+        ran.clear()
+        hp = step_inputs.Hyperparameters(epochs=epochs, batch_size=16, lr_bert=5e-5,
+                                         lr_soft_extract=0.02, lambda_=0.5)
+        context = step_inputs.StepContext(None, get_task("mrpc"), data, hp, str(tmp_path),
+                                          lambda line: None)
+        return tradeoff.sweep(context, "checkpoint", [("relative", value, 0) for value in lambdas])
+
+    first = sweep([0.1, 0.2])
+    assert ran == [("fine-tuning", 0.5), ("search", 0.1), ("re-training", 0.1), ("search", 0.2),
+                   ("re-training", 0.2)]
+    # Run again with one LAMBDA more: only that one runs; the others' results are as recorded.
+    finetuned, results = sweep([0.1, 0.2, 0.3])
+    assert ran == [("search", 0.3), ("re-training", 0.3)]
+    assert (finetuned, results[:2]) == first
+    assert results[2][3] == RetentionConfiguration((0.2, 0.1), "relative")
+    # A re-training cut short (no retrained.hdf5) runs again, its search does not.
+    (tmp_path / "relative_lambda_0.2" / steps.RETRAINED).unlink()
+    assert sweep([0.1, 0.2]) == first and ran == [("re-training", 0.2)]
+    # Another fine-tuning: every step runs again.
+    sweep([0.1], epochs=3)
+    assert ran == [("fine-tuning", 0.5), ("search", 0.1), ("re-training", 0.1)]
 
 
 def test_mass_weights_are_the_flops_of_a_kept_word_by_hand():

@@ -74,6 +74,35 @@ class RunProgress:
         write_atomically(self.path, json.dumps(self.record, indent=1) + "\n")
 
 
+def step_once(output_dir, arguments, step, output_file, run, log):
+    """A step's results, run once: those `output_dir`'s progress.json records for `step` of a
+    run of the same `arguments` (its output file there), logged as done already; else
+    `run()`'s, recorded there (and the record of other arguments started over). So a job of
+    many runs (benchmarks.tradeoff) goes on where it stopped.
+
+    Args:
+        output_dir: the run's folder.
+        arguments: what the step's results depend on (a JSON-able dict of JSON's own types,
+            so that it compares equal to itself read back).
+        step, output_file: the step's name and its output's file name, as in
+            `training.steps.STEP_OUTPUTS`.
+        run: function() that runs the step and returns its JSON-able results.
+        log: function(line) of the run's log.
+    """
+    progress = RunProgress(output_dir)
+    if progress.arguments == arguments:
+        results = progress.finished(step, output_file)
+        if results is not None:
+            log(f"{step} in {output_dir}: done already (its progress.json records it), "
+                f"results {results}")
+            return results
+    else:
+        progress.start(arguments)
+    results = run()
+    progress.finish(step, results)
+    return results
+
+
 def check_training_dir(output_dir, arguments, resume, step_outputs, results_problem):
     """A new run needs an OUTPUT_DIR free of our outputs; --RESUME needs a matching, unfinished
     one, whose record and finished steps' files are whole: each is read here, before the run

@@ -79,6 +79,17 @@ class TaskData:
         return cls(encode(train, tokenizer, task.seq_len), encode_labels(train, task),
                    encode(dev, tokenizer, task.seq_len), encode_labels(dev, task))
 
+    def digest(self):
+        """A digest of the train and dev rows and labels, as encoded: the same digest, the same
+        rows (a sweep's record of what its steps trained on, `benchmarks.tradeoff.sweep`)."""
+        import hashlib
+
+        digest = hashlib.sha256()
+        for array in (self.train.token_ids, self.train_labels, self.dev.token_ids,
+                      self.dev_labels):
+            digest.update(np.ascontiguousarray(array).tobytes())
+        return digest.hexdigest()
+
 
 @dataclasses.dataclass(frozen=True)
 class StepContext:
