@@ -20,6 +20,7 @@ from benchmarks.models import build_models, compiled_forward, keras_hub_forward
 from benchmarks.timing_table import (BERT_LABEL, BERT_PADDED_LABEL, KERAS_HUB_LABEL,
                                      OPTIMUM_LABEL, ORT_PRECISIONS, ort_label, speedup_rows)
 from errors import UserError
+from extract_layers.retention import RetentionConfiguration
 
 
 def set_threads(threads):
@@ -120,7 +121,7 @@ class Contestant(NamedTuple):
     label: str
     forward: Callable
     padding: str
-    retention: "RetentionConfiguration | None" = None
+    retention: RetentionConfiguration | None = None
     flops: bool = True
     engine: str = "tensorflow"
     twin: str | None = None

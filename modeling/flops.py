@@ -22,7 +22,7 @@ def forward_flops(config, seq_len, retention_configuration=None, num_labels=2):
     Returns:
         An int.
     """
-    hidden, inner = config.hidden_size, config.intermediate_size
+    hidden = config.hidden_size
     retention = retention_configuration or [seq_len] * config.num_hidden_layers
     flops = 2 * seq_len * config.embedding_width * hidden if config.is_albert else 0
     n = seq_len

@@ -12,7 +12,7 @@ from checkpoints.load import load_weights
 from data.batches import chunked, in_input_order
 from data.features import encode, encode_labels, truncation_note
 from data.glue import read_examples
-from data.predictions import PREDICTIONS, prediction_files, prediction_writer
+from data.predictions import prediction_files, prediction_writer
 from data.readers import stream_examples
 from modeling.bert import build_model
 from modeling.flops import reductions_against_both_baselines
@@ -207,7 +207,6 @@ def _start_inference(config, notes, strategy, held):
     Returns:
         (the model, the RunLog).
     """
-    task = config.task
     with strategy.scope():
         model = config.build_classifier("evaluate")
     notes += held.enter_context(locked_output_dir(config.output_dir, exclusive=False))
