@@ -12,6 +12,7 @@ from modeling.config import load_config
 from modeling.flops import reductions_against_both_baselines
 from tokenization import load_model_tokenizer
 from training.progress import RunProgress
+from training.step_inputs import power_bert_epochs
 from training.steps import STEP_OUTPUTS
 
 
@@ -43,10 +44,8 @@ class RecordedRun:
         """Its training epochs in all, as main.py's last lines count them: step 1's; with
         steps 2 and 3, as many again in the search, and re-training's (RETRAIN_EPOCH, else as
         many)."""
-        epochs = self.arguments["EPOCH"]
-        if len(self.step_outputs) == 1:
-            return epochs
-        return 2 * epochs + self.arguments.get("RETRAIN_EPOCH", epochs)
+        epochs = power_bert_epochs(self.arguments["EPOCH"], self.arguments.get("RETRAIN_EPOCH"))
+        return sum(epochs[:len(self.step_outputs)])
 
     def ideal_speedups(self):
         """The FLOP reduction of the configuration found on the dev rows the run scored,

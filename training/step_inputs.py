@@ -123,3 +123,9 @@ class StepContext:
     def path(self, name):
         """The path of a step's file `name` in `output_dir`."""
         return os.path.join(self.output_dir, name)
+
+
+def power_bert_epochs(epochs, retrain_epochs=None):
+    """The epochs of fine-tuning, the configuration search and re-training: EPOCH each, as in
+    the original, re-training RETRAIN_EPOCH where given (None: EPOCH)."""
+    return epochs, epochs, epochs if retrain_epochs is None else retrain_epochs

@@ -21,6 +21,7 @@ from training.distillation import teacher_outputs
 from training.fit import BestEpoch, compile_for_training, fit
 from training.log import original_retention_line
 from training.progress import RunProgress
+from training.step_inputs import power_bert_epochs
 
 FINETUNE = "finetune.hdf5"
 SEARCH = "configuration_search_model.hdf5"
@@ -125,8 +126,7 @@ def retrain(context, retention):
         The dev metrics of the best epoch, as floats.
     """
     config, task, data, hp = context.config, context.task, context.data, context.hp
-    if hp.retrain_epochs is not None:
-        hp = dataclasses.replace(hp, epochs=hp.retrain_epochs)
+    hp = dataclasses.replace(hp, epochs=power_bert_epochs(hp.epochs, hp.retrain_epochs)[2])
     context.log(f"Step 3/3: re-training, {hp.epochs} epochs" + _distilling(hp))
     keras.utils.set_random_seed(hp.seed)
     with context.scope():
