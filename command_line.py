@@ -30,9 +30,13 @@ def parse_args(argv):
     p.add_argument("--EPOCH", type=int,
                    help="epochs of steps 1-3 (default: 3, the original's; the embedded MiniLM's "
                         "own for a task that has one)")
+    p.add_argument("--SEARCH_EPOCH", type=int,
+                   help="epochs of step 2, the configuration search, where they should differ "
+                        "from EPOCH (default: EPOCH; the embedded MiniLM's own for a task that "
+                        "has one, when EPOCH is not given either)")
     p.add_argument("--RETRAIN_EPOCH", type=int,
                    help="epochs of step 3, re-training, where they should differ from EPOCH "
-                        "(default: EPOCH)")
+                        "(default: as --SEARCH_EPOCH's)")
     p.add_argument("--BATCH_SIZE", type=int,
                    help="default: the task's, from the original README, or the embedded "
                         "MiniLM's own for a task that has one")
@@ -71,7 +75,7 @@ def parse_args(argv):
                         "arguments: steps already complete are skipped")
     args = p.parse_args(argv)
     _check_combinations(args)
-    for flag in ("EPOCH", "RETRAIN_EPOCH", "BATCH_SIZE"):
+    for flag in ("EPOCH", "SEARCH_EPOCH", "RETRAIN_EPOCH", "BATCH_SIZE"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             raise UserError(f"--{flag} must be a positive integer")
     if not 0 <= args.SEED < 2 ** 32:  # NumPy's seeds, which Keras seeds too
@@ -106,9 +110,10 @@ def _check_combinations(args):
          "drop one of them"),
         (args.DISTILL != 0 and inference,
          "--DISTILL shapes training; drop it with --EVAL_ONLY or --PREDICT_ONLY"),
-        (args.RETRAIN_EPOCH is not None and inference,
-         "--RETRAIN_EPOCH is the length of re-training; drop it with --EVAL_ONLY or "
-         "--PREDICT_ONLY"),
+        *((getattr(args, flag) is not None and inference,
+           f"--{flag} is the length of {step}; drop it with --EVAL_ONLY or --PREDICT_ONLY")
+          for flag, step in (("SEARCH_EPOCH", "the configuration search"),
+                             ("RETRAIN_EPOCH", "re-training"))),
         (args.MASS_PENALTY is not None and inference,
          "--MASS_PENALTY shapes the configuration search; drop it with --EVAL_ONLY or "
          "--PREDICT_ONLY"),

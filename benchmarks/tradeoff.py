@@ -43,8 +43,8 @@ def parse_args(argv):
                    help="train on batches of similar lengths (faster)")
     p.add_argument("--finetuned", help="a finetune.hdf5 of an earlier run: skips step 1")
     p.add_argument("--epochs", type=int, help="epochs of each step (default: the task's)")
-    p.add_argument("--retrain-epochs", type=int,
-                   help="epochs of step 3, as main.py's --RETRAIN_EPOCH (default: --epochs)")
+    p.add_argument("--search-epochs", type=int, help="step 2's epochs: --SEARCH_EPOCH")
+    p.add_argument("--retrain-epochs", type=int, help="step 3's epochs: --RETRAIN_EPOCH")
     p.add_argument("--searched",
                    help="the OUTPUT_DIR of an earlier sweep from the same --finetuned: each run "
                         "re-trains from that sweep's configuration search of its mode, LAMBDA "
@@ -89,7 +89,7 @@ def parse_args(argv):
         except ValueError:
             p.error(f"--{flag.replace('_', '-')} {text!r} is not a comma-separated list of "
                     "numbers")
-    for flag in ("epochs", "retrain_epochs"):
+    for flag in ("epochs", "search_epochs", "retrain_epochs"):
         value = getattr(args, flag)
         if value is not None and value < 1:
             p.error(f"--{flag.replace('_', '-')} must be a positive integer, not {value}")
@@ -150,10 +150,11 @@ def sweep(context, checkpoint, runs, finetuned_path=None, searched_dir=None):
     searches = ([earlier_search(os.path.join(searched_dir, name), run_hp.retention, task,
                                 config) for name, run_hp in zip(names, run_hps)]
                 if searched_dir else [None] * len(runs))
-    # Each run sets its own LAMBDA: the task table's default is no part of step 1.
+    # Each run sets its own LAMBDA, and steps 2 and 3 their epochs: no part of step 1.
     step_1 = {"task": task.name, "rows": context.data.digest(),
               "initial": finetuned_path or checkpoint,
-              "hyperparameters": repr(dataclasses.replace(hp, lambda_=None))}
+              "hyperparameters": repr(dataclasses.replace(hp, lambda_=None, search_epochs=None,
+                                                          retrain_epochs=None))}
 
     def first():
         if not finetuned_path:
@@ -260,7 +261,10 @@ def run(args):
     config, checkpoint, vocab = load_model_spec(MINILM)
     tokenizer = load_model_tokenizer(vocab, False, config.vocab_size, MINILM)
     data = load_task_data(task, args.data_dir, tokenizer, args.train_rows, args.dev_rows)
-    hp = Hyperparameters(retrain_epochs=args.retrain_epochs, lambda_=task.lambda_,
+    step_epochs = {"search_epochs": args.search_epochs, "retrain_epochs": args.retrain_epochs}
+    if args.epochs is None:  # as in main.py, a given EPOCH sets all three steps
+        step_epochs = task.unless_given(**step_epochs)
+    hp = Hyperparameters(**step_epochs, lambda_=task.lambda_,
                          group_by_length=args.group_by_length, seed=args.seeds[0],
                          distill=args.distill,
                          temperature=args.temperature or DEFAULT_TEMPERATURE,

@@ -25,6 +25,8 @@ class Task:
         lr_bert, lr_soft_extract, lambda_, batch_size: the original README's defaults
             for uncased BERT-Base (GLUE), or ours (imdb, see the README; user tasks).
         epochs: the original's EPOCH default, 3 for every task.
+        search_epochs, retrain_epochs: the epochs of steps 2 and 3 where they differ from
+            `epochs` (None: as many); set only among the embedded MiniLM's defaults.
         embedded: the defaults that differ for the embedded MiniLM (6 blocks, H 384), by
             field name, each measured on the task (see EMBEDDED_MRPC); empty: it takes the
             defaults above.
@@ -42,6 +44,8 @@ class Task:
     lambda_: float
     batch_size: int
     epochs: int = 3
+    search_epochs: int | None = None
+    retrain_epochs: int | None = None
     embedded: dict = dataclasses.field(default_factory=dict)
     source: object = None
 

@@ -42,9 +42,10 @@ class RecordedRun:
 
     def epochs(self):
         """Its training epochs in all, as main.py's last lines count them: step 1's; with
-        steps 2 and 3, as many again in the search, and re-training's (RETRAIN_EPOCH, else as
-        many)."""
-        epochs = power_bert_epochs(self.arguments["EPOCH"], self.arguments.get("RETRAIN_EPOCH"))
+        steps 2 and 3, the search's and re-training's (SEARCH_EPOCH and RETRAIN_EPOCH, each
+        else as many)."""
+        epochs = power_bert_epochs(*(self.arguments.get(flag) for flag in (
+            "EPOCH", "SEARCH_EPOCH", "RETRAIN_EPOCH")))
         return sum(epochs[:len(self.step_outputs)])
 
     def ideal_speedups(self):

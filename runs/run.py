@@ -23,7 +23,7 @@ from training.log import LOG_FILE, RunLog
 from training.plots import (RETENTION_PNG, SURVIVING_TEXT_PNG, SURVIVING_WORDS_PNG,
                             plot_training_outputs)
 from training.progress import RunProgress, check_training_dir
-from training.step_inputs import StepContext, TaskData, power_bert_epochs
+from training.step_inputs import StepContext, TaskData
 from training.steps import (RETRAINED, STEP_OUTPUTS, recorded_results_problem,
                             train_power_bert)
 
@@ -119,7 +119,7 @@ def summary_lines(config, dev_lengths, finetuned, retention, retrained, pictures
              f"  {'':{width}}  {'BERT':>8}  {'PoWER-BERT':>10}  change"]
     lines += [f"  {name:{width}}  {100 * finetuned[name]:8.2f}  {100 * retrained[name]:10.2f}  "
               f"{100 * (retrained[name] - finetuned[name]):+.2f}" for name in names]
-    fine_tuning, search, retraining = power_bert_epochs(config.hp.epochs, config.hp.retrain_epochs)
+    fine_tuning, search, retraining = config.hp.step_epochs
     # Not equal budgets: the BERT column is step 1's best epoch, which PoWER-BERT starts from.
     lines.append(f"  epochs: BERT {fine_tuning} (step 1); PoWER-BERT {fine_tuning} + {search} "
                  f"(search) + {retraining} (re-training) = {fine_tuning + search + retraining}")

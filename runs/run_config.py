@@ -54,8 +54,9 @@ class RunConfig(ModelSetup):
                 **({"DISTILL": hp.distill, "TEMPERATURE": hp.temperature} if hp.distills
                    else {}),
                 **({"MASS_PENALTY": hp.mass_penalty} if hp.mass_penalty != "paper" else {}),
-                **({"RETRAIN_EPOCH": hp.retrain_epochs} if hp.retrain_epochs is not None
-                   else {})}
+                **{flag: value for flag, value in (("SEARCH_EPOCH", hp.search_epochs),
+                                                   ("RETRAIN_EPOCH", hp.retrain_epochs))
+                   if value is not None}}
 
 
 def resolve_flags(args, output_dir):
@@ -88,13 +89,14 @@ def resolve_flags(args, output_dir):
                             "finds the configuration itself: drop the flag")
         epochs, lr_bert, lr_soft_extract, lambda_ = _task_defaults(
             args, task, embedded, ["epochs", "lr_bert", "lr_soft_extract", "lambda_"], notes)
+        search_epochs, retrain_epochs = _step_epochs(args, task, embedded, notes)
         hp = Hyperparameters(epochs=epochs, batch_size=batch_size, lr_bert=lr_bert,
                              lr_soft_extract=lr_soft_extract, lambda_=lambda_,
                              padding=model.retention.padding,
                              group_by_length=args.GROUP_BY_LENGTH,
                              retention_mode=model.retention.mode, seed=args.SEED,
                              mass_penalty=args.MASS_PENALTY or "paper",
-                             retrain_epochs=args.RETRAIN_EPOCH,
+                             search_epochs=search_epochs, retrain_epochs=retrain_epochs,
                              **_distillation(args, notes))
     flags = {**vars(args), "BERT_CONFIG_PATH": model.bert_config_path,
              "CHECKPOINT_PATH": model.checkpoint_path, "VOCAB_PATH": model.vocab_path,
@@ -125,7 +127,24 @@ def _distillation(args, notes):
 
 # The flag that gives each of the task's defaults.
 _FLAGS = {"epochs": "EPOCH", "batch_size": "BATCH_SIZE", "lr_bert": "LR_BERT",
-          "lr_soft_extract": "LR_SOFT_EXTRACT", "lambda_": "LAMBDA"}
+          "lr_soft_extract": "LR_SOFT_EXTRACT", "lambda_": "LAMBDA",
+          "search_epochs": "SEARCH_EPOCH", "retrain_epochs": "RETRAIN_EPOCH"}
+
+
+def _step_epochs(args, task, embedded, notes):
+    """SEARCH_EPOCH and RETRAIN_EPOCH: each as given; not given, the embedded MiniLM's own for
+    the task where it has them and EPOCH is not given either (a given EPOCH sets all three
+    steps, as in the original), noted for the log; else None (EPOCH)."""
+    own = task.defaults_for(embedded)
+    values = []
+    for field in ("search_epochs", "retrain_epochs"):
+        value = getattr(args, _FLAGS[field])
+        if value is None and args.EPOCH is None and getattr(own, field) is not None:
+            value = getattr(own, field)
+            notes.append(f"{_FLAGS[field]} not given: using {value}, the embedded MiniLM's for "
+                         f"{task.name}")
+        values.append(value)
+    return values
 
 
 def _task_defaults(args, task, embedded, fields, notes):

@@ -396,12 +396,18 @@ def test_tradeoff_times_the_sweep_on_its_own_tasks_dev_rows(tmp_path, monkeypatc
                           "--train-rows", "4"]) == 0
     assert len(seen["data"].dev) == ROWS and len(seen["features"]) == 2
     assert (seen["features"].token_ids == seen["data"].dev.token_ids[:2]).all()
-    assert seen["hp"].retrain_epochs is None and seen["searched_dir"] is None
+    assert (seen["hp"].search_epochs, seen["hp"].retrain_epochs) == (task.search_epochs,
+                                                                    task.retrain_epochs)
+    assert seen["searched_dir"] is None
     assert tradeoff.main(["--data-dir", mrpc_dir, "--output-dir", str(tmp_path),
                           "--lambdas", "0.001", "--dev-rows", str(ROWS), "--train-rows", "4",
                           "--epochs", "2", "--retrain-epochs", "4", "--searched", "earlier"]) == 0
-    assert (seen["hp"].epochs, seen["hp"].retrain_epochs) == (2, 4)
+    assert seen["hp"].step_epochs == (2, 2, 4)  # a given --epochs sets the search's too
     assert seen["searched_dir"] == "earlier"
+    assert tradeoff.main(["--data-dir", mrpc_dir, "--output-dir", str(tmp_path),
+                          "--lambdas", "0.001", "--dev-rows", str(ROWS), "--train-rows", "4",
+                          "--search-epochs", "2"]) == 0
+    assert seen["hp"].step_epochs == (task.epochs, 2, task.retrain_epochs)
 
 
 def _search_file(path, record):

@@ -156,18 +156,18 @@ def _finished(folder, arguments, steps):
 
 def test_a_bert_with_fewer_epochs_than_power_bert_is_refused(tmp_path, capsys):
     run = make_tiny_run(tmp_path)
-    arguments = {"EPOCH": 2, "RETRAIN_EPOCH": 1, "TASK": "mrpc"}
+    arguments = {"EPOCH": 2, "SEARCH_EPOCH": 3, "RETRAIN_EPOCH": 1, "TASK": "mrpc"}
     metrics = {"accuracy": 0.5, "f1": 0.6}
     _finished(tmp_path / "work" / "mrpc" / "power_bert_seed_0", arguments,
               {"fine-tuning": metrics, "configuration search": [1.0, 1.0],
                "re-training": metrics})
-    _finished(tmp_path / "work" / "mrpc" / "bert_seed_0", {"EPOCH": 4}, {"fine-tuning": metrics})
+    _finished(tmp_path / "work" / "mrpc" / "bert_seed_0", {"EPOCH": 5}, {"fine-tuning": metrics})
     argv = _argv(run, tmp_path)
     argv[1] = "mrpc"
     assert paper_table.main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert "trained BERT 4 epochs, fewer than PoWER-BERT's 5" in err
+    assert "trained BERT 5 epochs, fewer than PoWER-BERT's 6" in err
 
 
 @pytest.mark.parametrize("extra, message", [

@@ -46,6 +46,22 @@ def test_the_embedded_minilm_takes_its_own_measured_defaults_and_says_so():
     assert (config.hp.lr_soft_extract, config.hp.lambda_) == (mrpc.lr_soft_extract,
                                                               mrpc.lambda_)
     assert f"LAMBDA not given: using {mrpc.lambda_}, the original's for mrpc" in config.notes
+    own = mrpc.defaults_for(True)
+    for flag, value, expected in (("SEARCH_EPOCH", config.hp.search_epochs, own.search_epochs),
+                                  ("RETRAIN_EPOCH", config.hp.retrain_epochs,
+                                   own.retrain_epochs)):
+        assert value == expected is not None, flag
+        assert f"{flag} not given: using {value}, the embedded MiniLM's for mrpc" in config.notes
+
+
+def test_a_given_epoch_sets_all_three_steps_as_in_the_original():
+    config = _resolve("--EPOCH", "2")
+    assert config.hp.step_epochs == (2, 2, 2)
+    assert not any(note.startswith(("SEARCH_EPOCH", "RETRAIN_EPOCH")) for note in config.notes)
+    config = _resolve("--EPOCH", "2", "--SEARCH_EPOCH", "1")
+    assert config.hp.step_epochs == (2, 1, 2)
+    assert config.training_arguments()["SEARCH_EPOCH"] == 1
+    assert "RETRAIN_EPOCH" not in config.training_arguments()
 
 
 def test_imdb_defaults_are_not_called_the_originals():

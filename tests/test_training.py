@@ -262,7 +262,7 @@ def test_summary_puts_each_model_in_its_own_column(tmp_path):
 
     config = types.SimpleNamespace(task=get_task("mrpc"), bert_config=CONFIG,
                                    output_dir=str(tmp_path), hp=types.SimpleNamespace(
-                                       distills=False, epochs=5, retrain_epochs=4))
+                                       distills=False, step_epochs=(5, 5, 4)))
     retention = RetentionConfiguration([128, 64, 32, 16, 8, 4][:CONFIG.num_hidden_layers])
     lines = summary_lines(config, np.array([20, 40, 60]), {"loss": 0.5, "f1": 0.80}, retention,
                           {"loss": 0.6, "f1": 0.75}, [])
@@ -391,7 +391,8 @@ def test_mass_penalty_flops_reaches_the_search_and_is_recorded(tmp_path, monkeyp
 
 
 @pytest.mark.slow
-def test_retrain_epoch_lengthens_step_3_alone_and_is_recorded(tmp_path, monkeypatch, capsys):
+def test_search_and_retrain_epoch_lengthen_their_steps_alone_and_are_recorded(
+        tmp_path, monkeypatch, capsys):
     run = make_tiny_run(tmp_path, deterministic=True)
     schedules = []  # (epochs the step fits, optimizer steps its learning rate decays over)
     compile_ = steps.compile_for_training
@@ -401,25 +402,32 @@ def test_retrain_epoch_lengthens_step_3_alone_and_is_recorded(tmp_path, monkeypa
         return compile_(model, task, hp, train_size, **kwargs)
 
     monkeypatch.setattr(steps, "compile_for_training", compile_for_training)
-    assert main.main(run.argv("--RETRAIN_EPOCH", "3")) == 0  # argv gives --EPOCH 1
+    # argv gives --EPOCH 1
+    assert main.main(run.argv("--SEARCH_EPOCH", "2", "--RETRAIN_EPOCH", "3")) == 0
     batches = math.ceil(32 / 16)  # 32 training rows, batches of 16
-    assert schedules == [(1, batches), (1, batches), (3, 3 * batches)]
+    assert schedules == [(1, batches), (2, 2 * batches), (3, 3 * batches)]
     log = (run.out / "log_file.txt").read_text()
+    assert "Step 2/3: configuration search, 2 epochs" in log
     assert "Step 3/3: re-training, 3 epochs" in log and "Re-training epoch 3:" in log
     assert "Fine-tuning epoch 2:" not in log
+    assert "  epochs: BERT 1 (step 1); PoWER-BERT 1 + 2 (search) + 3 (re-training) = 6" in log
     accuracies = re.search(r" Re-trained model accuracies for all epochs on the Dev set:\[(.*)\]",
                            log).group(1)
     assert len(accuracies.split(",")) == 3
-    assert json.loads((run.out / PROGRESS).read_text())["arguments"]["RETRAIN_EPOCH"] == 3
+    recorded = json.loads((run.out / PROGRESS).read_text())["arguments"]
+    assert (recorded["SEARCH_EPOCH"], recorded["RETRAIN_EPOCH"]) == (2, 3)
     # Resuming with another length of re-training would mix two runs: refused.
     os.remove(run.out / steps.RETRAINED)
     capsys.readouterr()
-    assert main.main(run.argv("--RESUME")) == 2
+    assert main.main(run.argv("--RESUME", "--SEARCH_EPOCH", "2")) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "RETRAIN_EPOCH 3 then, None now" in err[0], err
     for extra, message in ((["--RETRAIN_EPOCH", "0"], "--RETRAIN_EPOCH must be a positive"),
+                           (["--SEARCH_EPOCH", "0"], "--SEARCH_EPOCH must be a positive"),
                            (["--RETRAIN_EPOCH", "2", "--EVAL_ONLY"],
-                            "--RETRAIN_EPOCH is the length of re-training")):
+                            "--RETRAIN_EPOCH is the length of re-training"),
+                           (["--SEARCH_EPOCH", "2", "--PREDICT_ONLY"],
+                            "--SEARCH_EPOCH is the length of the configuration search")):
         assert main.main(run.argv(*extra, out=tmp_path / "bad")) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and message in err[0], err

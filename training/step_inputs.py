@@ -18,7 +18,7 @@ from training.optimizer import BERT_RECIPE, AdamRecipe
 @dataclasses.dataclass(frozen=True)
 class Hyperparameters:
     """The training flags: EPOCH, BATCH_SIZE, LR_BERT, LR_SOFT_EXTRACT, LAMBDA, PADDING,
-    GROUP_BY_LENGTH, SEED, DISTILL, TEMPERATURE, MASS_PENALTY, RETRAIN_EPOCH.
+    GROUP_BY_LENGTH, SEED, DISTILL, TEMPERATURE, MASS_PENALTY, SEARCH_EPOCH, RETRAIN_EPOCH.
 
     `padding` "batch" pads every batch to its longest row and lets only real words vote in
     the significance score; "seq_len" pads every input to seq_len and lets padding vote
@@ -26,7 +26,8 @@ class Hyperparameters:
     outputs in the loss of steps 2 and 3 at `temperature` (0: the original's loss; see
     `training.distillation`). `mass_penalty` "paper" weights block j's mass by j in the
     search's penalty, "flops" by the FLOPs a word it keeps costs (`modeling.flops.mass_weights`).
-    `retrain_epochs`: the epochs of step 3, where they differ from `epochs` (else None).
+    `search_epochs`, `retrain_epochs`: the epochs of steps 2 and 3, where they differ from
+    `epochs` (else None); `step_epochs` gives all three.
     `seed` draws the order of the training rows, new layers' initial weights and dropout.
     `optimizer`: what Adam does besides its learning rates (`training.optimizer.AdamRecipe`).
     """
@@ -43,12 +44,18 @@ class Hyperparameters:
     distill: float = 0.0
     temperature: float = DEFAULT_TEMPERATURE
     mass_penalty: str = "paper"
+    search_epochs: int | None = None
     retrain_epochs: int | None = None
     optimizer: AdamRecipe = BERT_RECIPE
 
     @property
     def distills(self):
         return self.distill > 0
+
+    @property
+    def step_epochs(self):
+        """The epochs of fine-tuning, the configuration search and re-training."""
+        return power_bert_epochs(self.epochs, self.search_epochs, self.retrain_epochs)
 
     @property
     def distillation(self):
@@ -125,7 +132,9 @@ class StepContext:
         return os.path.join(self.output_dir, name)
 
 
-def power_bert_epochs(epochs, retrain_epochs=None):
+def power_bert_epochs(epochs, search_epochs=None, retrain_epochs=None):
     """The epochs of fine-tuning, the configuration search and re-training: EPOCH each, as in
-    the original, re-training RETRAIN_EPOCH where given (None: EPOCH)."""
-    return epochs, epochs, epochs if retrain_epochs is None else retrain_epochs
+    the original, the search SEARCH_EPOCH and re-training RETRAIN_EPOCH where given (None:
+    EPOCH)."""
+    return tuple(epochs if step is None else step
+                 for step in (epochs, search_epochs, retrain_epochs))

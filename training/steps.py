@@ -21,7 +21,6 @@ from training.distillation import teacher_outputs
 from training.fit import BestEpoch, compile_for_training, fit
 from training.log import original_retention_line
 from training.progress import RunProgress
-from training.step_inputs import power_bert_epochs
 
 FINETUNE = "finetune.hdf5"
 SEARCH = "configuration_search_model.hdf5"
@@ -60,7 +59,8 @@ def configuration_search(context):
     Retention parameters learn at LR_SOFT_EXTRACT, everything else at LR_BERT; the loss adds
     LAMBDA * w_j * sum(r_j) for block j, w_j = j (the paper's) or, with `hp.mass_penalty`
     "flops", the FLOPs a word kept by block j costs. With `hp.distills`, `data.teacher` holds
-    the fine-tuned BERT's outputs on the training rows (`with_teacher`).
+    the fine-tuned BERT's outputs on the training rows (`with_teacher`). Runs
+    `hp.search_epochs` epochs where given, its learning rates decaying over them.
 
     Args:
         context: the run's `StepContext`.
@@ -68,9 +68,9 @@ def configuration_search(context):
     Returns:
         The `RetentionConfiguration` found, in `hp.retention`'s mode and padding.
     """
-    config, task, data, hp, log = (context.config, context.task, context.data, context.hp,
-                                   context.log)
-    log("Step 2/3: configuration search" + _distilling(hp))
+    config, task, data, log = context.config, context.task, context.data, context.log
+    hp = dataclasses.replace(context.hp, epochs=context.hp.step_epochs[1])
+    log(f"Step 2/3: configuration search, {hp.epochs} epochs" + _distilling(hp))
     weights = mass_weights(config, task.seq_len) if hp.mass_penalty == "flops" else None
     if weights is not None:
         log("The mass penalty weights each block's mass by the FLOPs a word it keeps costs "
@@ -126,7 +126,7 @@ def retrain(context, retention):
         The dev metrics of the best epoch, as floats.
     """
     config, task, data, hp = context.config, context.task, context.data, context.hp
-    hp = dataclasses.replace(hp, epochs=power_bert_epochs(hp.epochs, hp.retrain_epochs)[2])
+    hp = dataclasses.replace(hp, epochs=hp.step_epochs[2])
     context.log(f"Step 3/3: re-training, {hp.epochs} epochs" + _distilling(hp))
     keras.utils.set_random_seed(hp.seed)
     with context.scope():
