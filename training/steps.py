@@ -70,7 +70,7 @@ def configuration_search(context):
     """
     config, task, data, log = context.config, context.task, context.data, context.log
     hp = dataclasses.replace(context.hp, epochs=context.hp.step_epochs[1])
-    log(f"Step 2/3: configuration search, {hp.epochs} epochs" + _distilling(hp))
+    log(f"Step 2/3: configuration search, {_epochs(hp)}" + _distilling(hp))
     weights = mass_weights(config, task.seq_len) if hp.mass_penalty == "flops" else None
     if weights is not None:
         log("The mass penalty weights each block's mass by the FLOPs a word it keeps costs "
@@ -127,7 +127,7 @@ def retrain(context, retention):
     """
     config, task, data, hp = context.config, context.task, context.data, context.hp
     hp = dataclasses.replace(hp, epochs=hp.step_epochs[2])
-    context.log(f"Step 3/3: re-training, {hp.epochs} epochs" + _distilling(hp))
+    context.log(f"Step 3/3: re-training, {_epochs(hp)}" + _distilling(hp))
     keras.utils.set_random_seed(hp.seed)
     with context.scope():
         model = build_model(config, task.seq_len, task.num_labels, retention)
@@ -136,6 +136,11 @@ def retrain(context, retention):
     best = BestEpoch(task, data, hp, context.log, "Re-training")
     fit(model, data, hp, [best], distill=hp.distills)
     return best.save(context.path(RETRAINED), model_record(task, retention, hp.distillation))
+
+
+def _epochs(hp):
+    """How long a step trains, in words: "1 epoch", "3 epochs"."""
+    return f"{hp.epochs} epoch{'s' * (hp.epochs != 1)}"
 
 
 def _distilling(hp):
