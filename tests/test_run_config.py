@@ -43,14 +43,15 @@ def test_the_embedded_minilm_takes_its_own_measured_defaults_and_says_so():
     for flag, (value, expected) in own.items():
         assert value == expected, flag
         assert f"{flag} not given: using {value}, the embedded MiniLM's for mrpc" in config.notes
-    assert (config.hp.lr_soft_extract, config.hp.lambda_) == (mrpc.lr_soft_extract,
-                                                              mrpc.lambda_)
-    assert f"LAMBDA not given: using {mrpc.lambda_}, the original's for mrpc" in config.notes
-    own = mrpc.defaults_for(True)
-    for flag, value, expected in (("SEARCH_EPOCH", config.hp.search_epochs, own.search_epochs),
-                                  ("RETRAIN_EPOCH", config.hp.retrain_epochs,
-                                   own.retrain_epochs)):
-        assert value == expected is not None, flag
+    embedded = mrpc.defaults_for(True)
+    hp = config.hp
+    for flag, value, expected, original in (
+            ("LR_SOFT_EXTRACT", hp.lr_soft_extract, embedded.lr_soft_extract,
+             mrpc.lr_soft_extract),
+            ("LAMBDA", hp.lambda_, embedded.lambda_, mrpc.lambda_),
+            ("SEARCH_EPOCH", hp.search_epochs, embedded.search_epochs, None),
+            ("RETRAIN_EPOCH", hp.retrain_epochs, embedded.retrain_epochs, None)):
+        assert value == expected is not None and expected != original, flag
         assert f"{flag} not given: using {value}, the embedded MiniLM's for mrpc" in config.notes
 
 
