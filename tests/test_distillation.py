@@ -103,7 +103,7 @@ def test_alpha_0_through_the_distillation_loss_trains_exactly_the_originals_weig
 def test_distill_is_recorded_in_log_progress_and_hdf5(distilled, tmp_path, capsys):
     log = (distilled.out / "log_file.txt").read_text()
     assert f"--DISTILL given alone: ALPHA {distillation.DEFAULT_ALPHA}" in log
-    assert "Step 2/3: configuration search, distilling the fine-tuned BERT (ALPHA " \
+    assert "Step 2/3: configuration search, 1 epoch, distilling the fine-tuned BERT (ALPHA " \
         f"{distillation.DEFAULT_ALPHA:g}, TEMPERATURE 3)" in log
     assert "Teacher: the fine-tuned BERT scored the 32 training rows" in log
     arguments = json.loads((distilled.out / PROGRESS).read_text())["arguments"]
