@@ -406,8 +406,8 @@ def test_tradeoff_times_the_sweep_on_its_own_tasks_dev_rows(tmp_path, monkeypatc
     assert seen["searched_dir"] == "earlier"
     assert tradeoff.main(["--data-dir", mrpc_dir, "--output-dir", str(tmp_path),
                           "--lambdas", "0.001", "--dev-rows", str(ROWS), "--train-rows", "4",
-                          "--search-epochs", "2"]) == 0
-    assert seen["hp"].step_epochs == (task.epochs, 2, task.retrain_epochs)
+                          "--search-epochs", "3"]) == 0
+    assert seen["hp"].step_epochs == (task.epochs, 3, task.retrain_epochs)
 
 
 def _search_file(path, record):
