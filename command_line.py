@@ -36,7 +36,8 @@ def parse_args(argv):
                         "has one, when EPOCH is not given either)")
     p.add_argument("--RETRAIN_EPOCH", type=int,
                    help="epochs of step 3, re-training, where they should differ from EPOCH "
-                        "(default: as --SEARCH_EPOCH's)")
+                        "(default: EPOCH; the embedded MiniLM's own for a task that has one, "
+                        "when EPOCH is not given either)")
     p.add_argument("--BATCH_SIZE", type=int,
                    help="default: the task's, from the original README, or the embedded "
                         "MiniLM's own for a task that has one")

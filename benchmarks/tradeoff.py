@@ -261,10 +261,9 @@ def run(args):
     config, checkpoint, vocab = load_model_spec(MINILM)
     tokenizer = load_model_tokenizer(vocab, False, config.vocab_size, MINILM)
     data = load_task_data(task, args.data_dir, tokenizer, args.train_rows, args.dev_rows)
-    step_epochs = {"search_epochs": args.search_epochs, "retrain_epochs": args.retrain_epochs}
-    if args.epochs is None:  # as in main.py, a given EPOCH sets all three steps
-        step_epochs = task.unless_given(**step_epochs)
-    hp = Hyperparameters(**step_epochs, lambda_=task.lambda_,
+    hp = Hyperparameters(**task.step_epochs_unless_given(args.epochs, args.search_epochs,
+                                                         args.retrain_epochs),
+                         lambda_=task.lambda_,
                          group_by_length=args.group_by_length, seed=args.seeds[0],
                          distill=args.distill,
                          temperature=args.temperature or DEFAULT_TEMPERATURE,

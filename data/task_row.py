@@ -65,6 +65,13 @@ class Task:
         """Width of the classifier output: one score unit for regression."""
         return len(self.labels) or 1
 
+    def step_epochs_unless_given(self, epochs, search_epochs, retrain_epochs):
+        """SEARCH_EPOCH and RETRAIN_EPOCH as {"search_epochs": ..., "retrain_epochs": ...}:
+        each as given; not given, this task's own where EPOCH (`epochs`) is not given either
+        (a given EPOCH sets all three steps, as in the original); None means EPOCH's."""
+        given = {"search_epochs": search_epochs, "retrain_epochs": retrain_epochs}
+        return given if epochs is not None else self.unless_given(**given)
+
     def unless_given(self, **given):
         """The given hyperparameters, with this task's default for each one not given.
 

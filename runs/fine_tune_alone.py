@@ -20,8 +20,8 @@ from training.steps import STEP_OUTPUTS, fine_tune, recorded_results_problem
 # BERT); the search's LR_SOFT_EXTRACT and LAMBDA at 0, so that the log notes no default of theirs.
 _NOT_READ = dict(EVAL_ONLY=False, PREDICT_ONLY=False, PRED_GLUE=False, RETENTION_CONFIG=None,
                  RETENTION_MODE=None, PADDING=None, LR_SOFT_EXTRACT=0.0, LAMBDA=0.0,
-                 SEARCH_EPOCH=None, RETRAIN_EPOCH=None, DISTILL=0.0, TEMPERATURE=None, MASS_PENALTY=None,
-                 DISTRIBUTE="none")
+                 SEARCH_EPOCH=None, RETRAIN_EPOCH=None, DISTILL=0.0, TEMPERATURE=None,
+                 MASS_PENALTY=None, DISTRIBUTE="none")
 
 
 def fine_tune_alone(args, heading):

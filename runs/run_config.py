@@ -89,14 +89,13 @@ def resolve_flags(args, output_dir):
                             "finds the configuration itself: drop the flag")
         epochs, lr_bert, lr_soft_extract, lambda_ = _task_defaults(
             args, task, embedded, ["epochs", "lr_bert", "lr_soft_extract", "lambda_"], notes)
-        search_epochs, retrain_epochs = _step_epochs(args, task, embedded, notes)
         hp = Hyperparameters(epochs=epochs, batch_size=batch_size, lr_bert=lr_bert,
                              lr_soft_extract=lr_soft_extract, lambda_=lambda_,
                              padding=model.retention.padding,
                              group_by_length=args.GROUP_BY_LENGTH,
                              retention_mode=model.retention.mode, seed=args.SEED,
                              mass_penalty=args.MASS_PENALTY or "paper",
-                             search_epochs=search_epochs, retrain_epochs=retrain_epochs,
+                             **_step_epochs(args, task, embedded, notes),
                              **_distillation(args, notes))
     flags = {**vars(args), "BERT_CONFIG_PATH": model.bert_config_path,
              "CHECKPOINT_PATH": model.checkpoint_path, "VOCAB_PATH": model.vocab_path,
@@ -132,18 +131,13 @@ _FLAGS = {"epochs": "EPOCH", "batch_size": "BATCH_SIZE", "lr_bert": "LR_BERT",
 
 
 def _step_epochs(args, task, embedded, notes):
-    """SEARCH_EPOCH and RETRAIN_EPOCH: each as given; not given, the embedded MiniLM's own for
-    the task where it has them and EPOCH is not given either (a given EPOCH sets all three
-    steps, as in the original), noted for the log; else None (EPOCH)."""
-    own = task.defaults_for(embedded)
-    values = []
-    for field in ("search_epochs", "retrain_epochs"):
-        value = getattr(args, _FLAGS[field])
-        if value is None and args.EPOCH is None and getattr(own, field) is not None:
-            value = getattr(own, field)
-            notes.append(f"{_FLAGS[field]} not given: using {value}, the embedded MiniLM's for "
-                         f"{task.name}")
-        values.append(value)
+    """Hyperparameters' search_epochs and retrain_epochs (`Task.step_epochs_unless_given`),
+    the embedded MiniLM's defaults taken noted for the log."""
+    values = task.defaults_for(embedded).step_epochs_unless_given(
+        args.EPOCH, args.SEARCH_EPOCH, args.RETRAIN_EPOCH)
+    notes.extend(f"{_FLAGS[field]} not given: using {value}, the embedded MiniLM's for "
+                 f"{task.name}" for field, value in values.items()
+                 if value is not None and getattr(args, _FLAGS[field]) is None)
     return values
 
 

@@ -401,8 +401,8 @@ def test_tradeoff_times_the_sweep_on_its_own_tasks_dev_rows(tmp_path, monkeypatc
     assert seen["searched_dir"] is None
     assert tradeoff.main(["--data-dir", mrpc_dir, "--output-dir", str(tmp_path),
                           "--lambdas", "0.001", "--dev-rows", str(ROWS), "--train-rows", "4",
-                          "--epochs", "2", "--retrain-epochs", "4", "--searched", "earlier"]) == 0
-    assert seen["hp"].step_epochs == (2, 2, 4)  # a given --epochs sets the search's too
+                          "--epochs", "3", "--retrain-epochs", "4", "--searched", "earlier"]) == 0
+    assert seen["hp"].step_epochs == (3, 3, 4)  # a given --epochs sets the search's too
     assert seen["searched_dir"] == "earlier"
     assert tradeoff.main(["--data-dir", mrpc_dir, "--output-dir", str(tmp_path),
                           "--lambdas", "0.001", "--dev-rows", str(ROWS), "--train-rows", "4",
