@@ -134,6 +134,27 @@ def test_bert_recipe_decays_kernels_alone_and_clips_the_global_norm():
         np.testing.assert_allclose(variable.numpy(), want, rtol=1e-5, atol=1e-7)
 
 
+def test_a_sparse_gradient_updates_every_row_as_its_dense_gradient_would():
+    """The token embeddings' gradient holds only the batch's rows (tf.IndexedSlices); Adam,
+    as Hugging Face's, still moves every row: decay, and the moments of earlier steps."""
+    import tensorflow as tf
+
+    table = keras.Variable(np.full((5, 3), 0.5, np.float32))
+    optimizer = PowerBertAdam(0.1, recipe=BERT_RECIPE)
+    rng = np.random.default_rng(1)
+    steps_rows = [np.array([1, 3]), np.array([3, 4])]
+    steps_grads = []
+    for rows in steps_rows:
+        values = rng.normal(size=(len(rows), 3))
+        optimizer.apply_gradients([(tf.IndexedSlices(tf.constant(values, tf.float32),
+                                                     tf.constant(rows), (5, 3)), table)])
+        dense = np.zeros((5, 3))
+        dense[rows] = values
+        steps_grads.append([dense])
+    want, = _adam_reference([0.5 * np.ones((5, 3))], steps_grads, (0.1,), (True,), BERT_RECIPE)
+    np.testing.assert_allclose(table.numpy(), want, rtol=1e-5, atol=1e-7)
+
+
 def test_training_steps_take_the_bert_recipe():
     model = build_model(CONFIG, SEQ_LEN, 2)
     hp = step_inputs.Hyperparameters(epochs=1, batch_size=8, lr_bert=1e-4, lr_soft_extract=0.0,
