@@ -155,6 +155,11 @@ def test_a_sparse_gradient_updates_every_row_as_its_dense_gradient_would():
     np.testing.assert_allclose(table.numpy(), want, rtol=1e-5, atol=1e-7)
 
 
+def test_amsgrad_is_refused_rather_than_ignored_by_the_fused_update():
+    with pytest.raises(ValueError, match="amsgrad"):
+        PowerBertAdam(0.1, amsgrad=True)
+
+
 def test_training_steps_take_the_bert_recipe():
     model = build_model(CONFIG, SEQ_LEN, 2)
     hp = step_inputs.Hyperparameters(epochs=1, batch_size=8, lr_bert=1e-4, lr_soft_extract=0.0,

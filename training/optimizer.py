@@ -70,7 +70,8 @@ class PowerBertAdam(keras.optimizers.Adam):
     """Adam (beta 0.9/0.999) with an `AdamRecipe` and its own rate for retention.
 
     The configuration search trains the Soft-Extract retention parameters at LR_SOFT_EXTRACT
-    and every other weight at LR_BERT.
+    and every other weight at LR_BERT. Each weight's update is TensorFlow's fused Adam kernel,
+    Keras's Adam in one pass (no amsgrad).
 
     Args:
         learning_rate: LR_BERT, or a schedule of it.
@@ -88,6 +89,8 @@ class PowerBertAdam(keras.optimizers.Adam):
             kwargs.update(weight_decay=recipe.weight_decay or None,
                           global_clipnorm=recipe.clip_norm, epsilon=recipe.epsilon)
         super().__init__(learning_rate=learning_rate, beta_1=0.9, beta_2=0.999, **kwargs)
+        if self.amsgrad:
+            raise ValueError("PowerBertAdam's fused update is Adam's, without amsgrad")
         self.retention_learning_rate = retention_learning_rate
         self._retention_variables = list(retention_variables)
 
