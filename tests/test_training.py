@@ -25,7 +25,7 @@ from modeling.flops import mass_weights
 from scoring import evaluation
 from tests.helpers import CONFIGS, SEQ_LEN, make_tiny_run, random_inputs
 from training import fit, step_inputs, steps
-from training.optimizer import BERT_RECIPE, PowerBertAdam, WarmupLinearDecay
+from training.optimizer import BERT_RECIPE, AdamRecipe, PowerBertAdam, WarmupLinearDecay
 from training.progress import PROGRESS
 
 CONFIG = CONFIGS["bert"]
@@ -103,7 +103,7 @@ def _adam_reference(values, steps_grads, rates, decayed, recipe, beta_1=0.9, bet
     v2 = [np.zeros_like(v) for v in values]
     for t, grads in enumerate(steps_grads, 1):
         norm = np.sqrt(sum(np.sum(np.square(g)) for g in grads))
-        scale = min(1.0, recipe.clip_norm / norm)
+        scale = 1.0 if recipe.clip_norm is None else min(1.0, recipe.clip_norm / norm)
         for i, g in enumerate(grads):
             g = g * scale
             if decayed[i]:
@@ -134,13 +134,17 @@ def test_bert_recipe_decays_kernels_alone_and_clips_the_global_norm():
         np.testing.assert_allclose(variable.numpy(), want, rtol=1e-5, atol=1e-7)
 
 
-def test_a_sparse_gradient_updates_every_row_as_its_dense_gradient_would():
+# Clipping makes Keras densify the gradient before the update; unclipped, the update itself
+# gets the tf.IndexedSlices.
+@pytest.mark.parametrize("recipe", [BERT_RECIPE, AdamRecipe(0.01, None, 1e-6)],
+                         ids=["clipped", "unclipped"])
+def test_a_sparse_gradient_updates_every_row_as_its_dense_gradient_would(recipe):
     """The token embeddings' gradient holds only the batch's rows (tf.IndexedSlices); Adam,
     as Hugging Face's, still moves every row: decay, and the moments of earlier steps."""
     import tensorflow as tf
 
     table = keras.Variable(np.full((5, 3), 0.5, np.float32))
-    optimizer = PowerBertAdam(0.1, recipe=BERT_RECIPE)
+    optimizer = PowerBertAdam(0.1, recipe=recipe)
     rng = np.random.default_rng(1)
     steps_rows = [np.array([1, 3]), np.array([3, 4])]
     steps_grads = []
@@ -151,7 +155,7 @@ def test_a_sparse_gradient_updates_every_row_as_its_dense_gradient_would():
         dense = np.zeros((5, 3))
         dense[rows] = values
         steps_grads.append([dense])
-    want, = _adam_reference([0.5 * np.ones((5, 3))], steps_grads, (0.1,), (True,), BERT_RECIPE)
+    want, = _adam_reference([0.5 * np.ones((5, 3))], steps_grads, (0.1,), (True,), recipe)
     np.testing.assert_allclose(table.numpy(), want, rtol=1e-5, atol=1e-7)
 
 
