@@ -28,8 +28,7 @@ class Task:
         search_epochs, retrain_epochs: the epochs of steps 2 and 3 where they differ from
             `epochs` (None: as many); set only among the embedded MiniLM's defaults.
         embedded: the defaults that differ for the embedded MiniLM (6 blocks, H 384), by
-            field name, each measured on the task (see EMBEDDED_MRPC); empty: it takes the
-            defaults above.
+            field name (data/tasks.py, EMBEDDED_RECIPE); empty: it takes the defaults above.
         source: a user task's files and columns (`data.readers.DataSource`); None for a
             built-in task, which reads GLUE's layout (data/glue.py).
     """
