@@ -2,13 +2,15 @@
 
 --holdout of the task's training rows (10% by default, always the same rows:
 `data.task_copies.held_out_folder`) become the dev rows of a copy of the task in
---work-dir/<task>/heldout_<share>/data, the rest its training rows. benchmarks.tradeoff
-fine-tunes the embedded MiniLM once on that copy, then runs relative PoWER-BERT's search and
-re-training at each LAMBDA and seed, with --group-by-length and the task table's defaults for
-the embedded MiniLM, all scored on the held-out rows (in .../heldout_<share>/sweep; run again,
-it goes on where it stopped). `scoring.lambda_rule.choose` picks the LAMBDA; --out gets one row
-per LAMBDA of the task (rows of other tasks kept) saying which was chosen and why. The task's
-own dev rows are left to score models that no choice has seen (benchmarks.paper_table).
+--work-dir/<task>/heldout_<share>/data, the rest its training rows (with --max-train-rows, the
+share is held out of the rows benchmarks.paper_table's cap trains on, drawn with
+`data.task_copies.CAP_SEED`, in .../heldout_<share>_of_<cap>). benchmarks.tradeoff fine-tunes
+the embedded MiniLM once on that copy, then runs relative PoWER-BERT's search and re-training
+at each LAMBDA and seed, with --group-by-length and the task table's defaults for the embedded
+MiniLM, all scored on the held-out rows (in .../sweep beside data; run again, it goes on where
+it stopped). `scoring.lambda_rule.choose` picks the LAMBDA; --out gets one row per LAMBDA of
+the task (rows of other tasks kept) saying which was chosen and why. The task's own dev rows
+are left to score models that no choice has seen (benchmarks.paper_table).
 benchmarks.tradeoff's other flags (--epochs, --threads, --bench-rows, ...) are passed on to
 it; --rounds is 1 unless given: the rule takes the ideal speedup, which needs no timing.
 
@@ -24,6 +26,7 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from data.examples import DEV_SHARE  # noqa: E402
+from data.task_copies import CAP_SEED  # noqa: E402
 from errors import OneLineParser, UserError, exit_code  # noqa: E402
 from scoring.lambda_rule import choose, lower_bound  # noqa: E402
 
@@ -41,6 +44,9 @@ def parse_args(argv):
     p.add_argument("--lambdas", required=True, help="comma-separated relative-mode LAMBDAs")
     p.add_argument("--holdout", type=float, default=DEV_SHARE,
                    help=f"share of train held out to choose on (default {DEV_SHARE:g})")
+    p.add_argument("--max-train-rows", type=int,
+                   help=f"cap the training rows at this many first, drawn with seed {CAP_SEED} as "
+                        "benchmarks.paper_table's cap draws them (default: all)")
     p.add_argument("--seeds", default="0", help="comma-separated (default 0)")
     p.add_argument("--work-dir", default="output/choose_lambda", help="where the runs go")
     p.add_argument("--out", default="benchmarks/results/lambda_choice.csv")
@@ -52,6 +58,9 @@ def parse_args(argv):
                         "like 0.0003,0.001") from None
     if not 0 < args.holdout < 1:
         raise UserError(f"--holdout {args.holdout:g} is not a share between 0 and 1, like 0.1")
+    if args.max_train_rows is not None and args.max_train_rows < 2:
+        raise UserError(f"--max-train-rows {args.max_train_rows} leaves nothing to hold out; "
+                        "give at least 2, like 20000")
     args.tradeoff_flags = rest
     return args
 
@@ -61,19 +70,18 @@ def run(args):
     from benchmarks import tradeoff
     from benchmarks.tradeoff_report import BERT_ON_REAL_LENGTHS, CSV_NAME, MODELS
     from data.glue import check_data_dir, read_examples
-    from data.task_copies import held_out_folder
     from data.tasks import get_task
 
     task = get_task(args.task)
-    folder = os.path.join(args.work_dir, task.name, f"heldout_{args.holdout:g}")
+    capped = "" if args.max_train_rows is None else f"_of_{args.max_train_rows}"
+    folder = os.path.join(args.work_dir, task.name, f"heldout_{args.holdout:g}{capped}")
     data_dir, sweep = os.path.join(folder, "data"), os.path.join(folder, "sweep")
     sweep_args = tradeoff.parse_args([  # checks every flag before anything is written
         "--rounds", "1", *args.tradeoff_flags, "--task", task.name, "--data-dir", data_dir,
         "--output-dir", sweep, "--relative-lambdas", args.lambdas, "--seeds", args.seeds,
         "--group-by-length"])
     check_data_dir(task, args.data_dir)
-    os.makedirs(folder, exist_ok=True)
-    held_out_folder(task, args.data_dir, args.holdout, data_dir)
+    held_out_data(task, args.data_dir, args.holdout, args.max_train_rows, folder)
     tradeoff.run(sweep_args)
     with open(os.path.join(sweep, CSV_NAME), encoding="utf-8", newline="") as f:
         lines = list(csv.DictReader(f))
@@ -92,6 +100,17 @@ def run(args):
     write_choice(args.out, rows)
     why = next(row["why"] for row in rows if row["chosen"] == "yes")
     print(f"{task.name}: LAMBDA {chosen:g}, {why}; wrote {args.out}", flush=True)
+
+
+def held_out_data(task, source, share, cap, folder):
+    """Makes `folder`/data the task's copy to choose on: `share` of its training rows (of `cap`
+    of them, drawn as benchmarks.paper_table draws them, where `cap` is not None) held out as
+    its dev rows; returns its path."""
+    from data.task_copies import held_out_folder, training_rows_capped
+
+    os.makedirs(folder, exist_ok=True)
+    training, _ = training_rows_capped(task, source, cap, folder)
+    return held_out_folder(task, training, share, os.path.join(folder, "data"))
 
 
 def choice_row(task, value, seeds, bert, chosen, within, sizes, sweep):

@@ -24,11 +24,9 @@ from benchmarks.paper_table_cells import (BERT, PASSED_ON, POWER_BERT, Cell,  # 
                                           main_flags, run_process, time_end_to_end)
 from benchmarks.paper_table_report import (TABLE_TASKS, median_seed, table_row,  # noqa: E402
                                            write_table)
+from data.task_copies import CAP_SEED  # noqa: E402
 from errors import (OneLineParser, UserError, exit_code,  # noqa: E402
                     import_tensorflow_quietly)
-
-# The rows a --max-train-rows cap keeps are drawn with this seed: the same in every run.
-CAP_SEED = 36
 
 
 def parse_args(argv):
@@ -116,21 +114,8 @@ def _clock(seconds):
     return f"{minutes // 60}:{minutes % 60:02d}:{seconds:02d}"
 
 
-def training_data(task, source, cap, folder):
-    """The DATA_DIR of the task's cells, `source` or a capped copy in `folder`, and its
-    training rows."""
-    from data.glue import read_examples
-    from data.task_copies import capped_training_folder
-
-    rows = len(read_examples(task, source, "train"))
-    if cap is None or rows <= cap:
-        return source, rows
-    return capped_training_folder(task, source, cap, CAP_SEED,
-                                  os.path.join(folder, f"train_{cap}_rows")), cap
-
-
 def run(args):
-    from data.task_copies import dev_as_test_folder
+    from data.task_copies import dev_as_test_folder, training_rows_capped
     from data.tasks import get_task
 
     import_tensorflow_quietly()  # reading the runs' records loads it
@@ -141,8 +126,8 @@ def run(args):
     for task in tasks:
         folder = os.path.join(args.work_dir, task.name)
         os.makedirs(folder, exist_ok=True)
-        data_dir, train_rows = training_data(task, sources[task.name], args.max_train_rows,
-                                             folder)
+        data_dir, train_rows = training_rows_capped(task, sources[task.name],
+                                                    args.max_train_rows, folder)
         cells = {}
         for seed in args.seeds:
             power = Cell(task, seed, POWER_BERT, os.path.join(folder, f"power_bert_seed_{seed}"))

@@ -13,6 +13,10 @@ from data.examples import held_out
 from data.glue import has_header, read_examples, test_file_text
 from text_files import read_text
 
+# The rows a training-rows cap keeps are drawn with this seed: the same in every run and in every
+# benchmark, so that a LAMBDA chosen on a capped task is the one its table row trains with.
+CAP_SEED = 36
+
 
 def capped_training_folder(task, source, rows, seed, path):
     """Makes `path` a DATA_DIR of the task whose train.tsv holds `rows` of `source`'s training
@@ -33,6 +37,17 @@ def capped_training_folder(task, source, rows, seed, path):
             os.symlink(os.path.abspath(os.path.join(source, "dev.tsv")),
                        os.path.join(temp, "dev.tsv"))
     return path
+
+
+def training_rows_capped(task, source, cap, folder):
+    """(the DATA_DIR to train on, its training rows): `source` where `cap` is None or it holds
+    at most `cap` training rows, else a copy of `source` in `folder`/train_<cap>_rows holding
+    `cap` of them drawn with `CAP_SEED` (`capped_training_folder`)."""
+    rows = len(read_examples(task, source, "train"))
+    if cap is None or rows <= cap:
+        return source, rows
+    return capped_training_folder(task, source, cap, CAP_SEED,
+                                  os.path.join(folder, f"train_{cap}_rows")), cap
 
 
 def held_out_folder(task, source, share, path):

@@ -9,7 +9,7 @@ from benchmarks import choose_lambda, models
 from benchmarks.choose_lambda import COLUMNS
 from data.examples import held_out
 from data.glue import has_header, read_examples
-from data.task_copies import held_out_folder
+from data.task_copies import CAP_SEED, capped_training_folder, held_out_folder
 from data.tasks import get_task
 from modeling.config import load_config
 from scoring.lambda_rule import choose, lower_bound
@@ -44,6 +44,22 @@ def test_held_out_rows_are_a_fixed_share_of_train_in_the_tasks_own_layout(task, 
     assert (again / "dev.tsv").read_bytes() == (made / "dev.tsv").read_bytes()
     other = held_out_folder(task, source, 0.2, tmp_path / "c")
     assert len(read_examples(task, other, "dev")) == round(0.2 * len(rows))
+
+
+def test_a_capped_task_holds_out_of_the_rows_its_table_row_trains_on(tmp_path):
+    source, task = real_data("glue", "SST-2"), get_task("sst-2")
+    made = choose_lambda.held_out_data(task, source, 0.1, 1000, tmp_path / "choice")
+    # The rows benchmarks.paper_table --max-train-rows 1000 trains on, drawn the same way.
+    table = capped_training_folder(task, source, 1000, CAP_SEED, tmp_path / "table")
+    rows = sorted((e.text_a, e.label) for e in read_examples(task, table, "train"))
+    train, dev = ([(e.text_a, e.label) for e in read_examples(task, made, split)]
+                  for split in ("train", "dev"))
+    assert len(train) == 900 and len(dev) == 100 and sorted(train + dev) == rows
+    assert len(read_examples(task, source, "train")) > 50000  # the cap did cut
+    # No cap: held out of every training row.
+    whole = choose_lambda.held_out_data(get_task("mrpc"), real_data("glue", "MRPC"), 0.1, None,
+                                        tmp_path / "whole")
+    assert len(read_examples(get_task("mrpc"), whole, "dev")) == 367
 
 
 def test_held_out_rows_are_drawn_by_the_fixed_seed_not_the_first_or_last():
@@ -128,6 +144,7 @@ def test_the_command_sweeps_on_held_out_rows_chooses_and_keeps_other_tasks_rows(
 
 @pytest.mark.parametrize("extra, message", [
     (["--holdout", "1"], "--holdout 1 is not a share between 0 and 1"),
+    (["--max-train-rows", "1"], "--max-train-rows 1 leaves nothing to hold out"),
     (["--seeds", "1,1"], "--seeds"),
     (["--lambdas", "0.001,x"], "--lambdas '0.001,x' is not a comma-separated list of numbers"),
     (["--data-dir", "/nonexistent"], "--data-dir /nonexistent is not a folder"),
