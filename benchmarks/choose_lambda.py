@@ -7,10 +7,12 @@ share is held out of the rows benchmarks.paper_table's cap trains on, drawn with
 `data.task_copies.CAP_SEED`, in .../heldout_<share>_of_<cap>). benchmarks.tradeoff fine-tunes
 the embedded MiniLM once on that copy, then runs relative PoWER-BERT's search and re-training
 at each LAMBDA and seed, with --group-by-length and the task table's defaults for the embedded
-MiniLM, all scored on the held-out rows (in .../sweep beside data; run again, it goes on where
-it stopped). `scoring.lambda_rule.choose` picks the LAMBDA; --out gets one row per LAMBDA of
-the task (rows of other tasks kept) saying which was chosen and why. The task's own dev rows
-are left to score models that no choice has seen (benchmarks.paper_table).
+MiniLM, and fine-tunes the rule's BERT: step 1 alone for as many epochs as a run has in its
+three steps (--equal-budget-bert, issue 35's equal budget), all scored on the held-out rows (in
+.../sweep beside data; run again, it goes on where it stopped). `scoring.lambda_rule.choose`
+picks the LAMBDA; --out gets one row per LAMBDA of the task (rows of other tasks kept) saying
+which was chosen and why. The task's own dev rows are left to score models that no choice has
+seen (benchmarks.paper_table).
 benchmarks.tradeoff's other flags (--epochs, --threads, --bench-rows, ...) are passed on to
 it; --rounds is 1 unless given: the rule takes the ideal speedup, which needs no timing.
 
@@ -31,8 +33,8 @@ from errors import OneLineParser, UserError, exit_code  # noqa: E402
 from scoring.lambda_rule import choose, lower_bound  # noqa: E402
 
 COLUMNS = ("task", "metric", "lambda", "seeds", "train_rows", "heldout_rows", "bert_heldout",
-           "lower_bound", "heldout_median", "heldout_min", "heldout_max", "ideal_vs_real_median",
-           "within_1pct", "chosen", "why", "sweep")
+           "step1_heldout", "lower_bound", "heldout_median", "heldout_min", "heldout_max",
+           "ideal_vs_real_median", "within_1pct", "chosen", "why", "sweep")
 
 
 def parse_args(argv):
@@ -68,7 +70,8 @@ def parse_args(argv):
 def run(args):
     """Holds the rows out, sweeps on them, chooses, writes --out."""
     from benchmarks import tradeoff
-    from benchmarks.tradeoff_report import BERT_ON_REAL_LENGTHS, CSV_NAME, MODELS
+    from benchmarks.tradeoff_report import (BERT_EQUAL_BUDGET, BERT_ON_REAL_LENGTHS, CSV_NAME,
+                                            MODELS)
     from data.glue import check_data_dir, read_examples
     from data.tasks import get_task
 
@@ -79,20 +82,21 @@ def run(args):
     sweep_args = tradeoff.parse_args([  # checks every flag before anything is written
         "--rounds", "1", *args.tradeoff_flags, "--task", task.name, "--data-dir", data_dir,
         "--output-dir", sweep, "--relative-lambdas", args.lambdas, "--seeds", args.seeds,
-        "--group-by-length"])
+        "--group-by-length", "--equal-budget-bert"])
     check_data_dir(task, args.data_dir)
     held_out_data(task, args.data_dir, args.holdout, args.max_train_rows, folder)
     tradeoff.run(sweep_args)
     with open(os.path.join(sweep, CSV_NAME), encoding="utf-8", newline="") as f:
         lines = list(csv.DictReader(f))
-    bert, runs = None, {}
+    bert, runs = {}, {}
     for line in lines:
-        if line["model"] == BERT_ON_REAL_LENGTHS:
-            bert = float(line["dev_metric"])
+        if line["model"] in (BERT_EQUAL_BUDGET, BERT_ON_REAL_LENGTHS):
+            bert[line["model"]] = float(line["dev_metric"])
         elif line["model"] == MODELS["relative"]:
             runs.setdefault(float(line["lambda"]), []).append(
                 (float(line["dev_metric"]), float(line["ideal_vs_real"])))
-    chosen, within = choose(bert, {value: tuple(map(statistics.median, zip(*seeds)))
+    bert = (bert[BERT_EQUAL_BUDGET], bert[BERT_ON_REAL_LENGTHS])
+    chosen, within = choose(bert[0], {value: tuple(map(statistics.median, zip(*seeds)))
                                    for value, seeds in runs.items()})
     sizes = [len(read_examples(task, data_dir, split)) for split in ("train", "dev")]
     rows = [choice_row(task, value, seeds, bert, value == chosen, within, sizes, sweep)
@@ -119,20 +123,21 @@ def choice_row(task, value, seeds, bert, chosen, within, sizes, sweep):
     Args:
         task, value: the `Task` and the LAMBDA.
         seeds: [(held-out metric, ideal speedup over BERT on real lengths)], one per seed.
-        bert: BERT's held-out metric.
+        bert: the held-out metric of the rule's BERT (at an equal budget) and of step 1.
         chosen, within: whether `choose` chose this LAMBDA; whether what it chose is within 1%.
         sizes: (training rows, held-out rows).
         sweep: the benchmarks.tradeoff folder of the runs.
     """
     metrics = [metric for metric, _ in seeds]
     median = statistics.median(metrics)
-    ok = median >= lower_bound(bert)
+    ok = median >= lower_bound(bert[0])
     why = (("the fastest within 1% of BERT" if within else
             "none is within 1% of BERT: the smallest LAMBDA, flagged") if chosen else
            "within 1% of BERT, slower" if ok else "more than 1% below BERT")
     return {"task": task.name, "metric": task.metric, "lambda": f"{value:g}",
             "seeds": str(len(seeds)), "train_rows": str(sizes[0]), "heldout_rows": str(sizes[1]),
-            "bert_heldout": f"{100 * bert:.2f}", "lower_bound": f"{100 * lower_bound(bert):.2f}",
+            "bert_heldout": f"{100 * bert[0]:.2f}", "step1_heldout": f"{100 * bert[1]:.2f}",
+            "lower_bound": f"{100 * lower_bound(bert[0]):.2f}",
             "heldout_median": f"{100 * median:.2f}", "heldout_min": f"{100 * min(metrics):.2f}",
             "heldout_max": f"{100 * max(metrics):.2f}",
             "ideal_vs_real_median": f"{statistics.median(i for _, i in seeds):.2f}",

@@ -10,7 +10,10 @@ inference benchmark (benchmarks.timing) on the task's dev rows, against BERT pad
 seq_len and BERT on real lengths, and written with the dev metric to tradeoff.csv and
 tradeoff.png (the paper's trade-off figure, with both BERT baselines as reference points).
 With `--searched` an earlier sweep's configuration searches are re-trained again (e.g. with
-`--retrain-epochs`), so that two re-training recipes compare on the same searches. Run again,
+`--retrain-epochs`), so that two re-training recipes compare on the same searches. With
+`--equal-budget-bert` BERT is also fine-tuned alone for as many epochs as a run has in its three
+steps (OUTPUT_DIR/bert_equal_budget, at the first seed, its best dev epoch kept): the "BERT at an
+equal budget" line of tradeoff.csv, the BERT a run's accuracy is judged against. Run again,
 a sweep goes on where it stopped: no step finished with the same arguments is run again.
 
 Long: run it in the background, e.g.
@@ -26,6 +29,8 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from errors import OneLineParser, exit_code  # noqa: E402
+
+EQUAL_BUDGET_DIR = "bert_equal_budget"
 
 
 def parse_args(argv):
@@ -49,6 +54,8 @@ def parse_args(argv):
                    help="the OUTPUT_DIR of an earlier sweep from the same --finetuned: each run "
                         "re-trains from that sweep's configuration search of its mode, LAMBDA "
                         "and seed instead of searching again (compares re-training recipes)")
+    p.add_argument("--equal-budget-bert", action="store_true",
+                   help="also fine-tune BERT alone for as many epochs as steps 1 to 3 have in all")
     p.add_argument("--batch-size", type=int, help="default: the task's")
     p.add_argument("--lr-bert", type=float, help="default: the task's")
     p.add_argument("--lr-soft-extract", type=float, help="default: the task's")
@@ -158,8 +165,7 @@ def sweep(context, checkpoint, runs, finetuned_path=None, searched_dir=None):
 
     def first():
         if not finetuned_path:
-            return fine_tune(context, lambda model: load_weights(
-                model, checkpoint, "CKPT", config, task.seq_len, optional=("NSP",)))
+            return fine_tune(context, pre_trained(context, checkpoint))
         shutil.copyfile(finetuned_path, context.path(FINETUNE))
         model = build_model(config, task.seq_len, task.num_labels)
         load_weights(model, finetuned_path, "HDF5", config, task.seq_len)
@@ -199,6 +205,37 @@ def sweep(context, checkpoint, runs, finetuned_path=None, searched_dir=None):
                             lambda: retrain(run, retention), log)
         results.append((mode, value, seed, retention, metrics))
     return finetuned, results
+
+
+def pre_trained(context, checkpoint):
+    """Step 1's start: loads the pre-trained `checkpoint` into a model of `context`'s."""
+    from checkpoints.load import load_weights
+
+    return lambda model: load_weights(model, checkpoint, "CKPT", context.config,
+                                      context.task.seq_len, optional=("NSP",))
+
+
+def equal_budget_bert(context, checkpoint):
+    """BERT fine-tuned alone from `checkpoint` for as many epochs as a run of the sweep has in
+    its three steps, its best dev epoch kept, in `context`'s OUTPUT_DIR/bert_equal_budget (run
+    again, not trained again): its dev metrics. Issue 35's rule: PoWER-BERT's accuracy is
+    judged against a BERT that had at least its training."""
+    import dataclasses
+
+    from training.progress import step_once
+    from training.steps import STEP_OUTPUTS, fine_tune
+
+    hp = dataclasses.replace(context.hp, epochs=sum(context.hp.step_epochs), search_epochs=None,
+                             retrain_epochs=None, lambda_=None, distill=0.0)
+    bert = dataclasses.replace(context, hp=hp,
+                               output_dir=os.path.join(context.output_dir, EQUAL_BUDGET_DIR))
+    os.makedirs(bert.output_dir, exist_ok=True)
+    context.log(f"BERT at an equal budget: step 1 alone, {hp.epochs} epochs, in "
+                f"{bert.output_dir}")
+    arguments = {"task": context.task.name, "rows": context.data.digest(),
+                 "initial": checkpoint, "hyperparameters": repr(hp)}
+    return step_once(bert.output_dir, arguments, *STEP_OUTPUTS[0],
+                     lambda: fine_tune(bert, pre_trained(bert, checkpoint)), context.log)
 
 
 def earlier_search(run_dir, retention, task, config):
@@ -279,12 +316,13 @@ def run(args):
     runs = [(mode, value, seed) for seed in args.seeds
             for mode, values in (("absolute", args.lambdas), ("relative", args.relative_lambdas))
             for value in values]
-    finetuned, results = sweep(StepContext(config, task, data, hp, args.output_dir, log),
-                               checkpoint, runs, args.finetuned, args.searched)
+    context = StepContext(config, task, data, hp, args.output_dir, log)
+    finetuned, results = sweep(context, checkpoint, runs, args.finetuned, args.searched)
+    equal = equal_budget_bert(context, checkpoint) if args.equal_budget_bert else None
     timed = data.dev if args.bench_rows is None else \
         Features(*(x[:args.bench_rows] for x in data.dev.inputs))
     rows = measure(config, checkpoint, task, results, timed, args.bench_batch, args.rounds)
-    for path in write_outputs(args.output_dir, task, finetuned, results, rows):
+    for path in write_outputs(args.output_dir, task, finetuned, results, rows, equal):
         log(f"Wrote {path}")
 
 

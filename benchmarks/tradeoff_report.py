@@ -7,6 +7,7 @@ import os
 
 MODELS = {"absolute": "PoWER-BERT", "relative": "PoWER-BERT, relative retention"}
 BERT_ON_REAL_LENGTHS = "BERT on real lengths"
+BERT_EQUAL_BUDGET = "BERT at an equal budget"
 CSV_NAME = "tradeoff.csv"
 SEEDS_CSV_NAME = "tradeoff_seeds.csv"
 PNG_NAME = "tradeoff.png"
@@ -17,9 +18,11 @@ CSV_COLUMNS = ("model", "lambda", "seed", "retention_configuration", "ideal_vs_p
 SPREAD_KEYS = ("ideal_vs_real", "speedup_vs_real")
 
 
-def write_outputs(output_dir, task, finetuned, results, rows):
+def write_outputs(output_dir, task, finetuned, results, rows, equal_budget=None):
     """tradeoff.csv (one line per run), tradeoff_seeds.csv (median and range over the seeds
-    of each LAMBDA, where a LAMBDA ran at several) and tradeoff.png; returns their paths."""
+    of each LAMBDA, where a LAMBDA ran at several) and tradeoff.png; returns their paths.
+    `equal_budget`: the dev metrics of `benchmarks.tradeoff.equal_budget_bert`, where it ran:
+    a line of its own after the two BERT baselines, timed as BERT on real lengths."""
     from atomic_files import write_atomically
     from benchmarks.timing_table import BERT_LABEL, BERT_PADDED_LABEL
     from scoring.metrics import primary_metric
@@ -27,25 +30,30 @@ def write_outputs(output_dir, task, finetuned, results, rows):
     by_label = {row["configuration"]: row for row in rows}
     speeds = ("ideal_vs_padded", "speedup_vs_padded", "ideal_vs_real", "speedup_vs_real",
               "ms_median")
-    # One fine-tuned model: BERT on real lengths gives what BERT padded to seq_len gives.
-    lines = [dict(model=model, retention_configuration="", metric=task.metric,
-                  dev_metric=primary_metric(task, finetuned), seed="", **{"lambda": ""},
-                  **{key: by_label[label][key] for key in speeds})
-             for model, label in (("BERT padded to seq_len", BERT_PADDED_LABEL),
-                                  (BERT_ON_REAL_LENGTHS, BERT_LABEL))]
+    # One fine-tuned model: BERT on real lengths gives what BERT padded to seq_len gives; the
+    # equal-budget BERT is the same network, trained longer.
+    baselines = [dict(model=model, retention_configuration="", metric=task.metric,
+                      dev_metric=primary_metric(task, metrics), seed="", **{"lambda": ""},
+                      **{key: by_label[label][key] for key in speeds})
+                 for model, label, metrics in (
+                     ("BERT padded to seq_len", BERT_PADDED_LABEL, finetuned),
+                     (BERT_ON_REAL_LENGTHS, BERT_LABEL, finetuned),
+                     (BERT_EQUAL_BUDGET, BERT_LABEL, equal_budget))
+                 if metrics is not None]
+    runs = []
     for mode, value, seed, retention, metrics in results:
         row = by_label[retention.label]  # LAMBDAs may find the same one
-        lines.append(dict(model=MODELS[mode], retention_configuration=retention.label,
-                          metric=task.metric, dev_metric=primary_metric(task, metrics),
-                          seed=seed, **{"lambda": value}, **{key: row[key] for key in speeds}))
+        runs.append(dict(model=MODELS[mode], retention_configuration=retention.label,
+                         metric=task.metric, dev_metric=primary_metric(task, metrics),
+                         seed=seed, **{"lambda": value}, **{key: row[key] for key in speeds}))
     paths = [os.path.join(output_dir, CSV_NAME)]
-    write_atomically(paths[0], csv_text(CSV_COLUMNS, lines))
-    spreads = seed_spreads(results, lines[2:])
+    write_atomically(paths[0], csv_text(CSV_COLUMNS, baselines + runs))
+    spreads = seed_spreads(results, runs)
     if any(spread["seeds"] > 1 for spread in spreads):
         paths.append(os.path.join(output_dir, SEEDS_CSV_NAME))
         write_atomically(paths[-1], csv_text(list(spreads[0]), spreads))
     paths.append(os.path.join(output_dir, PNG_NAME))
-    _plot(paths[-1], task, lines[:2], spreads)
+    _plot(paths[-1], task, baselines, spreads)
     return paths
 
 

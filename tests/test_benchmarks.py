@@ -323,13 +323,24 @@ def test_tradeoff_over_seeds_gives_the_median_and_range_of_each_lambda(tmp_path,
                ("relative", 0.001, 2, shares(0.45, 0.2), {"accuracy": 0.79, "f1": 0.87})]
     drawn = {}
     monkeypatch.setattr("training.plots.plot_tradeoff",
-                        lambda path, curves, references, metric: drawn.update(curves))
-    paths = tradeoff_report.write_outputs(str(tmp_path), task, {"f1": 0.88}, results, rows)
+                        lambda path, curves, references, metric: drawn.update(
+                            curves, references=references))
+    # With the BERT fine-tuned as long as the runs in all (--equal-budget-bert).
+    paths = tradeoff_report.write_outputs(str(tmp_path), task, {"f1": 0.88}, results, rows,
+                                          {"accuracy": 0.83, "f1": 0.89})
     assert [Path(path).name for path in paths] == [tradeoff_report.CSV_NAME,
                                                    tradeoff_report.SEEDS_CSV_NAME,
                                                    tradeoff_report.PNG_NAME]
     with open(paths[0], encoding="utf-8") as f:
-        assert [line["seed"] for line in csv.DictReader(f)] == ["", "", "0", "0", "1", "2"]
+        lines = list(csv.DictReader(f))
+    assert [line["seed"] for line in lines] == ["", "", "", "0", "0", "1", "2"]
+    # The same network as BERT on real lengths: its speed; its own dev metric.
+    assert {key: lines[2][key] for key in ("model", "speedup_vs_real", "ms_median",
+                                           "dev_metric")} == {
+        "model": tradeoff_report.BERT_EQUAL_BUDGET, "speedup_vs_real": "1.0",
+        "ms_median": "100.0", "dev_metric": "0.89"}
+    assert [label for _, _, label in drawn["references"]] == [
+        "BERT padded to seq_len", "BERT on real lengths", tradeoff_report.BERT_EQUAL_BUDGET]
     with open(paths[1], encoding="utf-8") as f:
         spreads = list(csv.DictReader(f))
     assert [(line["lambda"], line["seeds"]) for line in spreads] == [("0.001", "3"),
@@ -533,6 +544,34 @@ def test_a_sweep_run_again_redoes_no_finished_step(tmp_path, monkeypatch):
     # Another fine-tuning: every step runs again.
     sweep([0.1], epochs=3)
     assert ran == [("fine-tuning", 0.5), ("search", 0.1), ("re-training", 0.1)]
+
+
+def test_the_equal_budget_bert_trains_as_many_epochs_as_a_run_has_in_all_once(tmp_path,
+                                                                               monkeypatch):
+    from training import step_inputs, steps
+
+    trained = []
+
+    def fine_tune(context, load_initial):
+        trained.append((context.output_dir, context.hp.epochs, context.hp.seed))
+        Path(context.path(steps.FINETUNE)).write_bytes(b"fine-tuned")
+        return {"accuracy": 0.9}
+
+    monkeypatch.setattr(steps, "fine_tune", fine_tune)
+    rows = Features(*(np.ones((2, 4), np.int32),) * 3)
+    data = step_inputs.TaskData(rows, np.zeros(2), rows, np.zeros(2))
+    hp = step_inputs.Hyperparameters(epochs=5, search_epochs=2, retrain_epochs=2, batch_size=16,
+                                     lr_bert=5e-5, lr_soft_extract=0.02, lambda_=0.5, seed=3)
+    context = step_inputs.StepContext(None, get_task("mrpc"), data, hp, str(tmp_path),
+                                      lambda line: None)
+    assert tradeoff.equal_budget_bert(context, "checkpoint") == {"accuracy": 0.9}
+    assert trained == [(str(tmp_path / tradeoff.EQUAL_BUDGET_DIR), 9, 3)]
+    # Run again: recorded, not trained again; a sweep of other epochs trains it again.
+    assert tradeoff.equal_budget_bert(context, "checkpoint") == {"accuracy": 0.9}
+    assert len(trained) == 1
+    tradeoff.equal_budget_bert(dataclasses.replace(
+        context, hp=dataclasses.replace(hp, retrain_epochs=1)), "checkpoint")
+    assert trained[1][1] == 8
 
 
 def test_mass_weights_are_the_flops_of_a_kept_word_by_hand():

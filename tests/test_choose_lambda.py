@@ -120,18 +120,26 @@ def test_the_command_sweeps_on_held_out_rows_chooses_and_keeps_other_tasks_rows(
     assert {row["sweep"] for row in rows} == {str(sweep)}
     with open(sweep / "tradeoff.csv", encoding="utf-8", newline="") as f:
         runs = list(csv.DictReader(f))
-    bert = float(runs[1]["dev_metric"])
+    # The rule's BERT is the equal-budget one: step 1 alone for 1 + 1 + 1 epochs.
+    assert [line["model"] for line in runs[:3]] == ["BERT padded to seq_len",
+                                                   "BERT on real lengths",
+                                                   "BERT at an equal budget"]
+    bert, step1 = float(runs[2]["dev_metric"]), float(runs[1]["dev_metric"])
     medians = {float(line["lambda"]): (float(line["dev_metric"]), float(line["ideal_vs_real"]))
-               for line in runs[2:]}
+               for line in runs[3:]}
     chosen, within = choose(bert, medians)
     assert [row["chosen"] for row in rows] == ["yes" if float(row["lambda"]) == chosen else "no"
                                                for row in rows]
     assert [row["within_1pct"] for row in rows] == [
         "yes" if medians[float(row["lambda"])][0] >= lower_bound(bert) else "no" for row in rows]
-    assert rows[0]["bert_heldout"] == f"{100 * bert:.2f}"
+    assert (rows[0]["bert_heldout"], rows[0]["step1_heldout"]) == (f"{100 * bert:.2f}",
+                                                                   f"{100 * step1:.2f}")
     assert ("none is within 1%" in capsys.readouterr().out) == (not within)
     log = (sweep / "log_file.txt").read_text(encoding="utf-8")
     assert "relative retention, LAMBDA 0.2" in log and "24 train / 8 dev rows" in log
+    assert "BERT at an equal budget: step 1 alone, 3 epochs" in log
+    assert "Fine-tuning epoch 3" in log.split("BERT at an equal budget")[1]
+    assert (sweep / "bert_equal_budget" / STEP_OUTPUTS[0][1]).is_file()
     # Run again: no step runs again, and the same rows are written.
     for step in ("fine_tune", "configuration_search", "retrain"):
         monkeypatch.setattr(steps, step, lambda *args: pytest.fail("a finished step ran again"))
