@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from benchmarks import (first_batch, inference, models, timing, timing_table, tradeoff,
-                        tradeoff_report)
+                        tradeoff_report, tradeoff_runs)
 from training.plots import (plot_tradeoff, plot_training_outputs, surviving_words,
                             wrap_word_pieces)
 from data.features import Features, truncate_seq_pair
@@ -564,12 +564,12 @@ def test_the_equal_budget_bert_trains_as_many_epochs_as_a_run_has_in_all_once(tm
                                      lr_bert=5e-5, lr_soft_extract=0.02, lambda_=0.5, seed=3)
     context = step_inputs.StepContext(None, get_task("mrpc"), data, hp, str(tmp_path),
                                       lambda line: None)
-    assert tradeoff.equal_budget_bert(context, "checkpoint") == {"accuracy": 0.9}
-    assert trained == [(str(tmp_path / tradeoff.EQUAL_BUDGET_DIR), 9, 3)]
+    assert tradeoff_runs.equal_budget_bert(context, "checkpoint") == {"accuracy": 0.9}
+    assert trained == [(str(tmp_path / tradeoff_runs.EQUAL_BUDGET_DIR), 9, 3)]
     # Run again: recorded, not trained again; a sweep of other epochs trains it again.
-    assert tradeoff.equal_budget_bert(context, "checkpoint") == {"accuracy": 0.9}
+    assert tradeoff_runs.equal_budget_bert(context, "checkpoint") == {"accuracy": 0.9}
     assert len(trained) == 1
-    tradeoff.equal_budget_bert(dataclasses.replace(
+    tradeoff_runs.equal_budget_bert(dataclasses.replace(
         context, hp=dataclasses.replace(hp, retrain_epochs=1)), "checkpoint")
     assert trained[1][1] == 8
 
