@@ -138,11 +138,11 @@ def sweep(context, checkpoint, runs, finetuned_path=None, searched_dir=None):
     """
     import dataclasses
 
+    from benchmarks.tradeoff_runs import earlier_search, pre_trained
     from checkpoints.load import load_weights
     from modeling.bert import build_model
     from scoring.evaluation import evaluate, format_metrics
     from training.progress import step_once
-    from benchmarks.tradeoff_runs import earlier_search, pre_trained
     from training.steps import (FINETUNE, SEARCH, STEP_OUTPUTS, configuration_search, fine_tune,
                                 flop_report, retrain, with_teacher)
 
