@@ -21,7 +21,7 @@ SPREAD_KEYS = ("ideal_vs_real", "speedup_vs_real")
 def write_outputs(output_dir, task, finetuned, results, rows, equal_budget=None):
     """tradeoff.csv (one line per run), tradeoff_seeds.csv (median and range over the seeds
     of each LAMBDA, where a LAMBDA ran at several) and tradeoff.png; returns their paths.
-    `equal_budget`: the dev metrics of `benchmarks.tradeoff.equal_budget_bert`, where it ran:
+    `equal_budget`: the dev metrics of `benchmarks.tradeoff_runs.equal_budget_bert`, where it ran:
     a line of its own after the two BERT baselines, timed as BERT on real lengths."""
     from atomic_files import write_atomically
     from benchmarks.timing_table import BERT_LABEL, BERT_PADDED_LABEL
