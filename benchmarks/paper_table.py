@@ -4,9 +4,11 @@ For each task and seed, two cells, each a run folder in --work-dir/<task>/ train
 process: power_bert_seed_<s>, `main.py --RETENTION_MODE relative --GROUP_BY_LENGTH --SEED <s>`
 (--RESUME once begun), and bert_seed_<s>, step 1 alone for as many epochs as that PoWER-BERT
 had in steps 1 to 3 (`benchmarks.equal_budget_bert`). A finished cell (its progress.json says
-so) is never run again: the same command goes on where a table stopped. Then BERT and the
-median-seed PoWER-BERT (of two seeds, the lower) are timed by `main.py --PREDICT_ONLY` on the
-dev rows as a GLUE test file (`benchmarks.paper_table_cells.time_end_to_end`). After each task
+so) is never run again: the same command goes on where a table stopped. One trained with
+other arguments than the table gives it now (other flags, a task default changed since) is
+refused, not reported. Then BERT and the median-seed PoWER-BERT (of two seeds, the lower) are
+timed by `main.py --PREDICT_ONLY` on the dev rows as a GLUE test file
+(`benchmarks.paper_table_cells.time_end_to_end`). After each task
 paper_table.csv and .md are written to --out, keeping the rows of the other tasks there.
 main.py's flags given besides the table's (--BERT_CONFIG_PATH, --EPOCH, ...) go to its runs.
 
@@ -87,16 +89,23 @@ class Progress:
         self.total, self.done, self.durations = total, 0, []
         self.started = time.monotonic()
 
-    def cell(self, cell, command):
-        """Runs `cell` by `command()` (a command line) unless it is finished."""
+    def cell(self, cell, data_dir, flags, epochs=None):
+        """Runs `cell` by its command (`Cell.command` of the same arguments) unless it is
+        finished; a finished cell must have been trained as that command would train it."""
         name = f"{cell.task.name} seed {cell.seed} {cell.kind}"
         if cell.recorded().complete():
+            changed = cell.changed_since(data_dir, flags, epochs)
+            if changed:
+                raise UserError(f"{name}: {cell.folder} was trained with other arguments than "
+                                f"this table gives it ({'; '.join(changed)}); delete that "
+                                "folder, or give --work-dir another one, and run the table "
+                                "again")
             self.done += 1
             self.say(f"{name}: done already ({cell.folder})")
             return
         self.say(f"{name}: training in {cell.folder}")
         started = time.monotonic()
-        run_process(command(), f"{cell.folder}.out")
+        run_process(cell.command(data_dir, flags, epochs), f"{cell.folder}.out")
         self.durations.append(time.monotonic() - started)
         self.done += 1
         self.say(f"{name}: finished in {_clock(self.durations[-1])}")
@@ -131,14 +140,9 @@ def run(args):
         cells = {}
         for seed in args.seeds:
             power = Cell(task, seed, POWER_BERT, os.path.join(folder, f"power_bert_seed_{seed}"))
-            progress.cell(power, lambda: power.command(data_dir, args.main_flags))
-            budget = power.recorded().epochs()
+            progress.cell(power, data_dir, args.main_flags)
             bert = Cell(task, seed, BERT, os.path.join(folder, f"bert_seed_{seed}"))
-            progress.cell(bert, lambda: bert.command(data_dir, args.main_flags, budget))
-            if bert.recorded().epochs() < budget:  # a BERT cell of an earlier table
-                raise UserError(f"{bert.folder} trained BERT {bert.recorded().epochs()} epochs, "
-                                f"fewer than PoWER-BERT's {budget} in {power.folder}; delete "
-                                f"{bert.folder} and run the table again")
+            progress.cell(bert, data_dir, args.main_flags, power.recorded().epochs())
             cells[seed] = (bert, power)
         median = median_seed(cells)
         timing = os.path.join(folder, "timing")

@@ -84,6 +84,26 @@ class Cell:
         """The dev metric of its last step's best epoch, in percent (the task's GLUE metric)."""
         return 100 * self.recorded().results()[self.task.metric]
 
+    def changed_since(self, data_dir, flags, epochs=None):
+        """What its recorded training arguments say that its command (`command`) would not
+        record now, as `training.progress.changed_arguments` words it: [] for the run the
+        table asks for; else flags given otherwise, or a task default changed since."""
+        from runs.run_config import resolve_flags
+        from training.progress import changed_arguments
+
+        argv = self.command(data_dir, flags, epochs)
+        if self.kind == POWER_BERT:
+            from command_line import parse_args
+
+            args = parse_args(argv[2:])
+            config = resolve_flags(args, args.OUTPUT_DIR)
+        else:
+            from benchmarks.equal_budget_bert import parse_args
+            from runs.fine_tune_alone import step1_config
+
+            config = step1_config(parse_args(argv[3:]))
+        return changed_arguments(self.recorded().arguments, config.training_arguments())
+
     def command(self, data_dir, flags, epochs=None):
         """The command line that trains it (resumes it, once its progress.json exists), on
         `data_dir` with main.py's `flags` (from `main_flags`); a BERT cell for `epochs`."""

@@ -24,6 +24,12 @@ _NOT_READ = dict(EVAL_ONLY=False, PREDICT_ONLY=False, PRED_GLUE=False, RETENTION
                  MASS_PENALTY=None, DISTRIBUTE="none")
 
 
+def step1_config(args):
+    """The RunConfig of step 1 alone with `args` (as `fine_tune_alone` takes them), every
+    default filled in, nothing run."""
+    return resolve_flags(argparse.Namespace(**_NOT_READ, **vars(args)), args.OUTPUT_DIR)
+
+
 def fine_tune_alone(args, heading):
     """Fine-tunes for EPOCH epochs into OUTPUT_DIR.
 
@@ -32,7 +38,7 @@ def fine_tune_alone(args, heading):
             RESUME, GROUP_BY_LENGTH, the model's, BATCH_SIZE, LR_BERT), as a namespace.
         heading: the log's first words, saying why step 1 runs alone.
     """
-    config = resolve_flags(argparse.Namespace(**_NOT_READ, **vars(args)), args.OUTPUT_DIR)
+    config = step1_config(args)
     task, out, hp = config.task, config.output_dir, config.hp
     arguments = config.training_arguments()
 

@@ -15,7 +15,6 @@ from data.task_copies import capped_training_folder, dev_as_test_folder
 from data.tasks import get_task
 from tests.data_paths import real_data
 from tests.helpers import make_tiny_run
-from training.steps import STEP_OUTPUTS
 
 # Every task of the table, by its folder in ../shared.
 FOLDERS = {"cola": ("glue", "CoLA"), "rte": ("glue", "RTE"), "mrpc": ("glue", "MRPC"),
@@ -146,28 +145,31 @@ def test_resumed_table_redoes_no_finished_cell(table, monkeypatch, capsys):
         path for path in before if "sts-b/timing/" in str(path)}
 
 
-def _finished(folder, arguments, steps):
-    """A run folder whose progress.json records `steps` finished, their files there."""
-    folder.mkdir(parents=True)
-    (folder / "progress.json").write_text(json.dumps({"arguments": arguments, "steps": steps}))
-    for _, file in STEP_OUTPUTS[:len(steps)]:
-        (folder / file).write_bytes(b"")
-
-
-def test_a_bert_with_fewer_epochs_than_power_bert_is_refused(tmp_path, capsys):
-    run = make_tiny_run(tmp_path)
-    arguments = {"EPOCH": 2, "SEARCH_EPOCH": 3, "RETRAIN_EPOCH": 1, "TASK": "mrpc"}
-    metrics = {"accuracy": 0.5, "f1": 0.6}
-    _finished(tmp_path / "work" / "mrpc" / "power_bert_seed_0", arguments,
-              {"fine-tuning": metrics, "configuration search": [1.0, 1.0],
-               "re-training": metrics})
-    _finished(tmp_path / "work" / "mrpc" / "bert_seed_0", {"EPOCH": 5}, {"fine-tuning": metrics})
-    argv = _argv(run, tmp_path)
-    argv[1] = "mrpc"
-    assert paper_table.main(argv) == 2
+@pytest.mark.slow
+def test_a_finished_cell_trained_otherwise_is_refused_and_kept(table, monkeypatch, capsys):
+    run, root = table
+    before = _files(root)
+    started = _counting(monkeypatch)
+    # Other flags than the finished cells had: refused at the first cell, nothing run.
+    assert paper_table.main(_argv(run, root, "--LAMBDA", "0.07")) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert "trained BERT 5 epochs, fewer than PoWER-BERT's 6" in err
+    assert "mrpc seed 0 PoWER-BERT:" in err and "(LAMBDA 0.05 then, 0.07 now)" in err
+    # A BERT cell of an earlier table, fewer epochs than its PoWER-BERT had in all.
+    progress = root / "work" / "mrpc" / "bert_seed_0" / "progress.json"
+    text = progress.read_text(encoding="utf-8")
+    record = json.loads(text)
+    record["arguments"]["EPOCH"] = 2
+    progress.write_text(json.dumps(record), encoding="utf-8")
+    try:
+        assert paper_table.main(_argv(run, root)) == 2
+    finally:
+        progress.write_text(text, encoding="utf-8")
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "mrpc seed 0 BERT:" in err and "(EPOCH 2 then, 3 now)" in err
+    assert started == []
+    assert {path for path in before if _files(root).get(path) != before[path]} == {progress}
 
 
 @pytest.mark.parametrize("extra, message", [

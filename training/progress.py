@@ -103,6 +103,13 @@ def step_once(output_dir, arguments, step, output_file, run, log):
     return results
 
 
+def changed_arguments(then, now):
+    """What differs between a run's recorded training arguments and another's: a list of
+    "KEY <then> then, <now> now", empty when they are the same."""
+    return [f"{key} {then.get(key)} then, {now.get(key)} now"
+            for key in sorted(set(then) | set(now)) if then.get(key) != now.get(key)]
+
+
 def check_training_dir(output_dir, arguments, resume, step_outputs, results_problem):
     """A new run needs an OUTPUT_DIR free of our outputs; --RESUME needs a matching, unfinished
     one, whose record and finished steps' files are whole: each is read here, before the run
@@ -133,9 +140,7 @@ def check_training_dir(output_dir, arguments, resume, step_outputs, results_prob
     if unknown:
         raise UserError(f"{progress.path} records a step {unknown[0]!r}, which this program "
                         f"does not have (its steps: {', '.join(names)}); {_START_OVER}")
-    changed = [f"{key} {progress.arguments.get(key)} then, {arguments.get(key)} now"
-               for key in sorted(set(arguments) | set(progress.arguments))
-               if arguments.get(key) != progress.arguments.get(key)]
+    changed = changed_arguments(progress.arguments, arguments)
     if changed:
         raise UserError(f"--RESUME: the run in {output_dir} was started with other arguments "
                         f"({'; '.join(changed)}); resume with the same arguments, or use "
