@@ -60,6 +60,18 @@ class OneLineParser(argparse.ArgumentParser):
         raise UserError(f"{message}; see {self.prog} --help")
 
 
+def comma_list(flag, text, kind):
+    """The comma-separated values of flag `flag`'s `text`, each once, as `kind` (int for
+    integers); UserError in one line where they are not."""
+    try:
+        values = [kind(value.strip()) for value in text.split(",")]
+    except ValueError:
+        raise UserError(f"{flag} {text!r} is not a comma-separated list of integers") from None
+    if len(set(values)) != len(values) or "" in values:
+        raise UserError(f"{flag} {text!r} names a value twice, or none")
+    return values
+
+
 def is_disk_full(error):
     """Whether `error` says the file system is full, as Python, h5py or TensorFlow raise it.
 

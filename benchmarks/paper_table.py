@@ -27,7 +27,7 @@ from benchmarks.paper_table_cells import (BERT, PASSED_ON, POWER_BERT, Cell,  # 
 from benchmarks.paper_table_report import (TABLE_TASKS, median_seed, table_row,  # noqa: E402
                                            write_table)
 from data.task_copies import CAP_SEED  # noqa: E402
-from errors import (OneLineParser, UserError, exit_code,  # noqa: E402
+from errors import (OneLineParser, UserError, comma_list, exit_code,  # noqa: E402
                     import_tensorflow_quietly)
 
 
@@ -47,27 +47,16 @@ def parse_args(argv):
     p.add_argument("--rounds", type=int, default=3, help="end-to-end timing rounds (default 3)")
     args, rest = p.parse_known_args(argv)
     args.main_flags = main_flags(rest)
-    args.tasks = _listed("--tasks", args.tasks, str.lower)
+    args.tasks = comma_list("--tasks", args.tasks, str.lower)
     unknown = [name for name in args.tasks if name not in TABLE_TASKS]
     if unknown:
         raise UserError(f"--tasks: {unknown[0]!r} is not a task of the table; use some of "
                         f"{','.join(TABLE_TASKS)}")
-    args.seeds = _listed("--seeds", args.seeds, int)
+    args.seeds = comma_list("--seeds", args.seeds, int)
     for flag in ("max_train_rows", "rounds"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             raise UserError(f"--{flag.replace('_', '-')} must be a positive integer")
     return args
-
-
-def _listed(flag, text, kind):
-    """The comma-separated values of `text`, each once, as `kind`."""
-    try:
-        values = [kind(value.strip()) for value in text.split(",")]
-    except ValueError:
-        raise UserError(f"{flag} {text!r} is not a comma-separated list of integers") from None
-    if len(set(values)) != len(values) or "" in values:
-        raise UserError(f"{flag} {text!r} names a value twice, or none")
-    return values
 
 
 def data_folder(args, task):

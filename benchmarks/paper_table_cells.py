@@ -85,9 +85,8 @@ class Cell:
         return 100 * self.recorded().results()[self.task.metric]
 
     def changed_since(self, data_dir, flags, epochs=None):
-        """What its recorded training arguments say that its command (`command`) would not
-        record now, as `training.progress.changed_arguments` words it: [] for the run the
-        table asks for; else flags given otherwise, or a task default changed since."""
+        """How its recorded training arguments differ from those its `command` would record
+        now (`training.progress.changed_arguments`): flags or a task default changed since."""
         from runs.run_config import resolve_flags
         from training.progress import changed_arguments
 
