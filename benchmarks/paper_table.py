@@ -8,8 +8,8 @@ so) is never run again: the same command goes on where a table stopped. One trai
 other arguments than the table gives it now (other flags, a task default changed since) is
 refused, not reported. Then BERT and the median-seed PoWER-BERT (of two seeds, the lower) are
 timed by `main.py --PREDICT_ONLY` on the dev rows as a GLUE test file
-(`benchmarks.paper_table_cells.time_end_to_end`). After each task
-paper_table.csv and .md are written to --out, keeping the rows of the other tasks there.
+(`benchmarks.paper_table_cells.time_end_to_end`). After each task paper_table.csv and .md are
+written to --out, keeping the rows of the other tasks there.
 main.py's flags given besides the table's (--BERT_CONFIG_PATH, --EPOCH, ...) go to its runs.
 
     nohup python -m benchmarks.paper_table --max-train-rows 20000 > /tmp/paper_table.log 2>&1 &
