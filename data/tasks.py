@@ -35,7 +35,7 @@ _NLI = ("not_entailment", "entailment")
 
 TASKS = {task.name: task for task in (
     Task("cola", 64, _BINARY, "mcc", "CoLA.tsv", 2e-5, 1.5e-3, 7e-3, 32,
-         embedded=_embedded(0.0003)),
+         embedded=_embedded(0.00005)),
     Task("rte", 256, _NLI, "accuracy", "RTE.tsv", 3e-5, 3e-3, 1e-3, 16),
     Task("qqp", 128, _BINARY, "f1", "QQP.tsv", 3e-5, 1e-4, 3e-4, 64),
     Task("mrpc", 128, _BINARY, "f1", "MRPC.tsv", 6e-5, 3e-3, 3e-3, 64, embedded=_embedded(0.0006)),
