@@ -72,11 +72,11 @@ def data_folder(args, task):
 
 
 class Progress:
-    """Says what runs, how many of the `total` cells are done, and the time left."""
+    """Says what runs, how many of the `cells` are done, and the time to train the unfinished."""
 
-    def __init__(self, total):
-        self.total, self.done, self.durations = total, 0, []
-        self.started = time.monotonic()
+    def __init__(self, cells):
+        self.total, self.done, self.durations, self.started = len(cells), 0, [], time.monotonic()
+        self.to_train = sum(not cell.recorded().complete() for cell in cells)
 
     def cell(self, cell, data_dir, flags, epochs=None):
         """Runs `cell` by its command (`Cell.command` of the same arguments) unless it is
@@ -86,9 +86,8 @@ class Progress:
             changed = cell.changed_since(data_dir, flags, epochs)
             if changed:
                 raise UserError(f"{name}: {cell.folder} was trained with other arguments than "
-                                f"this table gives it ({'; '.join(changed)}); delete that "
-                                "folder, or give --work-dir another one, and run the table "
-                                "again")
+                                f"this table gives it ({'; '.join(changed)}); delete that folder, "
+                                "or give --work-dir another one, and run the table again")
             self.done += 1
             self.say(f"{name}: done already ({cell.folder})")
             return
@@ -96,12 +95,12 @@ class Progress:
         started = time.monotonic()
         run_process(cell.command(data_dir, flags, epochs), f"{cell.folder}.out")
         self.durations.append(time.monotonic() - started)
-        self.done += 1
+        self.done, self.to_train = self.done + 1, self.to_train - 1
         self.say(f"{name}: finished in {_clock(self.durations[-1])}")
 
     def say(self, line):
         elapsed = time.monotonic() - self.started
-        left = (f"about {_clock(statistics.mean(self.durations) * (self.total - self.done))} "
+        left = (f"about {_clock(statistics.mean(self.durations) * self.to_train)} "
                 f"left (the mean of the {len(self.durations)} cell(s) trained so far; cells "
                 "differ by task)" if self.durations else "time left known after a cell")
         print(f"[{self.done}/{self.total} cells, {_clock(elapsed)}, {left}] {line}", flush=True)
@@ -119,20 +118,21 @@ def run(args):
     import_tensorflow_quietly()  # reading the runs' records loads it
     tasks = [get_task(name) for name in args.tasks]
     sources = {task.name: data_folder(args, task) for task in tasks}  # all, before any run
-    progress = Progress(2 * len(tasks) * len(args.seeds))
+    grid = {(task.name, seed): tuple(
+        Cell(task, seed, kind, os.path.join(args.work_dir, task.name, f"{name}_seed_{seed}"))
+        for kind, name in ((BERT, "bert"), (POWER_BERT, "power_bert")))
+        for task in tasks for seed in args.seeds}
+    progress = Progress([cell for pair in grid.values() for cell in pair])
     rows = []
     for task in tasks:
         folder = os.path.join(args.work_dir, task.name)
         os.makedirs(folder, exist_ok=True)
         data_dir, train_rows = training_rows_capped(task, sources[task.name],
                                                     args.max_train_rows, folder)
-        cells = {}
-        for seed in args.seeds:
-            power = Cell(task, seed, POWER_BERT, os.path.join(folder, f"power_bert_seed_{seed}"))
+        cells = {seed: grid[task.name, seed] for seed in args.seeds}
+        for bert, power in cells.values():
             progress.cell(power, data_dir, args.main_flags)
-            bert = Cell(task, seed, BERT, os.path.join(folder, f"bert_seed_{seed}"))
             progress.cell(bert, data_dir, args.main_flags, power.recorded().epochs())
-            cells[seed] = (bert, power)
         median = median_seed(cells)
         timing = os.path.join(folder, "timing")
         seconds = time_end_to_end(

@@ -172,6 +172,44 @@ def test_a_finished_cell_trained_otherwise_is_refused_and_kept(table, monkeypatc
     assert {path for path in before if _files(root).get(path) != before[path]} == {progress}
 
 
+class _StandInCell:
+    """A `Cell` for `Progress`: finished or not; trained by whatever run_process does."""
+
+    def __init__(self, seed, finished):
+        self.task, self.seed, self.kind = get_task("mrpc"), seed, "BERT"
+        self.folder, self.finished = f"cell_{seed}", finished
+
+    def recorded(self):
+        return self
+
+    def complete(self):
+        return self.finished
+
+    def changed_since(self, *_):
+        return []
+
+    def command(self, *_):
+        return ["train", self.folder]
+
+
+def test_time_left_counts_only_the_cells_still_to_train(monkeypatch, capsys):
+    clock = [0.0]
+    monkeypatch.setattr(paper_table, "time", type("Clock", (), {"monotonic": lambda: clock[0]}))
+    monkeypatch.setattr(paper_table, "run_process",
+                        lambda argv, out: clock.__setitem__(0, clock[0] + 600))
+    cells = [_StandInCell(seed, finished) for seed, finished in
+             enumerate([False, True, True, False, True])]
+    progress = paper_table.Progress(cells)
+    for cell in cells:
+        progress.cell(cell, "data", [])
+    lines = capsys.readouterr().out.splitlines()
+    # One cell trained in 10 min, one of the four not done still to train: 10 min left.
+    assert lines[1].startswith("[1/5 cells, 0:10:00, about 0:10:00 left")
+    assert lines[3].startswith("[3/5 cells, 0:10:00, about 0:10:00 left")
+    assert lines[3].endswith("done already (cell_2)")
+    assert lines[5].startswith("[4/5 cells, 0:20:00, about 0:00:00 left")
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--tasks", "mrpc,qqp"], "'qqp' is not a task of the table"),
     (["--seeds", "0,0"], "names a value twice"),
