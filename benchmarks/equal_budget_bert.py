@@ -17,7 +17,8 @@ from errors import (ORIGINAL_FLAGS, OneLineParser, UserError, exit_code,  # noqa
 
 def parse_args(argv):
     """The flags of `argv`, main.py's that step 1 reads."""
-    p = OneLineParser(prog="python -m benchmarks.equal_budget_bert", description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="python -m benchmarks.equal_budget_bert",
+                      description=__doc__.splitlines()[0])
     for flag in ("--TASK", "--DATA_DIR", "--OUTPUT_DIR"):
         p.add_argument(flag, required=True)
     p.add_argument("--EPOCH", type=int, required=True,

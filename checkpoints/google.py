@@ -1,4 +1,5 @@
-"""Google's TensorFlow checkpoints (BERT and ALBERT): reading them into the model's layers, writing them.
+"""Google's TensorFlow checkpoints (BERT and ALBERT): reading them into the model's layers,
+writing them.
 
 A checkpoint `PREFIX` is two files, `PREFIX.index` and `PREFIX.data-00000-of-00001`.
 The layer names and weight orders read into are the original PoWER-BERT's (docs/SPEC.md §5).
@@ -132,7 +133,8 @@ def read_google_checkpoint(ckpt_prefix, num_layers: int, seq_len: int,
         raise UserError(f"checkpoint {ckpt_prefix} has {classifier[0]} but not its pair "
                         f"(output_weights and output_bias go together); check {{checkpoint}}")
     if classifier:
-        # google-research/bert stores the classifier as [num_labels, H]; Keras kernels are (in, out).
+        # google-research/bert stores the classifier as [num_labels, H]; Keras kernels are
+        # (in, out).
         weights["NSP"] = [get("output_weights").T, get("output_bias")]
     return weights
 

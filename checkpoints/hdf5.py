@@ -1,4 +1,5 @@
-"""The original PoWER-BERT's `.hdf5` weight files (Keras 2.3.1 layout), read and written by layer name.
+"""The original PoWER-BERT's `.hdf5` weight files (Keras 2.3.1 layout), read and written by layer
+name.
 
 Layout: a whole-model file keeps the weights in group `model_weights` (a `save_weights` file
 at the root). That group's attr `layer_names` lists every layer; each layer's group has attr

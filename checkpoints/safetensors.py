@@ -48,7 +48,8 @@ def read_safetensors(path) -> dict[str, np.ndarray]:
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise UserError(f"cannot read {path}: {error.strerror}; check the Hugging Face model directory")
+        raise UserError(f"cannot read {path}: {error.strerror}; check the Hugging Face model "
+                        "directory")
     fix = "it is not a valid .safetensors file; download the model again"
     if len(data) < 8:
         raise UserError(f"{path} is {len(data)} bytes long: {fix}")
@@ -72,7 +73,8 @@ def read_safetensors(path) -> dict[str, np.ndarray]:
             continue
         if dtype not in _FLOAT_DTYPES:
             raise UserError(f"{path}: tensor {name} has dtype {dtype}, which this reader does not "
-                            f"support (only {', '.join(_FLOAT_DTYPES)}); convert the model to float32")
+                            f"support (only {', '.join(_FLOAT_DTYPES)}); convert the model to "
+                            "float32")
         expected = int(np.prod(shape)) * _FLOAT_DTYPES[dtype].itemsize
         if not 0 <= begin <= end <= len(data) - body_start or end - begin != expected:
             raise UserError(f"{path}: tensor {name} has data_offsets [{begin}, {end}] that do not "

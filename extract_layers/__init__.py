@@ -1,4 +1,5 @@
-"""PoWER-BERT's extract layers: significance score, Extract, Soft-Extract, retention configurations."""
+"""PoWER-BERT's extract layers: significance score, Extract, Soft-Extract, retention
+configurations."""
 
 from extract_layers.extract import Extract
 from extract_layers.retention import (ABSOLUTE, RELATIVE, RETENTION_MODES, RetentionConfiguration,

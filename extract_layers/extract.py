@@ -50,7 +50,8 @@ class Extract(keras.layers.Layer):
 
     Example:
     >>> x = keras.ops.ones((2, 8, 16)); probs = keras.ops.ones((2, 4, 8, 8)) / 8
-    >>> mask = keras.ops.ones((2, 8), "int32"); pos = keras.ops.tile(keras.ops.arange(8)[None], (2, 1))
+    >>> mask = keras.ops.ones((2, 8), "int32")
+    >>> pos = keras.ops.tile(keras.ops.arange(8)[None], (2, 1))
     >>> [tuple(t.shape) for t in Extract(3)(x, probs, mask, pos)]
     [(2, 3, 16), (2, 3), (2, 3)]
     """
