@@ -28,7 +28,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from errors import OneLineParser, exit_code  # noqa: E402
+from errors import OneLineParser, comma_list, exit_code  # noqa: E402
 
 
 def parse_args(argv):
@@ -80,13 +80,7 @@ def parse_args(argv):
                    help="comma-separated seeds: every LAMBDA runs at each (the fine-tuning "
                         "at the first); default: --seed alone")
     args = p.parse_args(argv)
-    try:
-        args.seeds = ([int(v) for v in args.seeds.split(",")] if args.seeds is not None
-                      else [args.seed])
-    except ValueError:
-        p.error(f"--seeds {args.seeds!r} is not a comma-separated list of integers")
-    if len(set(args.seeds)) != len(args.seeds):
-        p.error(f"--seeds {','.join(map(str, args.seeds))} names a seed twice")
+    args.seeds = [args.seed] if args.seeds is None else comma_list("--seeds", args.seeds, int)
     for flag in ("lambdas", "relative_lambdas"):
         text = getattr(args, flag)
         try:
