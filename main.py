@@ -66,8 +66,8 @@ def _after_interrupt(args):
     if args is not None and args.PREDICT_ONLY:
         return (f"no {PREDICTIONS} was written (an earlier one is kept as it was); run the "
                 "command again")
-    return ("files already complete in OUTPUT_DIR are kept (finish a training run with "
-            "--RESUME)")
+    return ("files already complete in OUTPUT_DIR are kept, and the last finished epoch "
+            "(finish a training run with --RESUME)")
 
 
 def main(argv=None):

@@ -50,7 +50,8 @@ def main(argv=None):
     """Runs it; returns the exit code (2 with one line on stderr for user errors)."""
     return exit_code(lambda: run(parse_args(sys.argv[1:] if argv is None else argv)),
                      flags=ORIGINAL_FLAGS, after_interrupt=lambda: (
-                         "no finetune.hdf5 was written; run again with --RESUME"))
+                         "no finetune.hdf5 was written; run again with --RESUME to go on from the "
+                         "last finished epoch"))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Step 1 alone, as a training run of its own: BERT fine-tuned with main.py's recipe into
 OUTPUT_DIR/finetune.hdf5 (its best dev epoch), checked, locked, logged and recorded in
 progress.json as main.py's training run is. The batches, the learning rate and its warm-up and
-decay (over all the epochs) are main.py's step 1's; --RESUME trains a run that did not finish
-again (its one file is written at its end), and refuses a finished one."""
+decay (over all the epochs) are main.py's step 1's; --RESUME goes on with a run that did not
+finish from its last finished epoch, and refuses a finished one."""
 
 import argparse
 

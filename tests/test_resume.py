@@ -9,6 +9,7 @@ import os
 import signal
 
 import h5py
+import keras
 import numpy as np
 import pytest
 
@@ -16,7 +17,9 @@ import main
 from checkpoints.hdf5 import read_hdf5_weights
 from tests.helpers import OUTPUTS, make_tiny_run
 from training import steps
-from training.progress import RunProgress
+from training.epoch_state import EpochState
+from errors import UserError
+from training.progress import RunProgress, check_training_dir, epoch_state_file
 
 
 @pytest.fixture
@@ -97,10 +100,96 @@ def test_interrupt_while_writing_step_1_output_leaves_no_file(tiny, monkeypatch,
     with monkeypatch.context() as patch:
         patch.setattr(h5py.Group, "create_dataset", interrupted_after_three)
         assert main.main(tiny.argv()) == 130
-    assert sorted(os.listdir(tiny.out)) == ["log_file.txt", "progress.json"]
+    # The finished epoch's state is kept for --RESUME; the step's output is not there.
+    assert sorted(os.listdir(tiny.out)) == ["finetune.epoch_state.npz", "log_file.txt",
+                                            "progress.json"]
     assert len(written) == 3  # the interrupt came half-way through the file
     assert json.loads((tiny.out / "progress.json").read_text())["steps"] == {}
     capsys.readouterr()
+
+
+def _weights(path):
+    return {layer: [np.asarray(w) for w in weights]
+            for layer, weights in read_hdf5_weights(path).items()}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("step", ["fine-tuning", "configuration search"])
+def test_resume_goes_on_from_the_last_finished_epoch_to_the_same_weights(tmp_path, monkeypatch,
+                                                                         capsys, step):
+    """Stopped after a step's first of two epochs, --RESUME trains only the second, and ends
+    with the weights of a run never stopped: the optimizer, dropout's seeds and the best epoch
+    so far came back with the epoch's state."""
+    tiny = make_tiny_run(tmp_path)
+    straight = tmp_path / "straight"
+    assert main.main(tiny.argv("--EPOCH", "2", out=straight)) == 0
+    write_state = EpochState.on_epoch_end
+
+    def stop_after_first_epoch(self, epoch, logs=None):
+        write_state(self, epoch, logs)
+        if self.key["step"] == step and epoch == 0:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(EpochState, "on_epoch_end", stop_after_first_epoch)
+        assert main.main(tiny.argv("--EPOCH", "2")) == 130
+    output = dict(steps.STEP_OUTPUTS)[step]
+    state = epoch_state_file(output)
+    assert (tiny.out / state).is_file() and not (tiny.out / output).exists()
+    first_log = (tiny.out / "log_file.txt").read_text()
+    assert main.main(tiny.argv("--EPOCH", "2", "--RESUME")) == 0
+    resumed = (tiny.out / "log_file.txt").read_text()[len(first_log):]
+    heading = {"fine-tuning": "Fine-tuning", "configuration search": None}[step]
+    assert f"Resuming from {tiny.out / state}: 1 epoch of this step done" in resumed
+    if heading:
+        assert f"{heading} epoch 2:" in resumed and f"{heading} epoch 1:" not in resumed
+    for name in OUTPUTS:
+        assert (tiny.out / name).is_file(), name
+    assert not [name for name in os.listdir(tiny.out) if "epoch_state" in name]
+    for _, file in steps.STEP_OUTPUTS:
+        ours, theirs = _weights(tiny.out / file), _weights(straight / file)
+        assert ours.keys() == theirs.keys()
+        for layer in ours:
+            for x, y in zip(ours[layer], theirs[layer]):
+                np.testing.assert_array_equal(x, y, err_msg=f"{file} {layer}")
+    capsys.readouterr()
+
+
+def test_an_epoch_state_is_read_back_only_for_its_own_key_and_model(tmp_path):
+    """A state left by other arguments, or by a model of other shapes, is logged and left
+    unread: the step starts from its first epoch."""
+    def model(units=2):
+        built = keras.Sequential([keras.Input((3,)), keras.layers.Dense(units)])
+        built.compile(optimizer="adam", loss="mse")
+        built.optimizer.build(built.trainable_variables)
+        return built
+
+    path, log = tmp_path / "finetune.epoch_state.npz", []
+    saved = model()
+    writer = EpochState(path, {"step": "fine-tuning", "LAMBDA": 1}, None, log.append)
+    writer.set_model(saved)
+    writer.on_epoch_end(2)
+    fresh = model()
+    assert EpochState(path, {"step": "fine-tuning", "LAMBDA": 2}, None, log.append).restore(
+        fresh) == 0
+    assert not np.array_equal(fresh.get_weights()[0], saved.get_weights()[0])
+    assert EpochState(path, writer.key, None, log.append).restore(model(units=4)) == 0
+    assert log == [f"{path} does not fit this model; the step starts from its first epoch"]
+    assert EpochState(path, writer.key, None, log.append).restore(fresh) == 3
+    assert all(np.array_equal(a, b) for a, b in zip(fresh.get_weights(), saved.get_weights()))
+    assert log[-1] == f"Resuming from {path}: 3 epochs of this step done"
+    for damaged in (b"not a state", path.read_bytes()[:200]):
+        path.write_bytes(damaged)
+        assert EpochState(path, writer.key, None, log.append).restore(fresh) == 0
+        assert log[-1].startswith(f"{path} is unreadable (")
+
+
+def test_a_new_run_does_not_start_over_a_stopped_steps_epoch_state(tmp_path):
+    """Even without progress.json, a stopped step's state marks the folder as a run's."""
+    (tmp_path / epoch_state_file(steps.SEARCH)).write_bytes(b"")
+    with pytest.raises(UserError, match=r"already holds a training run "
+                                        r"\(configuration_search_model.epoch_state.npz\)"):
+        check_training_dir(str(tmp_path), {}, False, steps.STEP_OUTPUTS, None)
 
 
 def test_progress_forgets_later_steps_when_a_step_is_redone(tmp_path):

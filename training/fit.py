@@ -1,6 +1,7 @@
 """How a training step fits its model: the optimizer and loss, the batches of every epoch in
 the order --SEED draws, and the best epoch on the whole dev set."""
 
+import json
 import math
 
 import keras
@@ -44,6 +45,17 @@ class BestEpoch(keras.callbacks.Callback):
             self.best, self.best_metrics = primary_metric(self.task, metrics), metrics
             self.best_weights = self.model.get_weights()
 
+    def state(self):
+        """(what `restore` takes back: the best epoch's metrics and the history, JSON-able;
+        the best epoch's weights)."""
+        record = {"best": self.best, "metrics": self.best_metrics, "history": self.history}
+        return json.loads(json.dumps(record, default=float)), self.best_weights or []
+
+    def restore(self, record, weights):
+        """Takes back what `state` gave, as `training.epoch_state.EpochState` read it."""
+        self.best, self.history = record["best"], record["history"]
+        self.best_metrics, self.best_weights = record["metrics"], weights or None
+
     def save(self, path, metadata):
         """Writes the best epoch's weights to `path` (atomically) and returns its metrics.
 
@@ -79,8 +91,9 @@ def compile_for_training(model, task, hp, train_size, retention_lr=None, distill
     model.optimizer.build(model.trainable_variables)
 
 
-def training_dataset(data, hp, distill=False):
-    """The training batches of every epoch, one after another, as a `tf.data.Dataset`.
+def training_dataset(data, hp, distill=False, first_epoch=0):
+    """The training batches of every epoch from `first_epoch` on, one after another, as a
+    `tf.data.Dataset`.
 
     Returns:
         (dataset of ((token, segment, mask), targets) batches, steps per epoch). With
@@ -91,7 +104,7 @@ def training_dataset(data, hp, distill=False):
     # seeds change when a strategy rewrites the input pipeline: a run must see the same order
     # whatever the devices. Drawn from --SEED, so that seeds differ in their data order too.
     order = training_order(data.train.lengths, hp.batch_size, hp.epochs, hp.group_by_length,
-                           hp.seed)  # (epochs, n)
+                           hp.seed)[first_epoch:]  # (epochs to train, n)
     inputs, labels = tuple(data.train.inputs), data.train_labels
     if distill:
         labels = targets_with_teacher(labels, data.teacher)
@@ -109,10 +122,17 @@ def training_dataset(data, hp, distill=False):
     return dataset.map(batch), math.ceil(len(labels) / hp.batch_size)
 
 
-def fit(model, data, hp, callbacks=(), distill=False):
-    """Trains `model` for `hp.epochs` on `training_dataset`'s batches."""
-    dataset, steps_per_epoch = training_dataset(data, hp, distill)
+def fit(model, data, hp, callbacks=(), distill=False, state=None):
+    """Trains `model` for `hp.epochs` on `training_dataset`'s batches; with `state` (an
+    `EpochState`), from the last epoch it holds, writing it after each epoch."""
+    first = 0 if state is None else state.restore(model)
+    if first == hp.epochs:  # stopped after its last epoch, before its output was written
+        for callback in callbacks:
+            callback.set_model(model)
+        return
+    dataset, steps_per_epoch = training_dataset(data, hp, distill, first)
     fit_under_any_strategy(model)
     # With steps_per_epoch, Keras reads the epochs one after another from one iterator.
-    model.fit(dataset, epochs=hp.epochs, steps_per_epoch=steps_per_epoch, shuffle=False,
-              callbacks=list(callbacks), verbose=1)
+    model.fit(dataset, epochs=hp.epochs, initial_epoch=first, steps_per_epoch=steps_per_epoch,
+              shuffle=False, callbacks=[*callbacks, *([] if state is None else [state])],
+              verbose=1)

@@ -103,6 +103,12 @@ def step_once(output_dir, arguments, step, output_file, run, log):
     return results
 
 
+def epoch_state_file(output_file):
+    """The name of a step's state after its last finished epoch (`training.epoch_state`),
+    beside its output: "finetune.hdf5" -> "finetune.epoch_state.npz"."""
+    return os.path.splitext(output_file)[0] + ".epoch_state.npz"
+
+
 def changed_arguments(then, now):
     """What differs between a run's recorded training arguments and another's: a list of
     "KEY <then> then, <now> now", empty when they are the same."""
@@ -125,7 +131,8 @@ def check_training_dir(output_dir, arguments, resume, step_outputs, results_prob
             not fit this run, or None if they do.
     """
     if not resume:
-        found = [name for name in (PROGRESS, *(file for _, file in step_outputs))
+        files = [file for _, file in step_outputs]
+        found = [name for name in (PROGRESS, *files, *map(epoch_state_file, files))
                  if os.path.exists(os.path.join(output_dir, name))]
         if found:
             raise UserError(f"--OUTPUT_DIR {output_dir} already holds a training run "
@@ -184,8 +191,10 @@ def read_progress(output_dir):
     except ValueError as error:
         raise UserError(f"{path} is unreadable ({error}); it records the training run in "
                         f"OUTPUT_DIR: {_START_OVER}") from None
+    # "arguments" null: steps recorded by a caller of the steps that started no run's record
+    # (`RunProgress.finish` before `start`); such a record is read, never resumed.
     if not (isinstance(record, dict) and isinstance(record.get("steps"), dict)
-            and isinstance(record.get("arguments"), dict)):
+            and "arguments" in record and isinstance(record["arguments"], (dict, type(None)))):
         raise UserError(f"{path} is not a progress record of this program (an object of "
                         f"\"arguments\" and \"steps\"); {_START_OVER}")
     return record

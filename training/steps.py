@@ -4,7 +4,8 @@ Weights go from step to step by layer name through the `.hdf5` files in OUTPUT_D
 `finetune.hdf5` (best epoch of step 1) -> `configuration_search_model.hdf5` (end of step 2)
 -> `retrained.hdf5` (best epoch of step 3). Each file is written once, when its step ends, so
 an interrupted step leaves no file under its name; `progress.json` then records the step, and
-a resumed run (`--RESUME`) skips the steps recorded there.
+a resumed run (`--RESUME`) skips the steps recorded there and goes on with an interrupted one
+from its last finished epoch (`training.epoch_state`).
 """
 
 import dataclasses
@@ -18,9 +19,10 @@ from errors import UserError
 from modeling.bert import build_model, soft_extract_layers
 from modeling.flops import flop_reduction, mass_weights, reductions_against_both_baselines
 from training.distillation import teacher_outputs
+from training.epoch_state import EpochState
 from training.fit import BestEpoch, compile_for_training, fit
 from training.log import original_retention_line
-from training.progress import RunProgress
+from training.progress import RunProgress, epoch_state_file
 
 FINETUNE = "finetune.hdf5"
 SEARCH = "configuration_search_model.hdf5"
@@ -49,8 +51,11 @@ def fine_tune(context, load_initial):
         load_initial(model)
         compile_for_training(model, task, hp, len(data.train))
     best = BestEpoch(task, data, hp, context.log, "Fine-tuning")
-    fit(model, data, hp, [best])
-    return best.save(context.path(FINETUNE), model_record(task, hp.retention))
+    state = _epoch_state(context, 1, best)
+    fit(model, data, hp, [best], state=state)
+    metrics = best.save(context.path(FINETUNE), model_record(task, hp.retention))
+    state.discard()
+    return metrics
 
 
 def configuration_search(context):
@@ -83,11 +88,13 @@ def configuration_search(context):
                        optional=[layer.name for layer in soft_extract_layers(model)])
         compile_for_training(model, task, hp, len(data.train), retention_lr=hp.lr_soft_extract,
                              distill=hp.distills)
-    fit(model, data, hp, distill=hp.distills)
+    state = _epoch_state(context, 2)
+    fit(model, data, hp, distill=hp.distills, state=state)
     retention = hp.retention.derive([layer.r.numpy() for layer in soft_extract_layers(model)])
     # The search model records the configuration its retention parameters give.
     write_hdf5_weights(context.path(SEARCH), model,
                        model_record(task, retention, hp.distillation))
+    state.discard()
     log(f"Retention Configuration : {retention}")
     log(original_retention_line(retention))
     log(flop_report(config, task, data.dev.lengths, retention))
@@ -134,8 +141,23 @@ def retrain(context, retention):
         assign_weights(model, read_hdf5_weights(context.path(SEARCH)))
         compile_for_training(model, task, hp, len(data.train), distill=hp.distills)
     best = BestEpoch(task, data, hp, context.log, "Re-training")
-    fit(model, data, hp, [best], distill=hp.distills)
-    return best.save(context.path(RETRAINED), model_record(task, retention, hp.distillation))
+    state = _epoch_state(context, 3, best)
+    fit(model, data, hp, [best], distill=hp.distills, state=state)
+    metrics = best.save(context.path(RETRAINED), model_record(task, retention, hp.distillation))
+    state.discard()
+    return metrics
+
+
+def _epoch_state(context, number, best=None):
+    """Step `number`'s `EpochState` in OUTPUT_DIR, valid for the arguments progress.json
+    records and the results of the steps before it: a state left by a run of other arguments,
+    or built on an earlier step's output that has since been made again differently, is not
+    read."""
+    progress = RunProgress(context.output_dir)
+    name, output_file = STEP_OUTPUTS[number - 1]
+    key = {"arguments": progress.arguments, "step": name,
+           "before": [progress.record["steps"].get(step) for step, _ in STEP_OUTPUTS[:number - 1]]}
+    return EpochState(context.path(epoch_state_file(output_file)), key, best, context.log)
 
 
 def _epochs(hp):
