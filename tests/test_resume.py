@@ -100,9 +100,7 @@ def test_interrupt_while_writing_step_1_output_leaves_no_file(tiny, monkeypatch,
     with monkeypatch.context() as patch:
         patch.setattr(h5py.Group, "create_dataset", interrupted_after_three)
         assert main.main(tiny.argv()) == 130
-    # The finished epoch's state is kept for --RESUME; the step's output is not there.
-    assert sorted(os.listdir(tiny.out)) == ["finetune.epoch_state.npz", "log_file.txt",
-                                            "progress.json"]
+    assert sorted(os.listdir(tiny.out)) == ["log_file.txt", "progress.json"]
     assert len(written) == 3  # the interrupt came half-way through the file
     assert json.loads((tiny.out / "progress.json").read_text())["steps"] == {}
     capsys.readouterr()
@@ -168,6 +166,9 @@ def test_an_epoch_state_is_read_back_only_for_its_own_key_and_model(tmp_path):
     saved = model()
     writer = EpochState(path, {"step": "fine-tuning", "LAMBDA": 1}, None, log.append)
     writer.set_model(saved)
+    writer.set_params({"epochs": 4})
+    writer.on_epoch_end(3)
+    assert not path.exists()  # not after the last epoch: the step's output follows at once
     writer.on_epoch_end(2)
     fresh = model()
     assert EpochState(path, {"step": "fine-tuning", "LAMBDA": 2}, None, log.append).restore(

@@ -8,7 +8,8 @@ step count, so the learning rate goes on from where it was), and the best epoch 
 (`training.fit.BestEpoch`): the resumed step trains the weights the uninterrupted one would.
 
 It lives in OUTPUT_DIR beside the step's output (`training.progress.epoch_state_file`),
-written atomically after each epoch, and is removed once the step's output is written.
+written atomically after each epoch but the last, and removed once the step's output is
+written.
 """
 
 import json
@@ -22,7 +23,8 @@ from atomic_files import replaced_atomically
 
 
 class EpochState(keras.callbacks.Callback):
-    """Writes the step's state after each epoch; `restore` reads it back before training.
+    """Writes the step's state after each epoch but the last; `restore` reads it back before
+    training.
 
     Args:
         path: the state's file.
@@ -71,6 +73,10 @@ class EpochState(keras.callbacks.Callback):
         return record["epochs"]
 
     def on_epoch_end(self, epoch, logs=None):
+        # After the last epoch the step's output is written at once: a state written then
+        # would be removed unread, after costing every run its write.
+        if epoch + 1 == self.params["epochs"]:
+            return
         arrays = {f"v{i}": keras.ops.convert_to_numpy(v) for i, v in enumerate(self._variables())}
         record = {"key": self.key, "epochs": epoch + 1, "variables": len(arrays)}
         if self.best is not None:

@@ -124,12 +124,8 @@ def training_dataset(data, hp, distill=False, first_epoch=0):
 
 def fit(model, data, hp, callbacks=(), distill=False, state=None):
     """Trains `model` for `hp.epochs` on `training_dataset`'s batches; with `state` (an
-    `EpochState`), from the last epoch it holds, writing it after each epoch."""
+    `EpochState`), from the last epoch it holds, writing it after each epoch but the last."""
     first = 0 if state is None else state.restore(model)
-    if first == hp.epochs:  # stopped after its last epoch, before its output was written
-        for callback in callbacks:
-            callback.set_model(model)
-        return
     dataset, steps_per_epoch = training_dataset(data, hp, distill, first)
     fit_under_any_strategy(model)
     # With steps_per_epoch, Keras reads the epochs one after another from one iterator.
