@@ -16,7 +16,6 @@ most the epoch under way.
 Needs torch and transformers (requirements-dev.txt), not the PoWER-BERT code path.
 """
 
-import argparse
 import csv
 import io
 import os
@@ -35,15 +34,15 @@ from atomic_files import write_atomically  # noqa: E402
 from checkpoints.convert_hf import default_hf_dir  # noqa: E402
 from data.glue import read_examples  # noqa: E402
 from data.tasks import get_task  # noqa: E402
-from errors import UserError, exit_code  # noqa: E402
+from errors import OneLineParser, comma_list, exit_code  # noqa: E402
 from scoring.metrics import glue_metrics  # noqa: E402
 
 COLUMNS = ("task", "seed", "epoch", "loss", "accuracy", "f1", "mcc", "spearman", "seconds")
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="python -m baselines.hugging_face",
-                                description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="python -m baselines.hugging_face",
+                      description=__doc__.splitlines()[0])
     p.add_argument("--task", default="mrpc")
     p.add_argument("--data-dir", required=True, help="the task's GLUE folder")
     p.add_argument("--out", required=True, help="the CSV to write (rows of other runs kept)")
@@ -55,7 +54,9 @@ def parse_args(argv):
     p.add_argument("--warmup", type=float, default=0.1, help="share of steps warming up")
     p.add_argument("--seq-len", type=int, help="default: the task's")
     p.add_argument("--threads", type=int, default=2)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    args.seeds = comma_list("--seeds", args.seeds, int)
+    return args
 
 
 def encode(tokenizer, examples, seq_len):
@@ -173,12 +174,7 @@ def run(args):
     task = get_task(args.task)
     train = read_examples(task, args.data_dir, "train")
     dev = read_examples(task, args.data_dir, "dev")
-    try:
-        seeds = [int(s) for s in args.seeds.split(",")]
-    except ValueError:
-        raise UserError(f"--seeds {args.seeds!r} is not a comma-separated list of integers; "
-                        "e.g. --seeds 0,1,2") from None
-    for seed in seeds:
+    for seed in args.seeds:
         kept = [r for r in read_rows(args.out)
                 if (r["task"], r["seed"]) != (task.name, str(seed))]
 

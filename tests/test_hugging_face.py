@@ -73,6 +73,8 @@ def test_seeds_fine_tune_the_real_minilm_and_each_rerun_replaces_its_own_rows(tm
 
 def test_bad_seeds_are_one_line(tmp_path, capsys):
     data = _tiny_mrpc(tmp_path / "MRPC", 4)
-    assert hugging_face.main(["--data-dir", str(data), "--out", str(tmp_path / "r.csv"),
-                              "--seeds", "zero"]) == 2
-    assert capsys.readouterr().err.strip().count("\n") == 0
+    for bad in (["--seeds", "zero"], ["--seeds", "0,0"], ["--epochs", "two"]):
+        assert hugging_face.main(["--data-dir", str(data), "--out", str(tmp_path / "r.csv"),
+                                  *bad]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and bad[0] in err, err
