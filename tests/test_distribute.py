@@ -34,6 +34,16 @@ def test_mirrored_over_two_cpu_devices_trains_and_predicts_the_same(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     _assert_same_weights(tmp_path / "single" / steps.FINETUNE,
                          tmp_path / "mirrored" / steps.FINETUNE, atol=1e-6)
+    # Stopped after its first epoch and resumed from its epoch state, mirrored too: the same
+    # best epoch, and the same weights after the last.
+    assert "Resuming from" in done.stdout
+    _assert_same_weights(tmp_path / "mirrored" / steps.FINETUNE,
+                         tmp_path / "mirrored_resumed" / steps.FINETUNE, atol=1e-6)
+    last, resumed = (np.load(tmp_path / name / "last.npz")
+                     for name in ("mirrored", "mirrored_resumed"))
+    assert len(last.files) == len(resumed.files) > 0
+    for name in last.files:
+        np.testing.assert_allclose(resumed[name], last[name], atol=1e-6, err_msg=name)
     single = read_hdf5_weights(tmp_path / "single" / steps.FINETUNE)
     initial = read_hdf5_weights(tmp_path / "initial.hdf5")
     moved = max(float(np.abs(a - start).max())
