@@ -30,7 +30,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from data.examples import DEV_SHARE  # noqa: E402
 from data.task_copies import CAP_SEED  # noqa: E402
 from errors import OneLineParser, UserError, exit_code  # noqa: E402
-from scoring.lambda_rule import choose, lower_bound  # noqa: E402
+from scoring.lambda_rule import choose, grid_goes_on, lower_bound  # noqa: E402
 
 COLUMNS = ("task", "metric", "lambda", "seeds", "train_rows", "heldout_rows", "bert_heldout",
            "step1_heldout", "lower_bound", "heldout_median", "heldout_min", "heldout_max",
@@ -96,11 +96,14 @@ def run(args):
             runs.setdefault(float(line["lambda"]), []).append(
                 (float(line["dev_metric"]), float(line["ideal_vs_real"])))
     bert = (bert[BERT_EQUAL_BUDGET], bert[BERT_ON_REAL_LENGTHS])
-    chosen, within = choose(bert[0], {value: tuple(map(statistics.median, zip(*seeds)))
-                                   for value, seeds in runs.items()})
+    medians = {value: tuple(map(statistics.median, zip(*seeds))) for value, seeds in runs.items()}
+    chosen, within = choose(bert[0], medians)
     sizes = [len(read_examples(task, data_dir, split)) for split in ("train", "dev")]
     rows = [choice_row(task, value, seeds, bert, value == chosen, within, sizes, sweep)
             for value, seeds in sorted(runs.items())]
+    if grid_goes_on(bert[0], medians) == "above":
+        next(row for row in rows if row["chosen"] == "yes")["why"] += (
+            "; the grid's largest LAMBDA is within 1% as well: run larger LAMBDAs too")
     write_choice(args.out, rows)
     why = next(row["why"] for row in rows if row["chosen"] == "yes")
     print(f"{task.name}: LAMBDA {chosen:g}, {why}; wrote {args.out}", flush=True)
@@ -132,7 +135,8 @@ def choice_row(task, value, seeds, bert, chosen, within, sizes, sweep):
     median = statistics.median(metrics)
     ok = median >= lower_bound(bert[0])
     why = (("the fastest within 1% of BERT" if within else
-            "none is within 1% of BERT: the smallest LAMBDA, flagged") if chosen else
+            "none is within 1% of BERT: the smallest LAMBDA, flagged; run smaller LAMBDAs "
+           "too") if chosen else
            "within 1% of BERT, slower" if ok else "more than 1% below BERT")
     return {"task": task.name, "metric": task.metric, "lambda": f"{value:g}",
             "seeds": str(len(seeds)), "train_rows": str(sizes[0]), "heldout_rows": str(sizes[1]),

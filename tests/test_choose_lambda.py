@@ -12,7 +12,7 @@ from data.glue import has_header, read_examples
 from data.task_copies import CAP_SEED, capped_training_folder, held_out_folder
 from data.tasks import get_task
 from modeling.config import load_config
-from scoring.lambda_rule import choose, lower_bound
+from scoring.lambda_rule import choose, grid_goes_on, lower_bound
 from tests.data_paths import real_data
 from tests.helpers import make_tiny_run
 from training.steps import STEP_OUTPUTS
@@ -84,6 +84,15 @@ def test_the_rule_takes_the_smallest_lambda_flagged_where_none_is_within_one_per
         0.001, False)
 
 
+def test_the_grid_goes_on_until_it_holds_lambdas_on_both_sides_of_the_bound():
+    medians = {0.001: (0.846, 1.9), 0.002: (0.843, 2.4)}
+    assert grid_goes_on(0.85, medians) == "above"  # the largest is within 1%
+    assert grid_goes_on(0.85, {**medians, 0.004: (0.80, 3.5)}) is None
+    assert grid_goes_on(0.85, {0.002: (0.83, 2.4), 0.004: (0.80, 3.5)}) == "below"
+    # The pick need not be the largest: a largest within 1% still leaves the grid open.
+    assert grid_goes_on(0.85, {0.001: (0.846, 2.5), 0.002: (0.843, 2.4)}) == "above"
+
+
 def test_one_percent_is_of_the_metrics_value_for_mcc_too():
     # MCC 0.40: 1% of it is 0.004, not a point (0.01).
     assert lower_bound(0.40) == pytest.approx(0.396)
@@ -134,7 +143,9 @@ def test_the_command_sweeps_on_held_out_rows_chooses_and_keeps_other_tasks_rows(
         "yes" if medians[float(row["lambda"])][0] >= lower_bound(bert) else "no" for row in rows]
     assert (rows[0]["bert_heldout"], rows[0]["step1_heldout"]) == (f"{100 * bert:.2f}",
                                                                    f"{100 * step1:.2f}")
-    assert ("none is within 1%" in capsys.readouterr().out) == (not within)
+    printed = capsys.readouterr().out
+    assert ("none is within 1%" in printed) == (not within)
+    assert ("run larger LAMBDAs too" in printed) == (grid_goes_on(bert, medians) == "above")
     log = (sweep / "log_file.txt").read_text(encoding="utf-8")
     assert "relative retention, LAMBDA 0.2" in log and "24 train / 8 dev rows" in log
     assert "BERT at an equal budget: step 1 alone, 3 epochs" in log
