@@ -73,7 +73,8 @@ def parse_args(argv):
                         "every block but the last about alike), LAMBDA on about the same scale")
     p.add_argument("--RESUME", action="store_true",
                    help="continue the interrupted training run in OUTPUT_DIR, given the same "
-                        "arguments: steps already complete are skipped")
+                        "arguments: steps already complete are skipped, the interrupted one "
+                        "goes on from its last finished epoch")
     args = p.parse_args(argv)
     _check_combinations(args)
     for flag in ("EPOCH", "SEARCH_EPOCH", "RETRAIN_EPOCH", "BATCH_SIZE"):
