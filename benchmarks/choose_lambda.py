@@ -101,11 +101,12 @@ def run(args):
     sizes = [len(read_examples(task, data_dir, split)) for split in ("train", "dev")]
     rows = [choice_row(task, value, seeds, bert, value == chosen, within, sizes, sweep)
             for value, seeds in sorted(runs.items())]
-    if grid_goes_on(bert[0], medians) == "above":
-        next(row for row in rows if row["chosen"] == "yes")["why"] += (
-            "; the grid's largest LAMBDA is within 1% as well: run larger LAMBDAs too")
+    chosen_row = next(row for row in rows if row["chosen"] == "yes")
+    chosen_row["why"] += {"below": "; run smaller LAMBDAs too", None: "",
+                          "above": "; the grid's largest LAMBDA is within 1% as well: run "
+                                   "larger LAMBDAs too"}[grid_goes_on(bert[0], medians)]
     write_choice(args.out, rows)
-    why = next(row["why"] for row in rows if row["chosen"] == "yes")
+    why = chosen_row["why"]
     print(f"{task.name}: LAMBDA {chosen:g}, {why}; wrote {args.out}", flush=True)
 
 
@@ -135,8 +136,7 @@ def choice_row(task, value, seeds, bert, chosen, within, sizes, sweep):
     median = statistics.median(metrics)
     ok = median >= lower_bound(bert[0])
     why = (("the fastest within 1% of BERT" if within else
-            "none is within 1% of BERT: the smallest LAMBDA, flagged; run smaller LAMBDAs "
-           "too") if chosen else
+            "none is within 1% of BERT: the smallest LAMBDA, flagged") if chosen else
            "within 1% of BERT, slower" if ok else "more than 1% below BERT")
     return {"task": task.name, "metric": task.metric, "lambda": f"{value:g}",
             "seeds": str(len(seeds)), "train_rows": str(sizes[0]), "heldout_rows": str(sizes[1]),

@@ -15,7 +15,7 @@ def choose(bert, medians):
     of its value (`lower_bound`: relative, for MCC and Spearman too), the one with the highest
     median ideal speedup over BERT on real lengths (a tie: the higher metric, then the smaller
     LAMBDA). Where none is within 1%, the smallest LAMBDA, flagged as such; `grid_goes_on` says
-where the grid must go on.
+    where the grid must go on.
 
     Args:
         bert: BERT's held-out metric, the task's (CoLA: MCC, STS-B: Spearman, MRPC: F1, the
@@ -31,8 +31,7 @@ where the grid must go on.
     >>> choose(0.80, {0.002: (0.75, 2.6), 0.001: (0.76, 2.0)})
     (0.001, False)
     """
-    bound = lower_bound(bert)
-    within = [value for value, (metric, _) in medians.items() if metric >= bound]
+    within = _within(bert, medians)
     if not within:
         return min(medians), False
     return max(within, key=lambda value: (medians[value][1], medians[value][0], -value)), True
@@ -52,10 +51,15 @@ def grid_goes_on(bert, medians):
     >>> grid_goes_on(0.80, {0.001: (0.797, 2.0), 0.004: (0.70, 4.0)}) is None
     True
     """
-    within = [value for value, (metric, _) in medians.items() if metric >= lower_bound(bert)]
+    within = _within(bert, medians)
     if not within:
         return "below"
     return "above" if max(medians) in within else None
+
+
+def _within(bert, medians):
+    """The LAMBDAs of `medians` whose median metric is within 1% of BERT's `bert`."""
+    return [value for value, (metric, _) in medians.items() if metric >= lower_bound(bert)]
 
 
 def lower_bound(bert):

@@ -52,13 +52,13 @@ class EpochState(keras.callbacks.Callback):
         try:
             with np.load(self.path, allow_pickle=False) as saved:
                 record = json.loads(str(saved["record"]))
+                if record["key"] != self.key:  # read before the arrays, which are large
+                    return 0
                 values = [saved[f"v{i}"] for i in range(record["variables"])]
                 best = [saved[f"b{i}"] for i in range(record.get("best_weights", 0))]
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
             self.log(f"{self.path} is unreadable ({error}); the step starts from its first "
                      "epoch")
-            return 0
-        if record["key"] != self.key:
             return 0
         if [value.shape for value in values] != [tuple(v.shape) for v in variables]:
             self.log(f"{self.path} does not fit this model; the step starts from its first "
