@@ -50,7 +50,8 @@ TASKS = {task.name: task for task in (
          embedded=_embedded(0.00004)),
     # Large Movie Review Dataset (Maas et al., 2011) in SST-2's layout; reviews run to
     # hundreds of word pieces, so 512, as TR-BERT evaluates it.
-    Task("imdb", 512, _BINARY, "accuracy", None, 5e-5, 2e-2, 2e-4, 16),
+    Task("imdb", 512, _BINARY, "accuracy", None, 5e-5, 2e-2, 2e-4, 16,
+         embedded=_embedded(0.00005)),
 )}
 
 

@@ -65,14 +65,27 @@ def test_a_given_epoch_sets_all_three_steps_as_in_the_original():
     assert "RETRAIN_EPOCH" not in config.training_arguments()
 
 
-def test_imdb_defaults_are_not_called_the_originals():
+def _resolve_imdb(*flags):
     args = parse_args(["--TASK", "imdb", "--DATA_DIR", DATA_DIR,
-                       "--OUTPUT_DIR", "/nonexistent/out"])
-    config = resolve_flags(args, args.OUTPUT_DIR)
+                       "--OUTPUT_DIR", "/nonexistent/out", *flags])
+    return resolve_flags(args, args.OUTPUT_DIR)
+
+
+def test_imdb_defaults_are_not_called_the_originals(minilm_google):
+    config = _resolve_imdb("--BERT_CONFIG_PATH", str(minilm_google / "bert_config.json"),
+                           "--CHECKPOINT_PATH", str(minilm_google / "bert_model.ckpt"),
+                           "--VOCAB_PATH", str(minilm_google / "vocab.txt"))
     imdb = get_task("imdb")
     assert (config.batch_size, config.hp.lr_bert) == (imdb.batch_size, imdb.lr_bert)
     assert f"LR_BERT not given: using {imdb.lr_bert}, this project's for imdb" in config.notes
     assert not any("the original's" in note for note in config.notes)
+
+
+def test_imdb_with_the_embedded_minilm_takes_its_lambda_chosen_on_held_out_reviews():
+    """benchmarks/results/imdb_lambda_choice.md."""
+    config = _resolve_imdb()
+    assert (config.batch_size, config.hp.lambda_, config.hp.step_epochs) == (32, 5e-5, (5, 2, 2))
+    assert "LAMBDA not given: using 5e-05, the embedded MiniLM's for imdb" in config.notes
 
 
 def test_a_given_zero_is_kept_and_not_noted():
