@@ -96,18 +96,33 @@ def run(args):
             runs.setdefault(float(line["lambda"]), []).append(
                 (float(line["dev_metric"]), float(line["ideal_vs_real"])))
     bert = (bert[BERT_EQUAL_BUDGET], bert[BERT_ON_REAL_LENGTHS])
+    sizes = [len(read_examples(task, data_dir, split)) for split in ("train", "dev")]
+    rows = choice_rows(task, bert, runs, sizes, sweep)
+    chosen_row = next(row for row in rows if row["chosen"] == "yes")
+    chosen, why = chosen_row["lambda"], chosen_row["why"]
+    write_choice(args.out, rows)
+    print(f"{task.name}: LAMBDA {chosen}, {why}; wrote {args.out}", flush=True)
+
+
+def choice_rows(task, bert, runs, sizes, sweep):
+    """The CSV rows of a task's sweep, one per LAMBDA, the rule's pick marked and, in its
+    `why`, where the grid must go on.
+
+    Args:
+        task: the `Task`.
+        bert: the held-out metric of the rule's BERT (at an equal budget) and of step 1.
+        runs: {LAMBDA: [(held-out metric, ideal speedup over BERT on real lengths)], per seed}.
+        sizes, sweep: as `choice_row` takes them.
+    """
     medians = {value: tuple(map(statistics.median, zip(*seeds))) for value, seeds in runs.items()}
     chosen, within = choose(bert[0], medians)
-    sizes = [len(read_examples(task, data_dir, split)) for split in ("train", "dev")]
     rows = [choice_row(task, value, seeds, bert, value == chosen, within, sizes, sweep)
             for value, seeds in sorted(runs.items())]
-    chosen_row = next(row for row in rows if row["chosen"] == "yes")
-    chosen_row["why"] += {"below": "; run smaller LAMBDAs too", None: "",
-                          "above": "; the grid's largest LAMBDA is within 1% as well: run "
-                                   "larger LAMBDAs too"}[grid_goes_on(bert[0], medians)]
-    write_choice(args.out, rows)
-    why = chosen_row["why"]
-    print(f"{task.name}: LAMBDA {chosen:g}, {why}; wrote {args.out}", flush=True)
+    next(row for row in rows if row["chosen"] == "yes")["why"] += {
+        "below": "; run smaller LAMBDAs too", None: "",
+        "above": "; the grid's largest LAMBDA is within 1% as well: run larger LAMBDAs too"}[
+        grid_goes_on(bert[0], medians)]
+    return rows
 
 
 def held_out_data(task, source, share, cap, folder):

@@ -93,6 +93,17 @@ def test_the_grid_goes_on_until_it_holds_lambdas_on_both_sides_of_the_bound():
     assert grid_goes_on(0.85, {0.001: (0.846, 2.5), 0.002: (0.843, 2.4)}) == "above"
 
 
+def test_the_rows_mark_the_pick_over_seeds_and_say_where_the_grid_goes_on():
+    task, bert = get_task("mrpc"), (0.85, 0.84)
+    runs = {0.001: [(0.846, 1.9), (0.80, 2.1), (0.849, 1.8)], 0.002: [(0.843, 2.4)] * 3}
+    rows = choose_lambda.choice_rows(task, bert, runs, (90, 10), "sweep")
+    assert [(row["lambda"], row["chosen"], row["heldout_median"]) for row in rows] == [
+        ("0.001", "no", "84.60"), ("0.002", "yes", "84.30")]
+    assert rows[1]["why"].endswith("run larger LAMBDAs too")
+    rows = choose_lambda.choice_rows(task, bert, {0.002: [(0.83, 2.4)]}, (90, 10), "sweep")
+    assert rows[0]["why"].endswith("flagged; run smaller LAMBDAs too")
+
+
 def test_one_percent_is_of_the_metrics_value_for_mcc_too():
     # MCC 0.40: 1% of it is 0.004, not a point (0.01).
     assert lower_bound(0.40) == pytest.approx(0.396)
