@@ -196,6 +196,21 @@ def test_the_seed_draws_the_order_of_the_training_rows(group_by_length):
     assert not np.array_equal(order(1), first)
 
 
+def test_the_training_batches_start_no_autotuning_thread():
+    """tf.data's autotuning thread sleeps up to a minute between rounds and the iterator waits
+    for it when destroyed: with it, every fit returned up to a minute after its last epoch, and
+    Ctrl-C took as long (benchmarks/results/fit_end_wait.md)."""
+    rows = 16
+    features = Features(np.ones((rows, SEQ_LEN), np.int32), np.zeros((rows, SEQ_LEN), np.int32),
+                        np.ones((rows, SEQ_LEN), np.int32))
+    data = step_inputs.TaskData(features, np.zeros(rows, np.int32), features,
+                                np.zeros(rows, np.int32))
+    hp = step_inputs.Hyperparameters(epochs=1, batch_size=8, lr_bert=0.0, lr_soft_extract=0.0,
+                                     lambda_=0.0)
+    dataset, _ = fit.training_dataset(data, hp)
+    assert dataset.options().autotune.enabled is False
+
+
 @pytest.mark.slow
 def test_retention_parameters_stay_in_unit_interval_and_shrink_under_the_mass_penalty():
     model = build_model(CONFIG, SEQ_LEN, 2, search_lambda=1.0)

@@ -119,7 +119,13 @@ def training_dataset(data, hp, distill=False, first_epoch=0):
 
     dataset = tf.data.Dataset.from_tensor_slices(order).flat_map(
         lambda epoch: tf.data.Dataset.from_tensor_slices(epoch).batch(hp.batch_size))
-    return dataset.map(batch), math.ceil(len(labels) / hp.batch_size)
+    # No tf.data autotuning: its model thread sleeps up to a minute between rounds, and the
+    # iterator's destructor waits for it, so every fit returned that long after its last
+    # epoch, and a run stopped by Ctrl-C or SIGTERM took that long to exit. Gathering a batch
+    # of rows has nothing to tune.
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.map(batch).with_options(options), math.ceil(len(labels) / hp.batch_size)
 
 
 def fit(model, data, hp, callbacks=(), distill=False, state=None):
