@@ -198,8 +198,8 @@ def test_the_seed_draws_the_order_of_the_training_rows(group_by_length):
 
 def test_the_training_batches_start_no_autotuning_thread():
     """tf.data's autotuning thread sleeps up to a minute between rounds and the iterator waits
-    for it when destroyed: with it, every fit returned up to a minute after its last epoch, and
-    Ctrl-C took as long (benchmarks/results/fit_end_wait.md)."""
+    for it when destroyed: with it, a fit could return up to a minute after its last epoch,
+    and Ctrl-C could take as long (benchmarks/results/fit_end_wait.md)."""
     rows = 16
     features = Features(np.ones((rows, SEQ_LEN), np.int32), np.zeros((rows, SEQ_LEN), np.int32),
                         np.ones((rows, SEQ_LEN), np.int32))

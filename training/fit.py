@@ -120,9 +120,9 @@ def training_dataset(data, hp, distill=False, first_epoch=0):
     dataset = tf.data.Dataset.from_tensor_slices(order).flat_map(
         lambda epoch: tf.data.Dataset.from_tensor_slices(epoch).batch(hp.batch_size))
     # No tf.data autotuning: its model thread sleeps up to a minute between rounds, and the
-    # iterator's destructor waits for it, so every fit returned that long after its last
-    # epoch, and a run stopped by Ctrl-C or SIGTERM took that long to exit. Gathering a batch
-    # of rows has nothing to tune.
+    # iterator's destructor waits for it, so a fit could return up to a minute after its last
+    # epoch, and a run stopped by Ctrl-C or SIGTERM could take as long to exit. Gathering a
+    # batch of rows has nothing to tune.
     options = tf.data.Options()
     options.autotune.enabled = False
     return dataset.map(batch).with_options(options), math.ceil(len(labels) / hp.batch_size)
