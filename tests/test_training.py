@@ -177,12 +177,10 @@ def test_training_steps_take_the_bert_recipe():
 @pytest.mark.parametrize("group_by_length", [False, True])
 def test_the_seed_draws_the_order_of_the_training_rows(group_by_length):
     rows = 40
-    tokens = np.ones((rows, SEQ_LEN), np.int32)
     mask = (np.arange(SEQ_LEN)[None] < 2 + np.arange(rows)[:, None] % (SEQ_LEN - 2)).astype(
         np.int32)
-    features = Features(tokens, np.zeros_like(tokens), mask)
-    row_ids = np.arange(rows, dtype=np.int32)  # the labels name the rows
-    data = step_inputs.TaskData(features, row_ids, features, row_ids)
+    data = _rows_named_by_their_labels(mask)
+    row_ids = np.arange(rows, dtype=np.int32)
 
     def order(seed):
         hp = step_inputs.Hyperparameters(epochs=2, batch_size=8, lr_bert=0.0, lr_soft_extract=0.0,
@@ -200,15 +198,19 @@ def test_the_training_batches_start_no_autotuning_thread():
     """tf.data's autotuning thread sleeps up to a minute between rounds and the iterator waits
     for it when destroyed: with it, a fit could return up to a minute after its last epoch,
     and Ctrl-C could take as long (benchmarks/results/fit_end_wait.md)."""
-    rows = 16
-    features = Features(np.ones((rows, SEQ_LEN), np.int32), np.zeros((rows, SEQ_LEN), np.int32),
-                        np.ones((rows, SEQ_LEN), np.int32))
-    data = step_inputs.TaskData(features, np.zeros(rows, np.int32), features,
-                                np.zeros(rows, np.int32))
     hp = step_inputs.Hyperparameters(epochs=1, batch_size=8, lr_bert=0.0, lr_soft_extract=0.0,
                                      lambda_=0.0)
+    data = _rows_named_by_their_labels(np.ones((16, SEQ_LEN), np.int32))
     dataset, _ = fit.training_dataset(data, hp)
     assert dataset.options().autotune.enabled is False
+
+
+def _rows_named_by_their_labels(mask):
+    """TaskData of all-ones tokens with `mask`, train and dev alike; row i's label is i."""
+    tokens = np.ones(mask.shape, np.int32)
+    features = Features(tokens, np.zeros_like(tokens), mask)
+    row_ids = np.arange(len(mask), dtype=np.int32)
+    return step_inputs.TaskData(features, row_ids, features, row_ids)
 
 
 @pytest.mark.slow
